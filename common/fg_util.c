@@ -1,0 +1,368 @@
+#include "common/fg_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+fg_err fg_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? FG_ERR_NOT_FOUND : FG_ERR_IO;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return FG_ERR_IO;
+    }
+    if ((size_t)st.st_size > max) {
+        close(fd);
+        return FG_ERR_TOO_BIG;
+    }
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        close(fd);
+        return FG_ERR_NOMEM;
+    }
+    for (;;) {
+        if (n + 1 >= cap) {
+            if (cap > max) {
+                free(buf);
+                close(fd);
+                return FG_ERR_TOO_BIG;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                close(fd);
+                return FG_ERR_NOMEM;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - n - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            free(buf);
+            close(fd);
+            return FG_ERR_IO;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (n > max) {
+        free(buf);
+        return FG_ERR_TOO_BIG;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    if (len)
+        *len = n;
+    return FG_OK;
+}
+
+static fg_err write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return FG_ERR_IO;
+        p += w;
+        len -= (size_t)w;
+    }
+    return FG_OK;
+}
+
+fg_err fg_write_file_atomic(const char *path, const void *data, size_t len, int mode)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return FG_ERR_TOO_BIG;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return FG_ERR_IO;
+    if (fchmod(fd, (mode_t)mode) != 0 || write_all(fd, data, len) != FG_OK || fsync(fd) != 0) {
+        close(fd);
+        unlink(tmp);
+        return FG_ERR_IO;
+    }
+    close(fd);
+    if (rename(tmp, path) != 0) {
+        unlink(tmp);
+        return FG_ERR_IO;
+    }
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return FG_OK;
+}
+
+fg_err fg_check_secret_file(const char *path, char *why, size_t why_len)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        snprintf(why, why_len, "%s: %s", path, strerror(errno));
+        return errno == ENOENT ? FG_ERR_NOT_FOUND : FG_ERR_IO;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(why, why_len, "%s is not a regular file", path);
+        return FG_ERR_PERM;
+    }
+    if (st.st_mode & 077) {
+        snprintf(why, why_len,
+                 "%s is readable by others (mode %03o); run: chmod 600 %s", path,
+                 (unsigned)(st.st_mode & 0777), path);
+        return FG_ERR_PERM;
+    }
+    if (st.st_uid != geteuid()) {
+        snprintf(why, why_len, "%s is owned by uid %u, not by this user (uid %u)", path,
+                 (unsigned)st.st_uid, (unsigned)geteuid());
+        return FG_ERR_PERM;
+    }
+    return FG_OK;
+}
+
+fg_err fg_load_secret(const char *path, size_t len, bool create, unsigned char **out, char *why,
+                      size_t why_len)
+{
+    *out = NULL;
+    unsigned char *key = sodium_malloc(len);
+    if (!key)
+        return FG_ERR_NOMEM;
+    struct stat st;
+    if (stat(path, &st) != 0 && errno == ENOENT && create) {
+        randombytes_buf(key, len);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 || write_all(fd, key, len) != FG_OK || fsync(fd) != 0) {
+            snprintf(why, why_len, "cannot create key file %s: %s", path, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            sodium_free(key);
+            return FG_ERR_IO;
+        }
+        close(fd);
+        *out = key;
+        return FG_OK;
+    }
+    fg_err e = fg_check_secret_file(path, why, why_len);
+    if (e != FG_OK) {
+        sodium_free(key);
+        return e;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t r = fd >= 0 ? read(fd, key, len) : -1;
+    char extra;
+    ssize_t more = fd >= 0 ? read(fd, &extra, 1) : 0;
+    if (fd >= 0)
+        close(fd);
+    if (r != (ssize_t)len || more != 0) {
+        snprintf(why, why_len, "key file %s must hold exactly %zu bytes", path, len);
+        sodium_free(key);
+        return FG_ERR_CRYPTO;
+    }
+    *out = key;
+    return FG_OK;
+}
+
+fg_err fg_mkdirs(const char *path, int mode)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return FG_ERR_TOO_BIG;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
+            return FG_ERR_IO;
+        *p = '/';
+    }
+    if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
+        return FG_ERR_IO;
+    return FG_OK;
+}
+
+int64_t fg_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t fg_monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void fg_format_time(int64_t ms, char *buf, size_t len)
+{
+    time_t s = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    int frac = (int)(ms - (int64_t)s * 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    char base[24];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, len, "%s.%03dZ", base, frac);
+}
+
+static int digits(const char *s, size_t n)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+bool fg_parse_time(const char *s, size_t len, int64_t *ms)
+{
+    /* YYYY-MM-DD[Thh:mm[:ss[.fff]]][Z|+hh:mm] */
+    if (len < 10 || s[4] != '-' || s[7] != '-')
+        return false;
+    int Y = digits(s, 4), M = digits(s + 5, 2), D = digits(s + 8, 2);
+    int h = 0, m = 0, sec = 0, msec = 0, off = 0;
+    if (Y < 1970 || M < 1 || M > 12 || D < 1 || D > 31)
+        return false;
+    size_t i = 10;
+    if (i < len && (s[i] == 'T' || s[i] == 't' || s[i] == ' ')) {
+        if (len < i + 6 || s[i + 3] != ':')
+            return false;
+        h = digits(s + i + 1, 2);
+        m = digits(s + i + 4, 2);
+        i += 6;
+        if (i < len && s[i] == ':') {
+            if (len < i + 3)
+                return false;
+            sec = digits(s + i + 1, 2);
+            i += 3;
+            if (i < len && s[i] == '.') {
+                i++;
+                int scale = 100;
+                size_t start = i;
+                while (i < len && s[i] >= '0' && s[i] <= '9') {
+                    msec += (s[i] - '0') * scale;
+                    scale /= 10;
+                    i++;
+                }
+                if (i == start)
+                    return false;
+            }
+        }
+        if (h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 || sec > 60)
+            return false;
+        if (i < len && (s[i] == 'Z' || s[i] == 'z'))
+            i++;
+        else if (i < len && (s[i] == '+' || s[i] == '-')) {
+            if (len < i + 6 || s[i + 3] != ':')
+                return false;
+            int oh = digits(s + i + 1, 2), om = digits(s + i + 4, 2);
+            if (oh < 0 || om < 0)
+                return false;
+            off = (oh * 60 + om) * (s[i] == '+' ? 1 : -1);
+            i += 6;
+        }
+    }
+    if (i != len)
+        return false;
+    /* days from civil (Howard Hinnant's algorithm) */
+    int y = Y - (M <= 2);
+    int era = y / 400;
+    int yoe = y - era * 400;
+    int doy = (153 * (M + (M > 2 ? -3 : 9)) + 2) / 5 + D - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = (int64_t)era * 146097 + doe - 719468;
+    *ms = ((days * 86400 + h * 3600 + m * 60 + sec) - (int64_t)off * 60) * 1000 + msec;
+    return true;
+}
+
+bool fg_parse_duration(const char *s, int64_t *ms)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || v < 0)
+        return false;
+    int64_t mult;
+    if (strcmp(end, "ms") == 0)
+        mult = 1;
+    else if (strcmp(end, "s") == 0)
+        mult = 1000;
+    else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+        mult = 60000;
+    else if (strcmp(end, "h") == 0)
+        mult = 3600000;
+    else if (strcmp(end, "d") == 0)
+        mult = 86400000;
+    else if (strcmp(end, "w") == 0)
+        mult = 7 * 86400000LL;
+    else
+        return false;
+    if (v * (double)mult > 9.2e18)
+        return false;
+    *ms = (int64_t)(v * (double)mult);
+    return true;
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 99;
+    size_t row[64];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t prev = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cur = row[j];
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            size_t best = prev + cost;
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            prev = cur;
+        }
+    }
+    return row[lb];
+}
+
+const char *fg_suggest(const char *word, const char *const *candidates, size_t n)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = edit_distance(word, candidates[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = candidates[i];
+        }
+    }
+    size_t len = strlen(word);
+    size_t limit = len <= 4 ? 1 : len <= 8 ? 2 : 3;
+    return best_d <= limit ? best : NULL;
+}

@@ -1,0 +1,34 @@
+/* fairgate: one binary, subcommands from the generated registry. */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/fg_command.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "fairgate %s: privacy-first MQTT gateway for workplace IoT\n\n"
+                 "usage: fairgate COMMAND [ARGS]   (fairgate COMMAND --help for details)\n\n"
+                 "commands:\n",
+            FAIRGATE_VERSION);
+    for (const struct fg_command *const *c = fg_commands; *c; c++)
+        fprintf(out, "  %-16s %s\n", (*c)->name, (*c)->summary);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("fairgate %s\n", FAIRGATE_VERSION);
+        return 0;
+    }
+    for (const struct fg_command *const *c = fg_commands; *c; c++)
+        if (strcmp((*c)->name, argv[1]) == 0)
+            return (*c)->main(argc - 1, argv + 1);
+    fprintf(stderr, "fairgate: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
