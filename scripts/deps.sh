@@ -3,7 +3,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libpaho-mqtt-dev libssl-dev libmbedtls-dev libsodium-dev
       libyaml-dev libcjson-dev libsqlite3-dev libcmocka-dev mosquitto mosquitto-clients openssl
-      clang procps)
+      clang procps python3 jq)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,358 @@
+/* `broker-config`: a mosquitto 2.0 configuration for the site's local broker. Mutual TLS
+ * is the only way in: the client certificate's CN becomes the MQTT username and the ACL
+ * written next to the configuration is the complete list of what each identity may do. */
+#include "certs/certs_internal.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/fg_log.h"
+#include "common/fg_util.h"
+
+#define DEFAULT_GATEWAY "fairgate-gateway"
+#define DEFAULT_BIND "127.0.0.1"
+#define DEFAULT_PORT 8883
+
+struct names {
+    char (*v)[65];
+    size_t n, cap;
+};
+
+static bool names_has(const struct names *ns, const char *name)
+{
+    for (size_t i = 0; i < ns->n; i++)
+        if (strcmp(ns->v[i], name) == 0)
+            return true;
+    return false;
+}
+
+static fg_err names_add(struct names *ns, const char *name)
+{
+    if (ns->n == ns->cap) {
+        size_t cap = ns->cap ? ns->cap * 2 : 32;
+        char(*v)[65] = realloc(ns->v, cap * sizeof *v);
+        if (!v)
+            return FG_ERR_NOMEM;
+        ns->v = v;
+        ns->cap = cap;
+    }
+    snprintf(ns->v[ns->n++], sizeof ns->v[0], "%s", name);
+    return FG_OK;
+}
+
+static bool is_crt(const struct dirent *d)
+{
+    size_t n = strlen(d->d_name);
+    return n > 4 && strcmp(d->d_name + n - 4, ".crt") == 0;
+}
+
+static int filter_crt(const struct dirent *d)
+{
+    return is_crt(d);
+}
+
+/* Collects the CN of every sensor certificate in dir that the site CA issued. */
+static fg_err scan_sensors(const struct certs_broker_req *req, const char *ca_file,
+                           const char *gateway, struct names *sensors, char *why, size_t why_len)
+{
+    struct dirent **list;
+    int n = scandir(req->sensors_dir, &list, filter_crt, alphasort);
+    if (n < 0) {
+        snprintf(why, why_len, "Cannot read the sensors directory %s: %s.", req->sensors_dir,
+                 strerror(errno));
+        return errno == ENOENT ? FG_ERR_NOT_FOUND : FG_ERR_IO;
+    }
+    fg_err e = FG_OK;
+    for (int i = 0; i < n; i++) {
+        char path[PATH_MAX], msg[400];
+        struct certs_info info;
+        if (e != FG_OK ||
+            snprintf(path, sizeof path, "%s/%s", req->sensors_dir, list[i]->d_name) >=
+                (int)sizeof path ||
+            certs_inspect(path, &info, msg, sizeof msg) != FG_OK || info.kind != CERTS_KIND_SENSOR)
+            goto next;
+        if (!certs_name_ok(info.cn)) {
+            fg_warn(CERTS_COMPONENT, "skipping %s: its CN is not a valid device id", path);
+            goto next;
+        }
+        struct certs_verify_req v = {.ca_file = ca_file,
+                                     .cert_file = path,
+                                     .usage = CERTS_USAGE_CLIENT,
+                                     .now_ms = req->now_ms};
+        struct certs_report rep;
+        if (certs_verify(&v, &rep) != FG_OK) {
+            bool only_expiry = true;
+            for (size_t k = 0; k < rep.n; k++)
+                only_expiry = only_expiry && rep.problem[k].err == FG_ERR_EXPIRED;
+            fg_warn(CERTS_COMPONENT, "%s%s", rep.problem[0].text,
+                    only_expiry ? " It is listed anyway; the broker rejects it until renewed."
+                                : " It is skipped.");
+            if (!only_expiry)
+                goto next;
+        }
+        if (strcmp(info.cn, gateway) == 0) {
+            snprintf(why, why_len, "The sensor certificate %s uses the gateway's name %s.", path,
+                     gateway);
+            e = FG_ERR_CONFIG;
+            goto next;
+        }
+        for (size_t c = 0; c < req->n_consumers; c++) {
+            if (strcmp(info.cn, req->consumers[c]) == 0) {
+                snprintf(why, why_len, "The sensor certificate %s uses the consumer name %s.", path,
+                         info.cn);
+                e = FG_ERR_CONFIG;
+                goto next;
+            }
+        }
+        if (!names_has(sensors, info.cn))
+            e = names_add(sensors, info.cn);
+    next:
+        free(list[i]);
+    }
+    free(list);
+    return e;
+}
+
+/* Issues ca_dir/broker.{crt,key} if absent; otherwise checks the existing pair. */
+static fg_err ensure_broker_cert(const struct certs_broker_req *req, const char *ca_dir,
+                                 const char *bind, char *why, size_t why_len)
+{
+    char crt[PATH_MAX + 16], ca_file[PATH_MAX + 16];
+    snprintf(crt, sizeof crt, "%s/broker.crt", ca_dir);
+    snprintf(ca_file, sizeof ca_file, "%s/ca.crt", ca_dir);
+    struct stat st;
+    if (stat(crt, &st) != 0) {
+        struct certs_issue_req ir = {
+            .ca_dir = ca_dir,
+            .kind = CERTS_KIND_BROKER,
+            .name = "broker",
+            .dns = {"localhost"},
+            .n_dns = 1,
+            .ip = {"127.0.0.1"},
+            .n_ip = 1,
+            .overwrite = true, /* a key without its certificate is of no use */
+        };
+        unsigned char addr[16];
+        if (strcmp(bind, "127.0.0.1") != 0 && strcmp(bind, "0.0.0.0") != 0 &&
+            strcmp(bind, "::") != 0 &&
+            (inet_pton(AF_INET, bind, addr) == 1 || inet_pton(AF_INET6, bind, addr) == 1))
+            ir.ip[ir.n_ip++] = bind;
+        fg_err e = certs_issue(&ir, why, why_len);
+        if (e == FG_OK)
+            fg_info(CERTS_COMPONENT, "issued the broker certificate %s", crt);
+        return e;
+    }
+    /* The key is not checked: in production it belongs to the mosquitto user, and
+     * mosquitto itself reports a mismatch at start. */
+    struct certs_verify_req v = {
+        .ca_file = ca_file, .cert_file = crt, .usage = CERTS_USAGE_SERVER, .now_ms = req->now_ms};
+    struct certs_report rep;
+    fg_err e = certs_verify(&v, &rep);
+    if (e != FG_OK)
+        snprintf(why, why_len, "%s", rep.problem[0].text);
+    return e;
+}
+
+static void acl_path_for(const char *conf, char *out, size_t len)
+{
+    size_t n = strlen(conf);
+    if (n > 5 && strcmp(conf + n - 5, ".conf") == 0)
+        snprintf(out, len, "%.*s.acl", (int)(n - 5), conf);
+    else
+        snprintf(out, len, "%s.acl", conf);
+}
+
+/* A growing text buffer; the configuration is small, so any failure is out of memory. */
+struct text {
+    char *p;
+    size_t n, cap;
+    bool failed;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct text *t, const char *fmt, ...)
+{
+    va_list ap;
+    for (int attempt = 0; attempt < 2 && !t->failed; attempt++) {
+        va_start(ap, fmt);
+        int w = vsnprintf(t->p ? t->p + t->n : NULL, t->p ? t->cap - t->n : 0, fmt, ap);
+        va_end(ap);
+        if (w < 0) {
+            t->failed = true;
+            return;
+        }
+        if (t->p && t->n + (size_t)w < t->cap) {
+            t->n += (size_t)w;
+            return;
+        }
+        size_t cap = (t->cap + (size_t)w + 1) * 2;
+        char *np = realloc(t->p, cap);
+        if (!np) {
+            t->failed = true;
+            return;
+        }
+        t->p = np;
+        t->cap = cap;
+    }
+}
+
+static bool conf_safe(const char *s)
+{
+    return s && !strpbrk(s, "\n\r\t #");
+}
+
+fg_err certs_broker_config(const struct certs_broker_req *req, size_t *n_sensors, char *why,
+                           size_t why_len)
+{
+    const char *gateway = req->gateway_name ? req->gateway_name : DEFAULT_GATEWAY;
+    const char *bind = req->bind ? req->bind : DEFAULT_BIND;
+    int port = req->port ? req->port : DEFAULT_PORT;
+    *n_sensors = 0;
+    if (!certs_name_ok(gateway)) {
+        snprintf(why, why_len,
+                 "The gateway name '%s' must be 1 to 64 letters, digits, '.', '_' "
+                 "or '-'.",
+                 gateway);
+        return FG_ERR_CONFIG;
+    }
+    for (size_t i = 0; i < req->n_consumers; i++) {
+        if (!certs_name_ok(req->consumers[i])) {
+            snprintf(why, why_len,
+                     "The consumer name '%s' must be 1 to 64 letters, digits, '.', "
+                     "'_' or '-'.",
+                     req->consumers[i]);
+            return FG_ERR_CONFIG;
+        }
+        if (strcmp(req->consumers[i], gateway) == 0) {
+            snprintf(why, why_len, "The consumer %s has the gateway's name.", req->consumers[i]);
+            return FG_ERR_CONFIG;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(req->consumers[i], req->consumers[j]) == 0) {
+                snprintf(why, why_len, "The consumer %s is listed twice.", req->consumers[i]);
+                return FG_ERR_CONFIG;
+            }
+        }
+    }
+    if (port < 1 || port > 65535) {
+        snprintf(why, why_len, "The port must be between 1 and 65535, not %d.", port);
+        return FG_ERR_RANGE;
+    }
+    if (!conf_safe(bind) || !*bind) {
+        snprintf(why, why_len, "The bind address '%s' is not usable.", bind);
+        return FG_ERR_CONFIG;
+    }
+
+    char ca_dir[PATH_MAX], ca_file[PATH_MAX + 16], out_dir[PATH_MAX], conf[PATH_MAX];
+    char acl[PATH_MAX + 8];
+    char tmp[PATH_MAX];
+    if (!realpath(req->ca_dir, ca_dir)) {
+        snprintf(why, why_len, "The CA directory %s does not exist.", req->ca_dir);
+        return FG_ERR_NOT_FOUND;
+    }
+    snprintf(tmp, sizeof tmp, "%s", req->out_path);
+    if (fg_mkdirs(dirname(tmp), 0755) != FG_OK) {
+        snprintf(why, why_len, "Cannot create the directory for %s: %s.", req->out_path,
+                 strerror(errno));
+        return FG_ERR_IO;
+    }
+    snprintf(tmp, sizeof tmp, "%s", req->out_path);
+    if (!realpath(dirname(tmp), out_dir)) {
+        snprintf(why, why_len, "Cannot resolve the directory of %s.", req->out_path);
+        return FG_ERR_IO;
+    }
+    snprintf(tmp, sizeof tmp, "%s", req->out_path);
+    if (snprintf(conf, sizeof conf, "%s/%s", out_dir, basename(tmp)) >= (int)sizeof conf ||
+        snprintf(ca_file, sizeof ca_file, "%s/ca.crt", ca_dir) >= (int)sizeof ca_file) {
+        snprintf(why, why_len, "A path is too long.");
+        return FG_ERR_TOO_BIG;
+    }
+    acl_path_for(conf, acl, sizeof acl);
+    if (!conf_safe(conf) || !conf_safe(ca_dir)) {
+        snprintf(why, why_len,
+                 "Paths written into the mosquitto configuration may not contain spaces, tabs, "
+                 "'#' or line breaks.");
+        return FG_ERR_CONFIG;
+    }
+    mbedtls_x509_crt ca;
+    mbedtls_x509_crt_init(&ca);
+    fg_err e = certs_load_crt(ca_file, "CA certificate", &ca, why, why_len);
+    mbedtls_x509_crt_free(&ca);
+    if (e != FG_OK)
+        return e;
+    e = ensure_broker_cert(req, ca_dir, bind, why, why_len);
+    if (e != FG_OK)
+        return e;
+
+    struct names sensors = {0};
+    struct text a = {0}, c = {0};
+    e = scan_sensors(req, ca_file, gateway, &sensors, why, why_len);
+    if (e != FG_OK)
+        goto out;
+
+    put(&a, "# Generated by `fairgate broker-config`; regenerate it rather than editing it.\n"
+            "# Usernames are certificate CNs (use_identity_as_username). This file is the whole\n"
+            "# of anyone's access: an identity or topic not listed here is denied.\n\n");
+    put(&a,
+        "# The gateway reads every sensor and publishes the policy-filtered site data.\n"
+        "user %s\ntopic read raw/#\ntopic write site/#\ntopic write fairgate/#\n",
+        gateway);
+    if (sensors.n)
+        put(&a, "\n# Sensors: each may only publish its own raw/<sensor-type>/<device> "
+                "topics.\n");
+    for (size_t i = 0; i < sensors.n; i++)
+        put(&a, "user %s\ntopic write raw/+/%s\n", sensors.v[i], sensors.v[i]);
+    if (req->n_consumers)
+        put(&a, "\n# Consumers read the filtered site data only, never raw sensor data.\n");
+    for (size_t i = 0; i < req->n_consumers; i++)
+        put(&a, "user %s\ntopic read site/#\n", req->consumers[i]);
+
+    put(&c,
+        "# Generated by `fairgate broker-config`; regenerate it rather than editing it.\n"
+        "# Mutual TLS only: every client shows a certificate of the site CA, whose CN\n"
+        "# becomes its username; the ACL file limits each to its own topics.\n"
+        "# There is deliberately no plain listener: it would allow access without a certificate.\n"
+        "\n"
+        "# One listener, so the security settings below are global.\n"
+        "per_listener_settings false\n"
+        "allow_anonymous false\n"
+        "acl_file %s\n"
+        "\n"
+        "listener %d %s\n"
+        "protocol mqtt\n"
+        "cafile %s/ca.crt\n"
+        "certfile %s/broker.crt\n"
+        "keyfile %s/broker.key\n"
+        "require_certificate true\n"
+        "use_identity_as_username true\n",
+        acl, port, bind, ca_dir, ca_dir, ca_dir);
+    if (a.failed || c.failed) {
+        snprintf(why, why_len, "Out of memory while writing the configuration.");
+        e = FG_ERR_NOMEM;
+        goto out;
+    }
+    /* World-readable: mosquitto loads the ACL after dropping root for its own user. It
+     * names device ids but no secret; the keys stay 0600. */
+    if (fg_write_file_atomic(acl, a.p, a.n, 0644) != FG_OK) {
+        snprintf(why, why_len, "Cannot write %s: %s.", acl, strerror(errno));
+        e = FG_ERR_IO;
+        goto out;
+    }
+    if (fg_write_file_atomic(conf, c.p, c.n, 0644) != FG_OK) {
+        snprintf(why, why_len, "Cannot write %s: %s.", conf, strerror(errno));
+        e = FG_ERR_IO;
+        goto out;
+    }
+    *n_sensors = sensors.n;
+out:
+    free(sensors.v);
+    free(a.p);
+    free(c.p);
+    return e;
+}

@@ -1,0 +1,34 @@
+/* A small paced MQTT v5 publisher for the simulator and test tools: keeps at
+ * most `window` QoS 1 publishes outstanding, never handing Paho a backlog. */
+#ifndef FG_MQTT_PUB_H
+#define FG_MQTT_PUB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/fg_error.h"
+
+struct fg_pub;
+
+struct fg_pub_options {
+    const char *host;
+    int port;
+    const char *client_id;
+    int qos;
+    int window;        /* max outstanding QoS 1 publishes */
+    const char *ca;    /* TLS when set */
+    const char *cert;  /* client certificate (optional) */
+    const char *key;
+};
+
+FG_MUST_CHECK fg_err fg_pub_connect(const struct fg_pub_options *o, struct fg_pub **out, char *why,
+                                    size_t why_len);
+/* Blocks while the window is full. user_key/user_value: optional user property. */
+FG_MUST_CHECK fg_err fg_pub_send(struct fg_pub *p, const char *topic, const void *payload,
+                                 size_t len, const char *user_key, const char *user_value);
+/* Waits until every publish is acknowledged (or timeout_ms passes). */
+FG_MUST_CHECK fg_err fg_pub_flush(struct fg_pub *p, int timeout_ms);
+size_t fg_pub_acked(struct fg_pub *p);
+void fg_pub_close(struct fg_pub *p);
+
+#endif

@@ -1,0 +1,816 @@
+/* The daemon. Two Paho MQTTAsync clients (local in, upstream out) share
+ * Paho's one receive thread, so no callback here ever blocks or waits: inputs
+ * are decoded, minimised and queued inside messageArrived (Paho sends the
+ * PUBACK when it returns), and the main thread feeds the upstream from the
+ * outbox, never more than the broker's Receive Maximum at a time. */
+#include "gateway/gateway.h"
+
+#include <MQTTAsync.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fg_log.h"
+#include "common/fg_util.h"
+#include "gateway/outbox.h"
+#include "policy/policy.h"
+#include "policy/pseudonym.h"
+#include "sensors/sensor.h"
+
+#define SEND_BATCH 64
+
+static const char *const reject_names[GW_REJ__COUNT] = {
+    "oversize payload", "malformed payload", "wrong field type", "value out of range",
+    "required field missing", "unknown topic", "no route for sensor type", "no valid policy",
+    "policy error"};
+
+const char *gw_reject_name(gw_reject_reason r)
+{
+    return (unsigned)r < GW_REJ__COUNT ? reject_names[r] : "?";
+}
+
+typedef enum { LINK_DOWN = 0, LINK_CONNECTING, LINK_UP } link_state;
+
+struct link {
+    const char *name; /* "local" or "upstream", for logs */
+    MQTTAsync client;
+    atomic_int state;
+    int64_t next_attempt_ms, backoff_ms;
+    atomic_int receive_max; /* upstream: the server's Receive Maximum */
+    atomic_int subscribed;
+    bool paused; /* local: disconnected on purpose for back-pressure */
+};
+
+struct gateway {
+    struct fg_config *cfg;
+    struct sensor_registry *sensors;
+    struct policy *policy; /* NULL: nothing is forwarded */
+    pthread_rwlock_t policy_lock;
+    struct pseudonym_keyring *keys;
+    struct outbox *outbox;
+    struct link local, upstream;
+    struct gw_counters c;
+    uint64_t rej_last[GW_REJ__COUNT]; /* at last stats line */
+    atomic_uint_fast64_t rej_logged_mask;
+    atomic_int inflight;
+    atomic_uint generation; /* bumped at every upstream connection */
+    pthread_mutex_t wake_lock;
+    pthread_cond_t wake;
+    int64_t last_stats_ms;
+    char instance[17]; /* random per run: prefixes message ids */
+};
+
+/* One publish in flight; freed by its Paho callback. */
+struct send_ctx {
+    struct gateway *gw;
+    uint64_t id;
+    unsigned generation;
+};
+
+static volatile sig_atomic_t g_stop, g_reload;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        g_reload = 1;
+    else
+        g_stop = 1;
+}
+
+static void wake_main(struct gateway *gw)
+{
+    pthread_mutex_lock(&gw->wake_lock);
+    pthread_cond_signal(&gw->wake);
+    pthread_mutex_unlock(&gw->wake_lock);
+}
+
+/* ---- inputs ------------------------------------------------------------------ */
+
+static void reject(struct gateway *gw, gw_reject_reason r, const char *why)
+{
+    atomic_fetch_add(&gw->c.rejected[r], 1);
+    /* First of each reason per stats interval is logged with its cause (field
+     * names only, never values); the rest are summed in the stats line. */
+    uint_fast64_t bit = (uint_fast64_t)1 << r;
+    if (!(atomic_fetch_or(&gw->rej_logged_mask, bit) & bit))
+        fg_warn("input", "rejected an input: %s%s%s", gw_reject_name(r), why && *why ? ": " : "",
+                why ? why : "");
+}
+
+static gw_reject_reason reason_of(fg_err e)
+{
+    switch (e) {
+    case FG_ERR_TYPE:
+        return GW_REJ_WRONG_TYPE;
+    case FG_ERR_RANGE:
+    case FG_ERR_TOO_BIG:
+        return GW_REJ_OUT_OF_RANGE;
+    case FG_ERR_MISSING:
+        return GW_REJ_MISSING_FIELD;
+    case FG_ERR_UNKNOWN_TOPIC:
+        return GW_REJ_UNKNOWN_TOPIC;
+    default:
+        return GW_REJ_MALFORMED;
+    }
+}
+
+static fg_err emit_to_outbox(void *ctx, const struct policy_output *out)
+{
+    struct gateway *gw = ctx;
+    fg_err e = outbox_put(gw->outbox, out, fg_now_ms());
+    if (e == FG_OK)
+        atomic_fetch_add(&gw->c.forwarded_queued, 1);
+    return e;
+}
+
+static int on_message(void *context, char *topic, int topic_len, MQTTAsync_message *m)
+{
+    struct gateway *gw = context;
+    (void)topic_len;
+    atomic_fetch_add(&gw->c.in, 1);
+    int ret = 1;
+    char why[256] = "";
+    if (m->payloadlen < 0 || m->payloadlen > gw->cfg->max_payload) {
+        reject(gw, GW_REJ_OVERSIZE, NULL);
+        goto done;
+    }
+    /* The record is large (8 KiB arena): one per callback thread, reused. */
+    static _Thread_local struct sensor_record rec;
+    fg_err e = sensor_decode(gw->sensors, topic, m->payload, (size_t)m->payloadlen, &rec, why,
+                             sizeof why);
+    if (e) {
+        reject(gw, reason_of(e), why);
+        goto done;
+    }
+    rec.received_ms = fg_now_ms();
+    pthread_rwlock_rdlock(&gw->policy_lock);
+    if (!gw->policy) {
+        pthread_rwlock_unlock(&gw->policy_lock);
+        reject(gw, GW_REJ_NO_POLICY, NULL);
+        goto done;
+    }
+    if (!policy_reads_type(gw->policy, rec.type)) {
+        pthread_rwlock_unlock(&gw->policy_lock);
+        reject(gw, GW_REJ_NO_ROUTE, rec.type->name);
+        goto done;
+    }
+    int emitted = 0;
+    e = policy_apply(gw->policy, gw->keys, &rec, rec.received_ms, emit_to_outbox, gw, &emitted);
+    pthread_rwlock_unlock(&gw->policy_lock);
+    if (e == FG_ERR_FULL) {
+        /* Only when the broker ignores our Receive Maximum: keep it in Paho's
+         * queue (returning 0 redelivers it later) rather than drop it. */
+        fg_warn("outbox", "outbox over its bound; holding an input for redelivery");
+        ret = 0;
+        sodium_memzero(rec.arena, rec.arena_used);
+        return ret;
+    }
+    if (e) {
+        reject(gw, GW_REJ_POLICY_ERROR, fg_strerror(e));
+        goto done;
+    }
+    if (emitted)
+        wake_main(gw);
+done:
+    /* Raw telemetry lives only in memory and only this long. */
+    sodium_memzero(rec.arena, rec.arena_used);
+    MQTTAsync_freeMessage(&m);
+    MQTTAsync_free(topic);
+    return ret;
+}
+
+/* We subscribe to nothing upstream; Paho insists on a handler all the same. */
+static int on_upstream_message(void *context, char *topic, int topic_len, MQTTAsync_message *m)
+{
+    (void)context;
+    (void)topic_len;
+    MQTTAsync_freeMessage(&m);
+    MQTTAsync_free(topic);
+    return 1;
+}
+
+/* ---- connections ---------------------------------------------------------- */
+
+static void link_failed(struct link *l, const char *what, int code, const char *msg)
+{
+    atomic_store(&l->state, LINK_DOWN);
+    l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : 200;
+    if (l->backoff_ms > 30000)
+        l->backoff_ms = 30000;
+    /* jitter: 75%..125% so many gateways do not reconnect in lockstep */
+    int64_t jitter = (int64_t)randombytes_uniform((uint32_t)(l->backoff_ms / 2 + 1));
+    l->next_attempt_ms = fg_monotonic_ms() + l->backoff_ms * 3 / 4 + jitter;
+    fg_warn(l->name, "%s failed (%d%s%s); retrying in %lld ms", what, code, msg ? ": " : "",
+            msg ? msg : "", (long long)(l->next_attempt_ms - fg_monotonic_ms()));
+}
+
+static void on_local_lost(void *context, char *cause)
+{
+    struct gateway *gw = context;
+    atomic_store(&gw->local.state, LINK_DOWN);
+    atomic_store(&gw->local.subscribed, 0);
+    atomic_fetch_add(&gw->c.local_losses, 1);
+    if (!gw->local.paused)
+        fg_warn("local", "connection to the local broker lost%s%s", cause ? ": " : "",
+                cause ? cause : "");
+    wake_main(gw);
+}
+
+static void on_upstream_lost(void *context, char *cause)
+{
+    struct gateway *gw = context;
+    atomic_store(&gw->upstream.state, LINK_DOWN);
+    atomic_fetch_add(&gw->generation, 1);
+    atomic_store(&gw->inflight, 0);
+    outbox_requeue_all(gw->outbox);
+    atomic_fetch_add(&gw->c.upstream_losses, 1);
+    fg_warn("upstream", "connection to the upstream broker lost%s%s; queued messages wait",
+            cause ? ": " : "", cause ? cause : "");
+    wake_main(gw);
+}
+
+static void on_sub_ok(void *context, MQTTAsync_successData5 *r)
+{
+    struct gateway *gw = context;
+    if (r->reasonCode >= 0x80) {
+        fg_error("local", "the local broker refused the subscription (reason %d)", r->reasonCode);
+        return;
+    }
+    atomic_store(&gw->local.subscribed, 1);
+    fg_info("local", "subscribed to %s", gw->cfg->local_subscribe);
+}
+
+static void on_sub_fail(void *context, MQTTAsync_failureData5 *r)
+{
+    (void)context;
+    fg_error("local", "subscription failed (%d): %s", r->code, r->message ? r->message : "");
+}
+
+static void subscribe_local(struct gateway *gw)
+{
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    ro.onSuccess5 = on_sub_ok;
+    ro.onFailure5 = on_sub_fail;
+    ro.context = gw;
+    int rc = MQTTAsync_subscribe(gw->local.client, gw->cfg->local_subscribe, 1, &ro);
+    if (rc != MQTTASYNC_SUCCESS)
+        fg_error("local", "cannot subscribe: %s", MQTTAsync_strerror(rc));
+}
+
+static void on_local_connected(void *context, MQTTAsync_successData5 *r)
+{
+    struct gateway *gw = context;
+    atomic_store(&gw->local.state, LINK_UP);
+    gw->local.backoff_ms = 0;
+    atomic_fetch_add(&gw->c.local_connects, 1);
+    fg_info("local", "connected to %s (session %s)", r->alt.connect.serverURI,
+            r->alt.connect.sessionPresent ? "resumed" : "new");
+    /* Always (re)subscribe: cheap, and correct if the broker lost the session. */
+    subscribe_local(gw);
+}
+
+static void on_local_connect_failed(void *context, MQTTAsync_failureData5 *r)
+{
+    struct gateway *gw = context;
+    link_failed(&gw->local, "connecting to the local broker", r->code, r->message);
+}
+
+static void on_upstream_connected(void *context, MQTTAsync_successData5 *r)
+{
+    struct gateway *gw = context;
+    int rm = 65535;
+    if (MQTTProperties_hasProperty(&r->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM))
+        rm = MQTTProperties_getNumericValue(&r->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM);
+    int window = (int)gw->cfg->upstream_max_inflight;
+    if (rm > 0 && rm < window)
+        window = rm;
+    atomic_store(&gw->upstream.receive_max, window);
+    gw->upstream.backoff_ms = 0;
+    atomic_fetch_add(&gw->generation, 1);
+    atomic_store(&gw->inflight, 0);
+    outbox_requeue_all(gw->outbox);
+    atomic_store(&gw->upstream.state, LINK_UP);
+    atomic_fetch_add(&gw->c.upstream_connects, 1);
+    fg_info("upstream", "connected to %s; at most %d publishes in flight (server allows %d)",
+            r->alt.connect.serverURI, window, rm);
+    wake_main(gw);
+}
+
+static void on_upstream_connect_failed(void *context, MQTTAsync_failureData5 *r)
+{
+    struct gateway *gw = context;
+    link_failed(&gw->upstream, "connecting to the upstream broker", r->code, r->message);
+}
+
+/* OpenSSL's reasons (e.g. "certificate verify failed", hostname mismatch) so
+ * an operator reads why TLS refused the peer. */
+static int on_ssl_error(const char *str, size_t len, void *u)
+{
+    const char *name = u;
+    fg_error(name, "TLS: %.*s", (int)len, str);
+    return 0;
+}
+
+static fg_err create_client(struct gateway *gw, struct link *l, const struct config_broker *b,
+                            MQTTAsync_connectionLost *lost, MQTTAsync_messageArrived *arrived)
+{
+    char uri[512];
+    snprintf(uri, sizeof uri, "%s://%s:%lld", b->tls.enabled ? "ssl" : "tcp", b->host,
+             (long long)b->port);
+    MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
+    co.sendWhileDisconnected = 0; /* we keep our own queue; Paho never gets a backlog */
+    co.maxBufferedMessages = 1;
+    int rc = MQTTAsync_createWithOptions(&l->client, uri, b->client_id, MQTTCLIENT_PERSISTENCE_NONE,
+                                         NULL, &co);
+    if (rc != MQTTASYNC_SUCCESS) {
+        fg_error(l->name, "cannot create MQTT client for %s: %s", uri, MQTTAsync_strerror(rc));
+        return FG_ERR_MQTT;
+    }
+    rc = MQTTAsync_setCallbacks(l->client, gw, lost, arrived, NULL);
+    if (rc != MQTTASYNC_SUCCESS) {
+        fg_error(l->name, "cannot set MQTT callbacks: %s", MQTTAsync_strerror(rc));
+        return FG_ERR_MQTT;
+    }
+    return FG_OK;
+}
+
+static void start_connect(struct gateway *gw, struct link *l, const struct config_broker *b,
+                          bool is_local)
+{
+    MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer5;
+    MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+    MQTTProperties props = MQTTProperties_initializer;
+    o.keepAliveInterval = (int)b->keepalive_s;
+    o.connectTimeout = 10;
+    o.context = gw;
+    o.username = b->username;
+    o.maxInflight = is_local ? 1 : (int)gw->cfg->upstream_max_inflight;
+    if (is_local) {
+        /* Persistent session: while we are away (or paused) the local broker
+         * keeps our inputs. Receive Maximum bounds unacknowledged inputs. */
+        o.cleanstart = 0;
+        MQTTProperty p = {.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL};
+        p.value.integer4 = (unsigned)(gw->cfg->local_session_expiry_ms / 1000);
+        MQTTProperties_add(&props, &p);
+        MQTTProperty rm = {.identifier = MQTTPROPERTY_CODE_RECEIVE_MAXIMUM};
+        rm.value.integer2 = (unsigned short)gw->cfg->local_receive_maximum;
+        MQTTProperties_add(&props, &rm);
+        o.onSuccess5 = on_local_connected;
+        o.onFailure5 = on_local_connect_failed;
+    } else {
+        /* Clean start upstream: the outbox, not Paho, owns retransmission. */
+        o.cleanstart = 1;
+        o.onSuccess5 = on_upstream_connected;
+        o.onFailure5 = on_upstream_connect_failed;
+    }
+    o.connectProperties = &props;
+    if (b->tls.enabled) {
+        ssl.trustStore = b->tls.ca;
+        ssl.keyStore = b->tls.cert;
+        ssl.privateKey = b->tls.key;
+        ssl.enableServerCertAuth = 1;
+        /* Paho's default skips the hostname check; verify=1 turns it on. */
+        ssl.verify = b->tls.insecure_no_hostname_check ? 0 : 1;
+        ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;
+        ssl.disableDefaultTrustStore = 1;
+        ssl.ssl_error_cb = on_ssl_error;
+        ssl.ssl_error_context = (void *)l->name;
+        o.ssl = &ssl;
+    }
+    atomic_store(&l->state, LINK_CONNECTING);
+    int rc = MQTTAsync_connect(l->client, &o);
+    MQTTProperties_free(&props);
+    if (rc != MQTTASYNC_SUCCESS)
+        link_failed(l, "starting a connection", rc, MQTTAsync_strerror(rc));
+}
+
+/* ---- sending ------------------------------------------------------------------- */
+
+static void on_publish_ok(void *context, MQTTAsync_successData5 *r)
+{
+    struct send_ctx *sc = context;
+    struct gateway *gw = sc->gw;
+    if (sc->generation == atomic_load(&gw->generation)) {
+        if (r->reasonCode >= 0x80) {
+            /* The broker refused it (e.g. not authorised): it never arrives
+             * by retrying; count it and let it go. */
+            atomic_fetch_add(&gw->c.out_failed, 1);
+            fg_warn("upstream", "the upstream broker refused a publish (reason %d)",
+                    r->reasonCode);
+        } else
+            atomic_fetch_add(&gw->c.out_acked, 1);
+        outbox_ack(gw->outbox, sc->id);
+        atomic_fetch_sub(&gw->inflight, 1);
+        wake_main(gw);
+    }
+    free(sc);
+}
+
+static void on_publish_failed(void *context, MQTTAsync_failureData5 *r)
+{
+    struct send_ctx *sc = context;
+    struct gateway *gw = sc->gw;
+    (void)r;
+    if (sc->generation == atomic_load(&gw->generation)) {
+        outbox_requeue(gw->outbox, sc->id);
+        atomic_fetch_sub(&gw->inflight, 1);
+        wake_main(gw);
+    }
+    free(sc);
+}
+
+static void add_user_prop(MQTTProperties *props, const char *k, const char *v)
+{
+    MQTTProperty p = {.identifier = MQTTPROPERTY_CODE_USER_PROPERTY};
+    p.value.data.data = (char *)k;
+    p.value.data.len = (int)strlen(k);
+    p.value.value.data = (char *)v;
+    p.value.value.len = (int)strlen(v);
+    MQTTProperties_add(props, &p);
+}
+
+static bool send_one(struct gateway *gw, struct outbox_entry *e, int64_t now)
+{
+    MQTTAsync_message m = MQTTAsync_message_initializer;
+    MQTTProperties props = MQTTProperties_initializer;
+    m.payload = e->payload;
+    m.payloadlen = (int)e->len;
+    m.qos = (int)gw->cfg->upstream_qos;
+    if (e->deadline_ms) {
+        /* Message expiry carries the retention left, so upstream brokers drop
+         * it when the policy says the data must be gone. */
+        int64_t left = (e->deadline_ms - now + 999) / 1000;
+        MQTTProperty p = {.identifier = MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL};
+        p.value.integer4 = (unsigned)(left > 0 ? left : 1);
+        MQTTProperties_add(&props, &p);
+    }
+    char id[48];
+    snprintf(id, sizeof id, "%s-%llu", gw->instance, (unsigned long long)e->id);
+    add_user_prop(&props, "fairgate-id", id);
+    add_user_prop(&props, "purpose", e->purpose);
+    add_user_prop(&props, "policy", e->policy);
+    add_user_prop(&props, "route", e->route);
+    m.properties = props;
+    struct send_ctx *sc = malloc(sizeof *sc);
+    if (!sc) {
+        MQTTProperties_free(&props);
+        return false;
+    }
+    sc->gw = gw;
+    sc->id = e->id;
+    sc->generation = atomic_load(&gw->generation);
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    ro.onSuccess5 = on_publish_ok;
+    ro.onFailure5 = on_publish_failed;
+    ro.context = sc;
+    atomic_fetch_add(&gw->inflight, 1);
+    int rc = MQTTAsync_sendMessage(gw->upstream.client, e->topic, &m, &ro);
+    MQTTProperties_free(&props);
+    if (rc != MQTTASYNC_SUCCESS) {
+        atomic_fetch_sub(&gw->inflight, 1);
+        free(sc);
+        outbox_requeue(gw->outbox, e->id);
+        fg_debug("upstream", "send deferred: %s", MQTTAsync_strerror(rc));
+        return false;
+    }
+    return true;
+}
+
+static void pump(struct gateway *gw)
+{
+    if (atomic_load(&gw->upstream.state) != LINK_UP)
+        return;
+    int window = atomic_load(&gw->upstream.receive_max);
+    int64_t now = fg_now_ms();
+    for (;;) {
+        int room = window - atomic_load(&gw->inflight);
+        if (room <= 0)
+            return;
+        struct outbox_entry *batch[SEND_BATCH];
+        size_t n = outbox_take(gw->outbox, batch, (size_t)(room < SEND_BATCH ? room : SEND_BATCH));
+        if (n == 0)
+            return;
+        size_t i = 0;
+        for (; i < n; i++) {
+            bool ok = send_one(gw, batch[i], now);
+            outbox_entry_free(batch[i]);
+            if (!ok)
+                break;
+        }
+        for (size_t k = i + 1; k < n; k++) {
+            outbox_requeue(gw->outbox, batch[k]->id);
+            outbox_entry_free(batch[k]);
+        }
+        if (i < n)
+            return;
+    }
+}
+
+/* ---- lifecycle -------------------------------------------------------------- */
+
+static void log_stats(struct gateway *gw, bool final)
+{
+    struct outbox_stats os;
+    outbox_get_stats(gw->outbox, &os);
+    char rej[512] = "";
+    size_t o = 0;
+    uint64_t rej_total = 0;
+    for (int r = 0; r < GW_REJ__COUNT; r++) {
+        uint64_t v = atomic_load(&gw->c.rejected[r]);
+        rej_total += v;
+        uint64_t d = final ? v : v - gw->rej_last[r];
+        if (d && o < sizeof rej)
+            o += (size_t)snprintf(rej + o, sizeof rej - o, "%s%llu %s", o ? ", " : "",
+                                  (unsigned long long)d, reject_names[r]);
+        gw->rej_last[r] = v;
+    }
+    atomic_store(&gw->rej_logged_mask, 0);
+    fg_info("stats",
+            "%sin=%llu queued=%llu out=%llu rejected=%llu outbox=%llu inflight=%llu purged=%llu "
+            "upstream=%s",
+            final ? "final: " : "", (unsigned long long)atomic_load(&gw->c.in),
+            (unsigned long long)atomic_load(&gw->c.forwarded_queued),
+            (unsigned long long)atomic_load(&gw->c.out_acked), (unsigned long long)rej_total,
+            (unsigned long long)os.depth, (unsigned long long)os.inflight,
+            (unsigned long long)os.purged,
+            atomic_load(&gw->upstream.state) == LINK_UP ? "up" : "down");
+    if (*rej)
+        fg_warn("input", "rejected %s: %s", final ? "in total" : "since the last report", rej);
+}
+
+static void on_purge(void *ctx, const char *route, uint64_t count)
+{
+    (void)ctx;
+    fg_info("outbox", "deleted %llu unsent message(s) of route %s: retention ended",
+            (unsigned long long)count, route);
+}
+
+static fg_err load_sensors(struct gateway *gw)
+{
+    char why[512];
+    fg_err e = sensor_registry_new(&gw->sensors);
+    if (e)
+        return e;
+    if (gw->cfg->sensors_builtin) {
+        const char *dir = getenv("FAIRGATE_SENSOR_TYPES");
+        char path[4096];
+        if (!dir) {
+            snprintf(path, sizeof path, "%s/sensors/types", FAIRGATE_SOURCE_DIR);
+            if (access(path, R_OK) != 0)
+                snprintf(path, sizeof path, "%s/sensors", FAIRGATE_DATA_DIR);
+            dir = path;
+        }
+        if ((e = sensor_registry_load_dir(gw->sensors, dir, why, sizeof why))) {
+            fg_error("sensors", "%s", why);
+            return e;
+        }
+    }
+    for (size_t i = 0; i < gw->cfg->nsensor_dirs; i++)
+        if ((e = sensor_registry_load_dir(gw->sensors, gw->cfg->sensor_dirs[i], why,
+                                          sizeof why))) {
+            fg_error("sensors", "%s", why);
+            return e;
+        }
+    fg_info("sensors", "%zu sensor types loaded", sensor_registry_count(gw->sensors));
+    return FG_OK;
+}
+
+/* Loads the policy file; on failure the old policy (or none) stays in force. */
+static void load_policy(struct gateway *gw, bool reload)
+{
+    char why[512];
+    struct policy *p = NULL;
+    if (!gw->cfg->policy_file) {
+        fg_error("policy", "no policy.file configured: nothing will be forwarded");
+        return;
+    }
+    fg_err e = policy_load_file(gw->cfg->policy_file, gw->sensors, gw->cfg->site, &p, why,
+                                sizeof why);
+    if (e) {
+        fg_error("policy", "policy refused: %s; %s", why,
+                 gw->policy ? "the previous policy stays in force" : "nothing will be forwarded");
+        return;
+    }
+    int64_t now = fg_now_ms();
+    if (policy_expired(p, now)) {
+        char until[40];
+        fg_format_time(policy_valid_until_ms(p), until, sizeof until);
+        fg_error("policy", "policy %s v%d expired on %s: it forwards nothing", policy_name(p),
+                 policy_version(p), until);
+    }
+    pthread_rwlock_wrlock(&gw->policy_lock);
+    struct policy *old = gw->policy;
+    gw->policy = p;
+    pthread_rwlock_unlock(&gw->policy_lock);
+    if (old) {
+        /* Aggregation windows of the old policy close now, under its rules. */
+        fg_err te = policy_tick(old, now, true, emit_to_outbox, gw);
+        if (te)
+            fg_warn("policy", "closing the old policy's windows: %s", fg_strerror(te));
+        policy_free(old);
+    }
+    fg_info("policy", "%s policy %s version %d", reload ? "reloaded" : "loaded", policy_name(p),
+            policy_version(p));
+}
+
+static void wait_main(struct gateway *gw, int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += (long)ms * 1000000L;
+    ts.tv_sec += ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    pthread_mutex_lock(&gw->wake_lock);
+    pthread_cond_timedwait(&gw->wake, &gw->wake_lock, &ts);
+    pthread_mutex_unlock(&gw->wake_lock);
+}
+
+static void manage_local(struct gateway *gw, int64_t mono)
+{
+    struct link *l = &gw->local;
+    int st = atomic_load(&l->state);
+    /* Back-pressure: at the outbox bound stop taking inputs (the broker keeps
+     * them in our session); resume below half. */
+    struct outbox_stats os;
+    outbox_get_stats(gw->outbox, &os);
+    if (!l->paused && outbox_full(gw->outbox)) {
+        l->paused = true;
+        atomic_fetch_add(&gw->c.paused, 1);
+        fg_warn("local", "outbox full (%llu messages): pausing inputs; the local broker keeps "
+                         "them",
+                (unsigned long long)os.depth);
+        if (st == LINK_UP) {
+            MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer5;
+            d.timeout = 0;
+            MQTTAsync_disconnect(l->client, &d);
+            atomic_store(&l->state, LINK_DOWN);
+        }
+        return;
+    }
+    if (l->paused) {
+        if (os.depth > (uint64_t)gw->cfg->queue_max_messages / 2 ||
+            os.bytes > (uint64_t)gw->cfg->queue_max_bytes / 2)
+            return;
+        l->paused = false;
+        fg_info("local", "outbox drained to %llu messages: resuming inputs",
+                (unsigned long long)os.depth);
+        l->next_attempt_ms = 0;
+    }
+    if (atomic_load(&l->state) == LINK_DOWN && mono >= l->next_attempt_ms &&
+        !MQTTAsync_isConnected(l->client))
+        start_connect(gw, l, &gw->cfg->local, true);
+}
+
+static void manage_upstream(struct gateway *gw, int64_t mono)
+{
+    struct link *l = &gw->upstream;
+    if (atomic_load(&l->state) == LINK_DOWN && mono >= l->next_attempt_ms)
+        start_connect(gw, l, &gw->cfg->upstream, false);
+}
+
+static void drain(struct gateway *gw)
+{
+    /* Stop inputs first, then give queued messages a bounded time to leave. */
+    MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer5;
+    d.timeout = 1000;
+    if (MQTTAsync_isConnected(gw->local.client))
+        MQTTAsync_disconnect(gw->local.client, &d);
+    pthread_rwlock_rdlock(&gw->policy_lock);
+    if (gw->policy && policy_tick(gw->policy, fg_now_ms(), true, emit_to_outbox, gw) != FG_OK)
+        fg_warn("policy", "could not close all aggregation windows");
+    pthread_rwlock_unlock(&gw->policy_lock);
+    int64_t deadline = fg_monotonic_ms() + gw->cfg->drain_timeout_ms;
+    while (fg_monotonic_ms() < deadline) {
+        struct outbox_stats os;
+        outbox_get_stats(gw->outbox, &os);
+        if (os.depth == 0)
+            break;
+        pump(gw);
+        wait_main(gw, 20);
+    }
+    struct outbox_stats os;
+    outbox_get_stats(gw->outbox, &os);
+    if (os.depth)
+        fg_warn("outbox", "stopping with %llu message(s) not yet acknowledged upstream",
+                (unsigned long long)os.depth);
+    if (MQTTAsync_isConnected(gw->upstream.client))
+        MQTTAsync_disconnect(gw->upstream.client, &d);
+}
+
+int gateway_run(struct fg_config *cfg)
+{
+    struct gateway *gw = calloc(1, sizeof *gw);
+    if (!gw || sodium_init() < 0)
+        return 1;
+    int rc = 1;
+    gw->cfg = cfg;
+    gw->local.name = "local";
+    gw->upstream.name = "upstream";
+    pthread_rwlock_init(&gw->policy_lock, NULL);
+    pthread_mutex_init(&gw->wake_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&gw->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    unsigned char inst[8];
+    randombytes_buf(inst, sizeof inst);
+    sodium_bin2hex(gw->instance, sizeof gw->instance, inst, sizeof inst);
+
+    char why[512], keydir[4096];
+    if (fg_mkdirs(cfg->state_dir, 0700) != FG_OK) {
+        fg_error("gateway", "cannot create state directory %s: %s", cfg->state_dir,
+                 strerror(errno));
+        goto out;
+    }
+    if (load_sensors(gw) != FG_OK)
+        goto out;
+    load_policy(gw, false);
+    snprintf(keydir, sizeof keydir, "%s/keys", cfg->state_dir);
+    int64_t rotate = gw->policy ? policy_rotate_ms(gw->policy) : 86400000LL;
+    int64_t keep = gw->policy ? policy_keep_keys_ms(gw->policy) : 30 * 86400000LL;
+    if (pseudonym_keyring_open(keydir, rotate, keep, &gw->keys, why, sizeof why) != FG_OK) {
+        fg_error("pseudonym", "%s", why);
+        goto out;
+    }
+    if (pseudonym_keyring_tick(gw->keys, fg_now_ms()) != FG_OK)
+        goto out;
+    struct outbox_options oo = {.max_messages = cfg->queue_max_messages,
+                                .max_bytes = cfg->queue_max_bytes,
+                                .slack_messages = cfg->local_receive_maximum * 4};
+    if (outbox_open(&oo, &gw->outbox) != FG_OK)
+        goto out;
+    if (cfg->upstream.tls.enabled && cfg->upstream.tls.insecure_no_hostname_check)
+        fg_warn("upstream", "hostname check of the upstream broker is OFF "
+                            "(upstream.tls.insecure_no_hostname_check): a forged broker with "
+                            "any certificate from the CA would receive the data");
+    if (!cfg->upstream.tls.enabled)
+        fg_warn("upstream", "upstream TLS is off: minimised data leaves in clear text");
+    if (create_client(gw, &gw->local, &cfg->local, on_local_lost, on_message) != FG_OK ||
+        create_client(gw, &gw->upstream, &cfg->upstream, on_upstream_lost,
+                      on_upstream_message) != FG_OK)
+        goto out;
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    fg_info("gateway", "fairgate %s started (site %s)", FAIRGATE_VERSION, cfg->site);
+
+    gw->last_stats_ms = fg_monotonic_ms();
+    int64_t last_tick = 0;
+    while (!g_stop) {
+        int64_t mono = fg_monotonic_ms();
+        if (g_reload) {
+            g_reload = 0;
+            load_policy(gw, true);
+        }
+        manage_upstream(gw, mono);
+        manage_local(gw, mono);
+        pump(gw);
+        if (mono - last_tick >= 1000) {
+            int64_t now = fg_now_ms();
+            last_tick = mono;
+            if (pseudonym_keyring_tick(gw->keys, now) != FG_OK)
+                fg_error("pseudonym", "cannot rotate pseudonym keys");
+            pthread_rwlock_rdlock(&gw->policy_lock);
+            if (gw->policy && policy_tick(gw->policy, now, false, emit_to_outbox, gw) != FG_OK)
+                fg_warn("policy", "could not close an aggregation window");
+            pthread_rwlock_unlock(&gw->policy_lock);
+            outbox_purge_expired(gw->outbox, now, on_purge, gw);
+        }
+        if (mono - gw->last_stats_ms >= cfg->stats_interval_ms) {
+            gw->last_stats_ms = mono;
+            log_stats(gw, false);
+        }
+        wait_main(gw, 50);
+    }
+    fg_info("gateway", "stopping: draining for up to %lld ms",
+            (long long)cfg->drain_timeout_ms);
+    drain(gw);
+    log_stats(gw, true);
+    rc = 0;
+out:
+    if (gw->local.client)
+        MQTTAsync_destroy(&gw->local.client);
+    if (gw->upstream.client)
+        MQTTAsync_destroy(&gw->upstream.client);
+    outbox_close(gw->outbox);
+    pseudonym_keyring_close(gw->keys);
+    policy_free(gw->policy);
+    sensor_registry_free(gw->sensors);
+    pthread_rwlock_destroy(&gw->policy_lock);
+    pthread_cond_destroy(&gw->wake);
+    pthread_mutex_destroy(&gw->wake_lock);
+    free(gw);
+    fg_info("gateway", "stopped");
+    return rc;
+}

@@ -1,0 +1,37 @@
+/* The daemon: local broker in, policy, outbox, upstream broker out. */
+#ifndef GATEWAY_H
+#define GATEWAY_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "common/fg_error.h"
+#include "gateway/config.h"
+
+/* Why an input was not forwarded. Counted, logged by reason, never with content. */
+typedef enum {
+    GW_REJ_OVERSIZE = 0,
+    GW_REJ_MALFORMED,
+    GW_REJ_WRONG_TYPE,
+    GW_REJ_OUT_OF_RANGE,
+    GW_REJ_MISSING_FIELD,
+    GW_REJ_UNKNOWN_TOPIC,
+    GW_REJ_NO_ROUTE,
+    GW_REJ_NO_POLICY,
+    GW_REJ_POLICY_ERROR,
+    GW_REJ__COUNT
+} gw_reject_reason;
+
+const char *gw_reject_name(gw_reject_reason r);
+
+struct gw_counters {
+    atomic_uint_fast64_t in, forwarded_queued, out_acked, out_failed;
+    atomic_uint_fast64_t rejected[GW_REJ__COUNT];
+    atomic_uint_fast64_t upstream_connects, upstream_losses, local_connects, local_losses;
+    atomic_uint_fast64_t paused;
+};
+
+/* Runs until SIGTERM/SIGINT; returns the process exit code. */
+int gateway_run(struct fg_config *cfg);
+
+#endif

@@ -1,0 +1,234 @@
+#include "policy/pseudonym.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/fg_log.h"
+#include "common/fg_util.h"
+
+#define MAX_EPOCHS 512
+
+struct epoch_key {
+    int64_t epoch;
+    unsigned char *key; /* sodium_malloc'd */
+};
+
+struct pseudonym_keyring {
+    char *dir;
+    int64_t rotate_ms, keep_ms;
+    int64_t current;
+    struct epoch_key keys[MAX_EPOCHS];
+    size_t nkeys;
+    pseudonym_event_fn hook;
+    void *hook_ctx;
+    pthread_mutex_t lock;
+};
+
+static void key_path(const struct pseudonym_keyring *k, int64_t epoch, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/pseudonym-%lld.key", k->dir, (long long)epoch);
+}
+
+int64_t pseudonym_epoch_of(const struct pseudonym_keyring *k, int64_t now_ms)
+{
+    return now_ms / k->rotate_ms;
+}
+
+int64_t pseudonym_current_epoch(const struct pseudonym_keyring *k)
+{
+    return k->current;
+}
+
+static struct epoch_key *find(const struct pseudonym_keyring *k, int64_t epoch)
+{
+    for (size_t i = 0; i < k->nkeys; i++)
+        if (k->keys[i].epoch == epoch)
+            return (struct epoch_key *)&k->keys[i];
+    return NULL;
+}
+
+int pseudonym_has_epoch(const struct pseudonym_keyring *k, int64_t epoch)
+{
+    return find(k, epoch) != NULL;
+}
+
+/* Overwrite then unlink: on flash the overwrite may not reach the same cells,
+ * which is why keys also never enter backups or swap (sodium_malloc locks them). */
+static void destroy_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        unsigned char zero[PSEUDONYM_KEY_BYTES] = {0};
+        if (write(fd, zero, sizeof zero) < 0)
+            fg_warn("pseudonym", "could not overwrite a destroyed key file");
+        fsync(fd);
+        close(fd);
+    }
+    unlink(path);
+}
+
+static void destroy(struct pseudonym_keyring *k, size_t i)
+{
+    char path[4096];
+    key_path(k, k->keys[i].epoch, path, sizeof path);
+    destroy_file(path);
+    int fd = open(k->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    int64_t epoch = k->keys[i].epoch;
+    sodium_free(k->keys[i].key); /* sodium_free wipes before freeing */
+    k->keys[i] = k->keys[--k->nkeys];
+    fg_info("pseudonym", "destroyed the key of epoch %lld", (long long)epoch);
+    if (k->hook)
+        k->hook(k->hook_ctx, "pseudonym.key_destroyed", epoch);
+}
+
+static bool expired(const struct pseudonym_keyring *k, int64_t epoch, int64_t now_ms)
+{
+    int64_t end = (epoch + 1) * k->rotate_ms;
+    return end + k->keep_ms <= now_ms;
+}
+
+static fg_err load_key(struct pseudonym_keyring *k, int64_t epoch, bool create, char *why,
+                       size_t why_len)
+{
+    if (k->nkeys == MAX_EPOCHS) {
+        snprintf(why, why_len, "too many pseudonym epochs kept");
+        return FG_ERR_FULL;
+    }
+    char path[4096];
+    key_path(k, epoch, path, sizeof path);
+    unsigned char *key;
+    fg_err e = fg_load_secret(path, PSEUDONYM_KEY_BYTES, create, &key, why, why_len);
+    if (e)
+        return e;
+    k->keys[k->nkeys].epoch = epoch;
+    k->keys[k->nkeys].key = key;
+    k->nkeys++;
+    return FG_OK;
+}
+
+fg_err pseudonym_keyring_open(const char *dir, int64_t rotate_ms, int64_t keep_ms,
+                              struct pseudonym_keyring **out, char *why, size_t why_len)
+{
+    *out = NULL;
+    if (rotate_ms <= 0 || keep_ms < 0) {
+        snprintf(why, why_len, "pseudonym rotation must be positive");
+        return FG_ERR_CONFIG;
+    }
+    if (sodium_init() < 0)
+        return FG_ERR_CRYPTO;
+    if (fg_mkdirs(dir, 0700) != FG_OK) {
+        snprintf(why, why_len, "cannot create key directory %s: %s", dir, strerror(errno));
+        return FG_ERR_IO;
+    }
+    struct pseudonym_keyring *k = calloc(1, sizeof *k);
+    if (!k || !(k->dir = strdup(dir))) {
+        free(k);
+        return FG_ERR_NOMEM;
+    }
+    k->rotate_ms = rotate_ms;
+    k->keep_ms = keep_ms;
+    k->current = -1;
+    pthread_mutex_init(&k->lock, NULL);
+    /* Load every kept epoch key so older pseudonyms stay re-identifiable
+     * (through the sealed table) until their keys are destroyed. */
+    DIR *d = opendir(dir);
+    fg_err e = FG_OK;
+    if (d) {
+        struct dirent *de;
+        while (!e && (de = readdir(d))) {
+            long long epoch;
+            char tail[8];
+            if (sscanf(de->d_name, "pseudonym-%lld.ke%1s", &epoch, tail) == 2 &&
+                strcmp(tail, "y") == 0)
+                e = load_key(k, epoch, false, why, why_len);
+        }
+        closedir(d);
+    }
+    if (e) {
+        pseudonym_keyring_close(k);
+        return e;
+    }
+    *out = k;
+    return FG_OK;
+}
+
+void pseudonym_keyring_set_hook(struct pseudonym_keyring *k, pseudonym_event_fn fn, void *ctx)
+{
+    k->hook = fn;
+    k->hook_ctx = ctx;
+}
+
+fg_err pseudonym_keyring_tick(struct pseudonym_keyring *k, int64_t now_ms)
+{
+    int64_t epoch = pseudonym_epoch_of(k, now_ms);
+    if (epoch == k->current)
+        return FG_OK;
+    pthread_mutex_lock(&k->lock);
+    fg_err e = FG_OK;
+    if (!find(k, epoch)) {
+        char why[256];
+        e = load_key(k, epoch, true, why, sizeof why);
+        if (e)
+            fg_error("pseudonym", "%s", why);
+        else {
+            fg_info("pseudonym", "new pseudonym epoch %lld", (long long)epoch);
+            if (k->hook)
+                k->hook(k->hook_ctx, "pseudonym.rotated", epoch);
+        }
+    }
+    for (size_t i = 0; i < k->nkeys;)
+        if (k->keys[i].epoch != epoch && expired(k, k->keys[i].epoch, now_ms))
+            destroy(k, i);
+        else
+            i++;
+    if (!e)
+        k->current = epoch;
+    pthread_mutex_unlock(&k->lock);
+    return e;
+}
+
+fg_err pseudonym_make(const struct pseudonym_keyring *k, int64_t epoch, const char *domain,
+                      const char *value, size_t len, char out[PSEUDONYM_HEX_LEN + 1])
+{
+    pthread_mutex_t *lock = (pthread_mutex_t *)&k->lock; /* tick may destroy keys meanwhile */
+    pthread_mutex_lock(lock);
+    const struct epoch_key *ek = find(k, epoch);
+    if (!ek) {
+        pthread_mutex_unlock(lock);
+        return FG_ERR_NOT_FOUND;
+    }
+    /* H_key(domain || 0x00 || value): the domain separates routes, so the
+     * same worker gets unrelated pseudonyms on different routes. */
+    crypto_generichash_state st;
+    unsigned char h[PSEUDONYM_HEX_LEN / 2];
+    crypto_generichash_init(&st, ek->key, PSEUDONYM_KEY_BYTES, sizeof h);
+    crypto_generichash_update(&st, (const unsigned char *)domain, strlen(domain) + 1);
+    crypto_generichash_update(&st, (const unsigned char *)value, len);
+    crypto_generichash_final(&st, h, sizeof h);
+    pthread_mutex_unlock(lock);
+    sodium_bin2hex(out, PSEUDONYM_HEX_LEN + 1, h, sizeof h);
+    sodium_memzero(&st, sizeof st);
+    return FG_OK;
+}
+
+void pseudonym_keyring_close(struct pseudonym_keyring *k)
+{
+    if (!k)
+        return;
+    for (size_t i = 0; i < k->nkeys; i++)
+        sodium_free(k->keys[i].key);
+    pthread_mutex_destroy(&k->lock);
+    free(k->dir);
+    free(k);
+}

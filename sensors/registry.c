@@ -1,0 +1,547 @@
+/* Sensor type descriptors: YAML files integrators write. Every mistake is an
+ * error naming file:line:col, with the nearest valid word where one is close. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fg_util.h"
+#include "common/fg_yaml.h"
+#include "sensors/sensor.h"
+
+#define MAX_TYPES 128
+
+struct sensor_registry {
+    struct sensor_type *types[MAX_TYPES];
+    size_t ntypes;
+};
+
+static const char *const cat_names[SENSOR_CAT__COUNT] = {
+    "worker-id",   "device-id",    "location",    "zone",    "time",    "health",
+    "performance", "behaviour",    "safety-event", "environment", "machine", "device-health"};
+static const char *const ftype_names[SENSOR_FTYPE__COUNT] = {"string",  "integer",   "number",
+                                                             "boolean", "timestamp", "enum"};
+static const char *const format_names[] = {"json", "binary", "senml", "c"};
+static const char *const type_keys[] = {"type", "description", "topic", "format", "decoder",
+                                        "fields"};
+static const char *const field_keys[] = {"type",  "category", "unit",   "path",   "description",
+                                         "required", "min",    "max",   "max_length", "values",
+                                         "offset", "width",  "signed", "endian", "scale"};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *sensor_category_name(sensor_category c)
+{
+    return (unsigned)c < SENSOR_CAT__COUNT ? cat_names[c] : "?";
+}
+
+bool sensor_category_parse(const char *s, sensor_category *out)
+{
+    for (int i = 0; i < SENSOR_CAT__COUNT; i++)
+        if (strcmp(s, cat_names[i]) == 0) {
+            *out = (sensor_category)i;
+            return true;
+        }
+    return false;
+}
+
+const char *sensor_ftype_name(sensor_ftype t)
+{
+    return (unsigned)t < SENSOR_FTYPE__COUNT ? ftype_names[t] : "?";
+}
+
+const char *sensor_format_name(sensor_format f)
+{
+    return (unsigned)f < N(format_names) ? format_names[f] : "?";
+}
+
+fg_err sensor_registry_new(struct sensor_registry **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? FG_OK : FG_ERR_NOMEM;
+}
+
+static void type_free(struct sensor_type *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->nfields; i++) {
+        struct sensor_field *f = &t->fields[i];
+        free(f->name);
+        for (int j = 0; j < f->path_len; j++)
+            free(f->path[j]);
+        free(f->unit);
+        free(f->description);
+        for (size_t j = 0; j < f->nvalues; j++)
+            free(f->values[j]);
+        free(f->values);
+    }
+    for (int i = 0; i < t->nsegs; i++)
+        free(t->segs[i]);
+    free(t->name);
+    free(t->description);
+    free(t->topic);
+    free(t->source);
+    free(t);
+}
+
+void sensor_registry_free(struct sensor_registry *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->ntypes; i++)
+        type_free(r->types[i]);
+    free(r);
+}
+
+size_t sensor_registry_count(const struct sensor_registry *r)
+{
+    return r->ntypes;
+}
+
+const struct sensor_type *sensor_registry_at(const struct sensor_registry *r, size_t i)
+{
+    return i < r->ntypes ? r->types[i] : NULL;
+}
+
+const struct sensor_type *sensor_registry_find(const struct sensor_registry *r, const char *name)
+{
+    for (size_t i = 0; i < r->ntypes; i++)
+        if (strcmp(r->types[i]->name, name) == 0)
+            return r->types[i];
+    return NULL;
+}
+
+/* ---- error helpers ------------------------------------------------------- */
+
+struct ctx {
+    struct fg_yaml *y;
+    char *why;
+    size_t why_len;
+};
+
+static fg_err bad(struct ctx *c, yaml_node_t *n, const char *fmt, const char *a, const char *b)
+{
+    char where[512], msg[512];
+    fg_yaml_where(c->y, n, where, sizeof where);
+    snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
+    snprintf(c->why, c->why_len, "%s: %s", where, msg);
+    return FG_ERR_CONFIG;
+}
+
+static fg_err bad_word(struct ctx *c, yaml_node_t *n, const char *what, const char *word,
+                       const char *const *valid, size_t nvalid)
+{
+    const char *s = fg_suggest(word, valid, nvalid);
+    char hint[128] = "";
+    if (s)
+        snprintf(hint, sizeof hint, " (did you mean '%s'?)", s);
+    char where[512];
+    fg_yaml_where(c->y, n, where, sizeof where);
+    snprintf(c->why, c->why_len, "%s: unknown %s '%s'%s", where, what, word, hint);
+    return FG_ERR_CONFIG;
+}
+
+static fg_err want_scalar(struct ctx *c, yaml_node_t *n, const char *key, const char **out)
+{
+    *out = fg_yaml_scalar(n);
+    if (!*out || !**out)
+        return bad(c, n, "'%s' must be a non-empty text value", key, NULL);
+    return FG_OK;
+}
+
+static fg_err dup_str(const char *s, char **out)
+{
+    *out = strdup(s);
+    return *out ? FG_OK : FG_ERR_NOMEM;
+}
+
+/* ---- topic patterns -------------------------------------------------------- */
+
+static fg_err compile_topic(struct ctx *c, yaml_node_t *n, struct sensor_type *t)
+{
+    t->device_seg = -1;
+    const char *p = t->topic;
+    if (strchr(p, '+') || strchr(p, '#'))
+        return bad(c, n, "topic '%s' must not contain MQTT wildcards; use {device}", p, NULL);
+    while (*p) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (t->nsegs == 16)
+            return bad(c, n, "topic has too many levels", NULL, NULL);
+        if (len == 0)
+            return bad(c, n, "topic '%s' has an empty level", t->topic, NULL);
+        t->segs[t->nsegs] = strndup(p, len);
+        if (!t->segs[t->nsegs])
+            return FG_ERR_NOMEM;
+        const char *seg = t->segs[t->nsegs];
+        if (seg[0] == '{') {
+            if (seg[len - 1] != '}')
+                return bad(c, n, "topic level '%s' is not a {placeholder}", seg, NULL);
+            if (strcmp(seg, "{device}") == 0)
+                t->device_seg = t->nsegs;
+        }
+        t->nsegs++;
+        p += len;
+        if (*p == '/')
+            p++;
+    }
+    if (t->nsegs == 0)
+        return bad(c, n, "topic is empty", NULL, NULL);
+    return FG_OK;
+}
+
+void sensor_type_filter(const struct sensor_type *t, char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < t->nsegs && o < len; i++) {
+        const char *s = t->segs[i][0] == '{' ? "+" : t->segs[i];
+        o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? "/" : "", s);
+    }
+}
+
+const struct sensor_type *sensor_registry_match(const struct sensor_registry *r, const char *topic,
+                                                char *device, size_t device_len)
+{
+    for (size_t k = 0; k < r->ntypes; k++) {
+        const struct sensor_type *t = r->types[k];
+        const char *p = topic;
+        int i = 0;
+        bool ok = true;
+        if (device_len)
+            device[0] = '\0';
+        for (; i < t->nsegs && ok; i++) {
+            const char *slash = strchr(p, '/');
+            size_t len = slash ? (size_t)(slash - p) : strlen(p);
+            if (len == 0)
+                ok = false;
+            else if (t->segs[i][0] == '{') {
+                if (i == t->device_seg && device_len) {
+                    if (len >= device_len)
+                        ok = false;
+                    else {
+                        memcpy(device, p, len);
+                        device[len] = '\0';
+                    }
+                }
+            } else if (strlen(t->segs[i]) != len || memcmp(t->segs[i], p, len) != 0)
+                ok = false;
+            p += len;
+            if (i + 1 < t->nsegs) {
+                if (*p != '/')
+                    ok = false;
+                else
+                    p++;
+            }
+        }
+        if (ok && *p == '\0')
+            return t;
+    }
+    return NULL;
+}
+
+/* ---- fields ---------------------------------------------------------------- */
+
+static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struct sensor_type *t,
+                          struct sensor_field *f)
+{
+    struct fg_yaml *y = c->y;
+    fg_err e = dup_str(name, &f->name);
+    if (e)
+        return e;
+    f->scale = 1.0;
+    f->little_endian = false;
+    if (n->type != YAML_MAPPING_NODE)
+        return bad(c, n, "field '%s' must be a mapping like { type: number, category: location }",
+                   name, NULL);
+    bool have_type = false, have_cat = false;
+    FG_YAML_MAP_FOREACH(y, n, pair)
+    {
+        yaml_node_t *kn = fg_yaml_node(y, pair->key), *vn = fg_yaml_node(y, pair->value);
+        const char *k = fg_yaml_scalar(kn), *v = fg_yaml_scalar(vn);
+        if (!k)
+            return bad(c, kn, "field keys must be text", NULL, NULL);
+        if (strcmp(k, "values") == 0) {
+            if (vn->type != YAML_SEQUENCE_NODE)
+                return bad(c, vn, "'values' of field '%s' must be a list", name, NULL);
+            size_t cnt = (size_t)(vn->data.sequence.items.top - vn->data.sequence.items.start);
+            f->values = calloc(cnt ? cnt : 1, sizeof(char *));
+            if (!f->values)
+                return FG_ERR_NOMEM;
+            FG_YAML_SEQ_FOREACH(y, vn, it)
+            {
+                const char *s = fg_yaml_scalar(fg_yaml_node(y, *it));
+                if (!s)
+                    return bad(c, vn, "'values' of field '%s' must be text", name, NULL);
+                if ((e = dup_str(s, &f->values[f->nvalues++])))
+                    return e;
+            }
+            continue;
+        }
+        if (!v)
+            return bad(c, vn, "'%s' of field '%s' must be a single value", k, name);
+        if (strcmp(k, "type") == 0) {
+            int found = -1;
+            for (int i = 0; i < SENSOR_FTYPE__COUNT; i++)
+                if (strcmp(v, ftype_names[i]) == 0)
+                    found = i;
+            if (found < 0)
+                return bad_word(c, vn, "field type", v, ftype_names, N(ftype_names));
+            f->type = (sensor_ftype)found;
+            have_type = true;
+        } else if (strcmp(k, "category") == 0) {
+            if (!sensor_category_parse(v, &f->category))
+                return bad_word(c, vn, "data category", v, cat_names, N(cat_names));
+            have_cat = true;
+        } else if (strcmp(k, "unit") == 0) {
+            if ((e = dup_str(v, &f->unit)))
+                return e;
+        } else if (strcmp(k, "description") == 0) {
+            if ((e = dup_str(v, &f->description)))
+                return e;
+        } else if (strcmp(k, "path") == 0) {
+            char *copy = strdup(v), *save = NULL;
+            if (!copy)
+                return FG_ERR_NOMEM;
+            for (char *tok = strtok_r(copy, ".", &save); tok; tok = strtok_r(NULL, ".", &save)) {
+                if (f->path_len == SENSOR_MAX_PATH) {
+                    free(copy);
+                    return bad(c, vn, "path of field '%s' is deeper than 4 levels", name, NULL);
+                }
+                if (!(f->path[f->path_len++] = strdup(tok))) {
+                    free(copy);
+                    return FG_ERR_NOMEM;
+                }
+            }
+            free(copy);
+            if (f->path_len == 0)
+                return bad(c, vn, "path of field '%s' is empty", name, NULL);
+        } else if (strcmp(k, "required") == 0) {
+            if (!fg_yaml_to_bool(v, &f->required))
+                return bad(c, vn, "'required' must be true or false", NULL, NULL);
+        } else if (strcmp(k, "min") == 0 || strcmp(k, "max") == 0 || strcmp(k, "scale") == 0) {
+            double d;
+            if (!fg_yaml_to_double(v, &d))
+                return bad(c, vn, "'%s' of field '%s' must be a number", k, name);
+            if (k[1] == 'i') {
+                f->min = d;
+                f->has_min = true;
+            } else if (k[1] == 'a') {
+                f->max = d;
+                f->has_max = true;
+            } else
+                f->scale = d;
+        } else if (strcmp(k, "max_length") == 0 || strcmp(k, "offset") == 0 ||
+                   strcmp(k, "width") == 0) {
+            int64_t i;
+            if (!fg_yaml_to_int(v, &i) || i < 0 || i > 65535)
+                return bad(c, vn, "'%s' of field '%s' must be a whole number", k, name);
+            if (k[0] == 'm')
+                f->max_length = (size_t)i;
+            else if (k[0] == 'o')
+                f->offset = (int)i;
+            else
+                f->width = (int)i;
+        } else if (strcmp(k, "signed") == 0) {
+            if (!fg_yaml_to_bool(v, &f->is_signed))
+                return bad(c, vn, "'signed' must be true or false", NULL, NULL);
+        } else if (strcmp(k, "endian") == 0) {
+            if (strcmp(v, "little") && strcmp(v, "big"))
+                return bad(c, vn, "'endian' must be little or big", NULL, NULL);
+            f->little_endian = v[0] == 'l';
+        } else
+            return bad_word(c, kn, "field key", k, field_keys, N(field_keys));
+    }
+    if (!have_type)
+        return bad(c, n, "field '%s' has no type", name, NULL);
+    if (!have_cat)
+        return bad(c, n, "field '%s' has no data category: every field must declare one", name,
+                   NULL);
+    if (f->type == SENSOR_ENUM && f->nvalues == 0)
+        return bad(c, n, "enum field '%s' needs a 'values' list", name, NULL);
+    if (f->path_len == 0) {
+        f->path_len = 1;
+        if ((e = dup_str(name, &f->path[0])))
+            return e;
+    }
+    if (t->format == SENSOR_FMT_BINARY) {
+        static const int ok_widths[] = {1, 2, 4, 8};
+        bool ok = false;
+        for (int i = 0; i < 4; i++)
+            ok = ok || f->width == ok_widths[i];
+        if (!ok)
+            return bad(c, n, "binary field '%s' needs width 1, 2, 4 or 8", name, NULL);
+        if (f->type == SENSOR_STRING || f->type == SENSOR_ENUM)
+            return bad(c, n, "binary field '%s' must be numeric, boolean or timestamp", name,
+                       NULL);
+    }
+    return FG_OK;
+}
+
+static fg_err parse_type(struct ctx *c, const char *path, struct sensor_type *t)
+{
+    struct fg_yaml *y = c->y;
+    yaml_node_t *root = fg_yaml_root(y);
+    fg_err e;
+    if (!root || root->type != YAML_MAPPING_NODE)
+        return bad(c, root, "a sensor type descriptor must be a mapping", NULL, NULL);
+    if ((e = dup_str(path, &t->source)))
+        return e;
+    yaml_node_t *fields = NULL, *format_node = NULL;
+    const char *decoder = NULL;
+    FG_YAML_MAP_FOREACH(y, root, pair)
+    {
+        yaml_node_t *kn = fg_yaml_node(y, pair->key), *vn = fg_yaml_node(y, pair->value);
+        const char *k = fg_yaml_scalar(kn), *v;
+        if (!k)
+            return bad(c, kn, "keys must be text", NULL, NULL);
+        if (strcmp(k, "fields") == 0) {
+            fields = vn;
+            continue;
+        }
+        if (strcmp(k, "type") == 0) {
+            if ((e = want_scalar(c, vn, k, &v)) || (e = dup_str(v, &t->name)))
+                return e;
+        } else if (strcmp(k, "description") == 0) {
+            if ((e = want_scalar(c, vn, k, &v)) || (e = dup_str(v, &t->description)))
+                return e;
+        } else if (strcmp(k, "topic") == 0) {
+            if ((e = want_scalar(c, vn, k, &v)) || (e = dup_str(v, &t->topic)) ||
+                (e = compile_topic(c, vn, t)))
+                return e;
+        } else if (strcmp(k, "format") == 0) {
+            if ((e = want_scalar(c, vn, k, &v)))
+                return e;
+            int found = -1;
+            for (size_t i = 0; i < N(format_names); i++)
+                if (strcmp(v, format_names[i]) == 0)
+                    found = (int)i;
+            if (found < 0)
+                return bad_word(c, vn, "format", v, format_names, N(format_names));
+            t->format = (sensor_format)found;
+            format_node = vn;
+        } else if (strcmp(k, "decoder") == 0) {
+            if ((e = want_scalar(c, vn, k, &decoder)))
+                return e;
+        } else
+            return bad_word(c, kn, "key", k, type_keys, N(type_keys));
+    }
+    if (!t->name)
+        return bad(c, root, "descriptor has no 'type' name", NULL, NULL);
+    if (!t->topic)
+        return bad(c, root, "sensor type '%s' has no 'topic'", t->name, NULL);
+    if (!fields || fields->type != YAML_MAPPING_NODE)
+        return bad(c, fields ? fields : root, "sensor type '%s' needs a 'fields' mapping",
+                   t->name, NULL);
+    /* The decoder: by format, or a C decoder named in 'decoder' (format: c). */
+    const char *want = t->format == SENSOR_FMT_C ? decoder : format_names[t->format];
+    if (!want)
+        return bad(c, format_node, "format c needs 'decoder: NAME'", NULL, NULL);
+    for (const struct sensor_decoder *const *d = sensor_decoders; *d && !t->decoder; d++)
+        if (strcmp((*d)->name, want) == 0)
+            t->decoder = *d;
+    if (!t->decoder)
+        return bad(c, format_node, "no decoder named '%s' is built in", want, NULL);
+    FG_YAML_MAP_FOREACH(y, fields, pair)
+    {
+        yaml_node_t *kn = fg_yaml_node(y, pair->key);
+        const char *name = fg_yaml_scalar(kn);
+        if (!name || !*name)
+            return bad(c, kn, "field names must be text", NULL, NULL);
+        if (sensor_field_index(t, name) >= 0)
+            return bad(c, kn, "field '%s' declared twice", name, NULL);
+        if (t->nfields == SENSOR_MAX_FIELDS)
+            return bad(c, kn, "more than 64 fields", NULL, NULL);
+        struct sensor_field *f = &t->fields[t->nfields++];
+        if ((e = parse_field(c, name, fg_yaml_node(y, pair->value), t, f)))
+            return e;
+    }
+    if (t->nfields == 0)
+        return bad(c, fields, "sensor type '%s' declares no fields", t->name, NULL);
+    return FG_OK;
+}
+
+fg_err sensor_registry_load_file(struct sensor_registry *r, const char *path, char *why,
+                                 size_t why_len)
+{
+    struct fg_yaml y;
+    fg_err e = fg_yaml_load_file(&y, path, why, why_len);
+    if (e) {
+        fg_yaml_free(&y);
+        return e == FG_ERR_PARSE ? FG_ERR_CONFIG : e;
+    }
+    struct sensor_type *t = calloc(1, sizeof *t);
+    if (!t) {
+        fg_yaml_free(&y);
+        return FG_ERR_NOMEM;
+    }
+    struct ctx c = {.y = &y, .why = why, .why_len = why_len};
+    e = parse_type(&c, path, t);
+    if (!e && sensor_registry_find(r, t->name))
+        e = bad(&c, fg_yaml_get(&y, fg_yaml_root(&y), "type"), "sensor type '%s' is defined twice",
+                t->name, NULL);
+    if (!e && r->ntypes == MAX_TYPES)
+        e = bad(&c, NULL, "too many sensor types", NULL, NULL);
+    fg_yaml_free(&y);
+    if (e) {
+        type_free(t);
+        return e;
+    }
+    r->types[r->ntypes++] = t;
+    return FG_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+fg_err sensor_registry_load_dir(struct sensor_registry *r, const char *dir, char *why,
+                                size_t why_len)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        snprintf(why, why_len, "%s: cannot open sensor type directory", dir);
+        return FG_ERR_NOT_FOUND;
+    }
+    char *names[MAX_TYPES];
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < MAX_TYPES) {
+        size_t l = strlen(de->d_name);
+        if (de->d_name[0] == '.' || l < 6 || strcmp(de->d_name + l - 5, ".yaml") != 0)
+            continue;
+        names[n++] = strdup(de->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof names[0], cmp_str);
+    fg_err e = FG_OK;
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i] ? names[i] : "");
+        if (!e)
+            e = names[i] ? sensor_registry_load_file(r, path, why, why_len) : FG_ERR_NOMEM;
+        free(names[i]);
+    }
+    return e;
+}
+
+fg_err sensor_decode(const struct sensor_registry *r, const char *topic,
+                     const unsigned char *payload, size_t len, struct sensor_record *rec,
+                     char *why, size_t why_len)
+{
+    const struct sensor_type *t = sensor_registry_match(r, topic, rec->device, sizeof rec->device);
+    if (!t) {
+        snprintf(why, why_len, "no sensor type for this topic");
+        return FG_ERR_UNKNOWN_TOPIC;
+    }
+    rec->type = t;
+    rec->arena_used = 0;
+    for (size_t i = 0; i < t->nfields; i++)
+        rec->values[i].present = false;
+    fg_err e = t->decoder->decode(t, payload, len, rec, why, why_len);
+    if (e)
+        return e;
+    return sensor_record_finish(rec, why, why_len);
+}

@@ -1,0 +1,170 @@
+/* Test subscriber: prints each message as one JSON line
+ * {"topic":..,"payload":..,"props":{"name":"value",..},"expiry":N}
+ * and exits after --count messages, or after --idle ms without one. */
+#include <MQTTAsync.h>
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fg_util.h"
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static long received;
+static int64_t last_ms;
+static int connected; /* 0 pending, 1 ok, -1 failed */
+static const char *filter;
+static int qos = 1;
+
+static int on_msg(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
+{
+    (void)ctx;
+    (void)tlen;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "topic", topic);
+    char *p = malloc((size_t)m->payloadlen + 1);
+    memcpy(p, m->payload, (size_t)m->payloadlen);
+    p[m->payloadlen] = '\0';
+    cJSON_AddStringToObject(o, "payload", p);
+    free(p);
+    cJSON *props = cJSON_AddObjectToObject(o, "props");
+    for (int i = 0; i < m->properties.count; i++) {
+        MQTTProperty *pr = &m->properties.array[i];
+        if (pr->identifier == MQTTPROPERTY_CODE_USER_PROPERTY) {
+            char k[256], v[1024];
+            snprintf(k, sizeof k, "%.*s", pr->value.data.len, pr->value.data.data);
+            snprintf(v, sizeof v, "%.*s", pr->value.value.len, pr->value.value.data);
+            cJSON_AddStringToObject(props, k, v);
+        } else if (pr->identifier == MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL)
+            cJSON_AddNumberToObject(o, "expiry", pr->value.integer4);
+    }
+    char *line = cJSON_PrintUnformatted(o);
+    pthread_mutex_lock(&lock);
+    printf("%s\n", line);
+    fflush(stdout);
+    received++;
+    last_ms = fg_monotonic_ms();
+    pthread_mutex_unlock(&lock);
+    free(line);
+    cJSON_Delete(o);
+    MQTTAsync_freeMessage(&m);
+    MQTTAsync_free(topic);
+    return 1;
+}
+
+static void on_sub(void *ctx, MQTTAsync_successData5 *r)
+{
+    (void)ctx;
+    (void)r;
+    pthread_mutex_lock(&lock);
+    connected = 1;
+    pthread_mutex_unlock(&lock);
+}
+
+static void on_fail(void *ctx, MQTTAsync_failureData5 *r)
+{
+    (void)ctx;
+    fprintf(stderr, "fg_sub: failed (%d) %s\n", r->code, r->message ? r->message : "");
+    pthread_mutex_lock(&lock);
+    connected = -1;
+    pthread_mutex_unlock(&lock);
+}
+
+static void on_conn(void *ctx, MQTTAsync_successData5 *r)
+{
+    (void)r;
+    MQTTAsync c = ctx;
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    ro.onSuccess5 = on_sub;
+    ro.onFailure5 = on_fail;
+    ro.context = c;
+    MQTTAsync_subscribe(c, filter, qos, &ro);
+}
+
+int main(int argc, char **argv)
+{
+    const char *host = "127.0.0.1", *ca = NULL, *cert = NULL, *key = NULL, *id = "fg-sub";
+    int port = 1883;
+    long count = 0;
+    int idle = 3000, total = 60000;
+    static const struct option opts[] = {
+        {"host", 1, 0, 'H'}, {"port", 1, 0, 'p'},  {"topic", 1, 0, 't'}, {"count", 1, 0, 'n'},
+        {"idle", 1, 0, 'i'}, {"total", 1, 0, 'T'}, {"ca", 1, 0, 'c'},    {"cert", 1, 0, 'C'},
+        {"key", 1, 0, 'k'},  {"id", 1, 0, 'I'},    {"qos", 1, 0, 'q'},   {0, 0, 0, 0}};
+    int o;
+    filter = "#";
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'H': host = optarg; break;
+        case 'p': port = atoi(optarg); break;
+        case 't': filter = optarg; break;
+        case 'n': count = atol(optarg); break;
+        case 'i': idle = atoi(optarg); break;
+        case 'T': total = atoi(optarg); break;
+        case 'c': ca = optarg; break;
+        case 'C': cert = optarg; break;
+        case 'k': key = optarg; break;
+        case 'I': id = optarg; break;
+        case 'q': qos = atoi(optarg); break;
+        default: return 2;
+        }
+    }
+    char uri[300];
+    snprintf(uri, sizeof uri, "%s://%s:%d", ca ? "ssl" : "tcp", host, port);
+    MQTTAsync c;
+    MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
+    if (MQTTAsync_createWithOptions(&c, uri, id, MQTTCLIENT_PERSISTENCE_NONE, NULL, &co))
+        return 1;
+    MQTTAsync_setCallbacks(c, NULL, NULL, on_msg, NULL);
+    MQTTAsync_connectOptions cn = MQTTAsync_connectOptions_initializer5;
+    MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+    cn.cleanstart = 1;
+    cn.onSuccess5 = on_conn;
+    cn.onFailure5 = on_fail;
+    cn.context = c;
+    if (ca) {
+        ssl.trustStore = ca;
+        ssl.keyStore = cert;
+        ssl.privateKey = key;
+        ssl.verify = 1;
+        cn.ssl = &ssl;
+    }
+    if (MQTTAsync_connect(c, &cn))
+        return 1;
+    int64_t start = fg_monotonic_ms();
+    int rc = 0;
+    for (;;) {
+        usleep(20000);
+        pthread_mutex_lock(&lock);
+        int st = connected;
+        long n = received;
+        int64_t last = last_ms;
+        pthread_mutex_unlock(&lock);
+        int64_t now = fg_monotonic_ms();
+        if (st < 0) {
+            rc = 1;
+            break;
+        }
+        if (st == 1 && last == 0) {
+            pthread_mutex_lock(&lock);
+            last_ms = last = now; /* idle counts from the subscription */
+            pthread_mutex_unlock(&lock);
+            fprintf(stderr, "fg_sub: subscribed to %s\n", filter);
+        }
+        if (count && n >= count)
+            break;
+        if (st == 1 && now - last > idle)
+            break;
+        if (now - start > total)
+            break;
+    }
+    MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer5;
+    MQTTAsync_disconnect(c, &d);
+    usleep(50000);
+    MQTTAsync_destroy(&c);
+    return rc;
+}
