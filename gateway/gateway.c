@@ -18,7 +18,9 @@
 
 #include "common/fg_log.h"
 #include "common/fg_util.h"
+#include "certs/certs.h"
 #include "gateway/outbox.h"
+#include "gateway/tls_probe.h"
 #include "policy/policy.h"
 #include "policy/pseudonym.h"
 #include "sensors/sensor.h"
@@ -45,6 +47,8 @@ struct link {
     atomic_int receive_max; /* upstream: the server's Receive Maximum */
     atomic_int subscribed;
     bool paused; /* local: disconnected on purpose for back-pressure */
+    atomic_int probe; /* main thread: explain the last TLS failure */
+    bool probed;      /* explained since the last success */
 };
 
 struct gateway {
@@ -199,6 +203,8 @@ static int on_upstream_message(void *context, char *topic, int topic_len, MQTTAs
 
 static void link_failed(struct link *l, const char *what, int code, const char *msg)
 {
+    if (code == MQTTASYNC_FAILURE && !l->probed)
+        atomic_store(&l->probe, 1);
     atomic_store(&l->state, LINK_DOWN);
     l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : 200;
     if (l->backoff_ms > 30000)
@@ -268,6 +274,7 @@ static void on_local_connected(void *context, MQTTAsync_successData5 *r)
     struct gateway *gw = context;
     atomic_store(&gw->local.state, LINK_UP);
     gw->local.backoff_ms = 0;
+    gw->local.probed = false;
     atomic_fetch_add(&gw->c.local_connects, 1);
     fg_info("local", "connected to %s (session %s)", r->alt.connect.serverURI,
             r->alt.connect.sessionPresent ? "resumed" : "new");
@@ -292,6 +299,7 @@ static void on_upstream_connected(void *context, MQTTAsync_successData5 *r)
         window = rm;
     atomic_store(&gw->upstream.receive_max, window);
     gw->upstream.backoff_ms = 0;
+    gw->upstream.probed = false;
     atomic_fetch_add(&gw->generation, 1);
     atomic_store(&gw->inflight, 0);
     outbox_requeue_all(gw->outbox);
@@ -631,9 +639,41 @@ static void wait_main(struct gateway *gw, int ms)
     pthread_mutex_unlock(&gw->wake_lock);
 }
 
+/* Runs on the main thread (it blocks): Paho's failure code does not say why. */
+static void explain_tls_failure(struct link *l, const struct config_broker *b)
+{
+    if (!atomic_exchange(&l->probe, 0) || !b->tls.enabled || l->probed)
+        return;
+    l->probed = true;
+    char why[512];
+    if (tls_probe(b->host, (int)b->port, b->tls.ca, 3000, why, sizeof why) != FG_OK)
+        fg_error(l->name, "cannot connect securely: %s", why);
+}
+
+/* Pre-flight: the TLS material we hold, checked before the first connection. */
+static bool preflight(const char *name, const struct config_broker *b)
+{
+    if (!b->tls.enabled)
+        return true;
+    struct certs_preflight_req req = {.ca_file = b->tls.ca,
+                                      .cert_file = b->tls.cert,
+                                      .key_file = b->tls.key,
+                                      .now_ms = fg_now_ms()};
+    char why[512];
+    if (certs_preflight(&req, why, sizeof why) != FG_OK) {
+        fg_error(name, "TLS pre-flight failed: %s", why);
+        return false;
+    }
+    if (b->tls.cert && req.days_left >= 0 && req.days_left < 30)
+        fg_warn(name, "the client certificate %s expires in %d day(s): renew it", b->tls.cert,
+                req.days_left);
+    return true;
+}
+
 static void manage_local(struct gateway *gw, int64_t mono)
 {
     struct link *l = &gw->local;
+    explain_tls_failure(l, &gw->cfg->local);
     int st = atomic_load(&l->state);
     /* Back-pressure: at the outbox bound stop taking inputs (the broker keeps
      * them in our session); resume below half. */
@@ -670,6 +710,7 @@ static void manage_local(struct gateway *gw, int64_t mono)
 static void manage_upstream(struct gateway *gw, int64_t mono)
 {
     struct link *l = &gw->upstream;
+    explain_tls_failure(l, &gw->cfg->upstream);
     if (atomic_load(&l->state) == LINK_DOWN && mono >= l->next_attempt_ms)
         start_connect(gw, l, &gw->cfg->upstream, false);
 }
@@ -745,6 +786,8 @@ int gateway_run(struct fg_config *cfg)
                                 .max_bytes = cfg->queue_max_bytes,
                                 .slack_messages = cfg->local_receive_maximum * 4};
     if (outbox_open(&oo, &gw->outbox) != FG_OK)
+        goto out;
+    if (!preflight("upstream", &cfg->upstream) || !preflight("local", &cfg->local))
         goto out;
     if (cfg->upstream.tls.enabled && cfg->upstream.tls.insecure_no_hostname_check)
         fg_warn("upstream", "hostname check of the upstream broker is OFF "
