@@ -84,10 +84,20 @@ static const struct config_key keys[] = {
      "The policy file. Without a policy nothing is forwarded."},
     {"limits.max_payload", CT_SIZE, OFF(max_payload), "4096", 16, 1 << 20,
      "Inputs larger than this are rejected unread."},
-    {"queue.max_messages", CT_INT, OFF(queue_max_messages), "100000", 16, 100000000,
-     "Most minimised messages held for upstream; at the bound inputs stop being acknowledged."},
-    {"queue.max_bytes", CT_SIZE, OFF(queue_max_bytes), "64MiB", 4096, 1LL << 40,
+    {"outbox.max_messages", CT_INT, OFF(queue_max_messages), "100000", 16, 100000000,
+     "Most minimised messages held for upstream; at the bound inputs stop being taken (the local "
+     "broker keeps them)."},
+    {"outbox.max_bytes", CT_SIZE, OFF(queue_max_bytes), "64MiB", 4096, 1LL << 40,
      "Most bytes of minimised messages held for upstream."},
+    {"outbox.dir", CT_STRING, OFF(outbox_dir), NULL, 0, 0,
+     "Directory of the durable outbox (default: STATE_DIR/outbox). Only minimised messages are "
+     "written there."},
+    {"outbox.sync", CT_STRING, OFF(outbox_sync), "interval", 0, 0,
+     "When the outbox is forced to disk: always (fsync before an input is acknowledged; no loss "
+     "on power cut, slowest), interval (every outbox.sync_interval: a power cut loses at most "
+     "that window; a crash loses nothing), never (the OS decides)."},
+    {"outbox.sync_interval", CT_DURATION, OFF(outbox_sync_interval_ms), "100ms", 1, 60000,
+     "Power-loss window with outbox.sync: interval."},
     {"log.level", CT_STRING, OFF(log_level), "info", 0, 0, "error, warn, info or debug."},
     {"log.syslog", CT_BOOL, OFF(log_syslog), "false", 0, 0,
      "Log to syslog instead of stderr (journald reads stderr)."},
@@ -302,6 +312,11 @@ fg_err config_load(const char *path, struct fg_config *cfg, char *why, size_t wh
     fg_yaml_free(&y);
     if (!e && cfg->upstream.tls.enabled && !cfg->upstream.tls.ca) {
         snprintf(why, why_len, "%s: upstream.tls.ca is required while upstream TLS is on", path);
+        e = FG_ERR_CONFIG;
+    }
+    if (!e && strcmp(cfg->outbox_sync, "always") && strcmp(cfg->outbox_sync, "interval") &&
+        strcmp(cfg->outbox_sync, "never")) {
+        snprintf(why, why_len, "%s: outbox.sync must be always, interval or never", path);
         e = FG_ERR_CONFIG;
     }
     if (!e && (!cfg->upstream.tls.cert) != (!cfg->upstream.tls.key)) {

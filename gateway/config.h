@@ -47,6 +47,9 @@ struct fg_config {
     int64_t max_payload;
     int64_t queue_max_messages;
     int64_t queue_max_bytes;
+    char *outbox_dir;
+    char *outbox_sync;
+    int64_t outbox_sync_interval_ms;
     char *log_level;
     bool log_syslog;
     int64_t stats_interval_ms;

@@ -66,8 +66,9 @@ struct gateway {
     atomic_uint generation; /* bumped at every upstream connection */
     pthread_mutex_t wake_lock;
     pthread_cond_t wake;
-    int64_t last_stats_ms;
-    char instance[17]; /* random per run: prefixes message ids */
+    int64_t last_stats_ms, last_sync_ms;
+    atomic_int write_failing;
+    char instance[40]; /* this gateway's id (state_dir/gateway-id): prefixes message ids */
 };
 
 /* One publish in flight; freed by its Paho callback. */
@@ -128,6 +129,12 @@ static fg_err emit_to_outbox(void *ctx, const struct policy_output *out)
 {
     struct gateway *gw = ctx;
     fg_err e = outbox_put(gw->outbox, out, fg_now_ms());
+    if (e == FG_ERR_IO) {
+        /* Kept in memory; the main thread pauses inputs and retries the write. */
+        if (!atomic_exchange(&gw->write_failing, 1))
+            wake_main(gw);
+        e = FG_OK;
+    }
     if (e == FG_OK)
         atomic_fetch_add(&gw->c.forwarded_queued, 1);
     return e;
@@ -627,6 +634,28 @@ static void load_policy(struct gateway *gw, bool reload)
             policy_version(p));
 }
 
+/* A random id made once per state directory: message ids stay unique across
+ * restarts, and never name the site or the box. */
+static fg_err load_gateway_id(struct gateway *gw)
+{
+    char path[4096], *text = NULL;
+    snprintf(path, sizeof path, "%s/gateway-id", gw->cfg->state_dir);
+    if (fg_read_file(path, 64, &text, NULL) == FG_OK && strlen(text) >= 16) {
+        snprintf(gw->instance, sizeof gw->instance, "%.16s", text);
+        free(text);
+        return FG_OK;
+    }
+    free(text);
+    unsigned char raw[8];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(gw->instance, sizeof gw->instance, raw, sizeof raw);
+    if (fg_write_file_atomic(path, gw->instance, strlen(gw->instance), 0600) != FG_OK) {
+        fg_error("gateway", "cannot write %s: %s", path, strerror(errno));
+        return FG_ERR_IO;
+    }
+    return FG_OK;
+}
+
 static void wait_main(struct gateway *gw, int ms)
 {
     struct timespec ts;
@@ -679,12 +708,20 @@ static void manage_local(struct gateway *gw, int64_t mono)
      * them in our session); resume below half. */
     struct outbox_stats os;
     outbox_get_stats(gw->outbox, &os);
-    if (!l->paused && outbox_full(gw->outbox)) {
+    bool failing = atomic_load(&gw->write_failing) && outbox_write_failing(gw->outbox);
+    if (!failing)
+        atomic_store(&gw->write_failing, 0);
+    if (!l->paused && (failing || outbox_full(gw->outbox))) {
         l->paused = true;
         atomic_fetch_add(&gw->c.paused, 1);
-        fg_warn("local", "outbox full (%llu messages): pausing inputs; the local broker keeps "
-                         "them",
-                (unsigned long long)os.depth);
+        if (failing)
+            fg_error("outbox", "cannot write the outbox (disk full or I/O error): inputs paused, "
+                               "what is stored stays intact, retrying every %lld ms",
+                     (long long)gw->cfg->outbox_sync_interval_ms);
+        else
+            fg_warn("local", "outbox full (%llu messages): pausing inputs; the local broker "
+                             "keeps them",
+                    (unsigned long long)os.depth);
         if (st == LINK_UP) {
             MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer5;
             d.timeout = 0;
@@ -694,12 +731,12 @@ static void manage_local(struct gateway *gw, int64_t mono)
         return;
     }
     if (l->paused) {
-        if (os.depth > (uint64_t)gw->cfg->queue_max_messages / 2 ||
+        if (failing || os.depth > (uint64_t)gw->cfg->queue_max_messages / 2 ||
             os.bytes > (uint64_t)gw->cfg->queue_max_bytes / 2)
             return;
         l->paused = false;
-        fg_info("local", "outbox drained to %llu messages: resuming inputs",
-                (unsigned long long)os.depth);
+        fg_info("local", "outbox %s (%llu messages): resuming inputs",
+                os.write_errors ? "writable again" : "drained", (unsigned long long)os.depth);
         l->next_attempt_ms = 0;
     }
     if (atomic_load(&l->state) == LINK_DOWN && mono >= l->next_attempt_ms &&
@@ -760,16 +797,14 @@ int gateway_run(struct fg_config *cfg)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&gw->wake, &ca);
     pthread_condattr_destroy(&ca);
-    unsigned char inst[8];
-    randombytes_buf(inst, sizeof inst);
-    sodium_bin2hex(gw->instance, sizeof gw->instance, inst, sizeof inst);
-
     char why[512], keydir[4096];
     if (fg_mkdirs(cfg->state_dir, 0700) != FG_OK) {
         fg_error("gateway", "cannot create state directory %s: %s", cfg->state_dir,
                  strerror(errno));
         goto out;
     }
+    if (load_gateway_id(gw) != FG_OK)
+        goto out;
     if (load_sensors(gw) != FG_OK)
         goto out;
     load_policy(gw, false);
@@ -782,11 +817,30 @@ int gateway_run(struct fg_config *cfg)
     }
     if (pseudonym_keyring_tick(gw->keys, fg_now_ms()) != FG_OK)
         goto out;
-    struct outbox_options oo = {.max_messages = cfg->queue_max_messages,
-                                .max_bytes = cfg->queue_max_bytes,
-                                .slack_messages = cfg->local_receive_maximum * 4};
-    if (outbox_open(&oo, &gw->outbox) != FG_OK)
+    char outdir[4096];
+    snprintf(outdir, sizeof outdir, "%s", cfg->outbox_dir ? cfg->outbox_dir : "");
+    if (!cfg->outbox_dir)
+        snprintf(outdir, sizeof outdir, "%s/outbox", cfg->state_dir);
+    struct outbox_options oo = {
+        .max_messages = cfg->queue_max_messages,
+        .max_bytes = cfg->queue_max_bytes,
+        .slack_messages = cfg->local_receive_maximum * 4,
+        .dir = outdir,
+        .sync = !strcmp(cfg->outbox_sync, "always")
+                    ? OUTBOX_SYNC_ALWAYS
+                    : !strcmp(cfg->outbox_sync, "never") ? OUTBOX_SYNC_NEVER : OUTBOX_SYNC_INTERVAL,
+    };
+    why[0] = '\0';
+    if (outbox_open(&oo, &gw->outbox, why, sizeof why) != FG_OK) {
+        fg_error("outbox", "%s", why);
         goto out;
+    }
+    if (why[0])
+        fg_warn("outbox", "%s", why);
+    if (outbox_recovered(gw->outbox))
+        fg_info("outbox", "recovered %llu message(s) not yet acknowledged upstream; they will be "
+                          "resent with their original ids",
+                (unsigned long long)outbox_recovered(gw->outbox));
     if (!preflight("upstream", &cfg->upstream) || !preflight("local", &cfg->local))
         goto out;
     if (cfg->upstream.tls.enabled && cfg->upstream.tls.insecure_no_hostname_check)
@@ -819,6 +873,11 @@ int gateway_run(struct fg_config *cfg)
         manage_upstream(gw, mono);
         manage_local(gw, mono);
         pump(gw);
+        if (mono - gw->last_sync_ms >= cfg->outbox_sync_interval_ms ||
+            atomic_load(&gw->write_failing)) {
+            gw->last_sync_ms = mono;
+            outbox_sync(gw->outbox);
+        }
         if (mono - last_tick >= 1000) {
             int64_t now = fg_now_ms();
             last_tick = mono;

@@ -1,60 +1,39 @@
-/* In-memory outbox: a FIFO of entries with in-flight marks. Acks may come
- * out of order; acked entries leave holes that the head skips. */
+/* The outbox index: a FIFO ring of entries with in-flight marks, mirrored to
+ * the segment log (gateway/outbox_log.c) when a directory is given. Acks may
+ * come out of order; acknowledged entries leave holes that the head skips. */
 #include "gateway/outbox.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/fg_log.h"
+#include "gateway/outbox_log.h"
 
 enum { ST_QUEUED = 0, ST_INFLIGHT = 1, ST_DONE = 2 };
 
 struct slot {
     uint64_t id; /* kept after the entry is freed, so the ring stays sorted for find() */
     struct outbox_entry *e;
-    int state;
+    uint32_t seg;  /* segment of its PUT record */
+    uint8_t state;
+    bool unsaved; /* the write failed: in memory only until a retry succeeds */
 };
 
 struct outbox {
     pthread_mutex_t lock;
     struct outbox_options opt;
+    struct outbox_log *log;
     struct slot *ring;
     size_t cap, head, count; /* count = slots between head and tail, holes included */
     size_t send_pos;         /* offset from head where queued entries may start */
-    uint64_t live, bytes, inflight, next_id, purged;
+    uint64_t live, bytes, inflight, next_id, purged, recovered, write_errors, unsaved;
 };
 
-fg_err outbox_open(const struct outbox_options *opt, struct outbox **out)
+static struct slot *slot_at(struct outbox *o, size_t i)
 {
-    struct outbox *o = calloc(1, sizeof *o);
-    if (!o)
-        return FG_ERR_NOMEM;
-    o->opt = *opt;
-    o->cap = (size_t)(opt->max_messages + opt->slack_messages) + 1;
-    o->ring = calloc(o->cap, sizeof *o->ring);
-    if (!o->ring) {
-        free(o);
-        return FG_ERR_NOMEM;
-    }
-    pthread_mutex_init(&o->lock, NULL);
-    o->next_id = 1;
-    *out = o;
-    return FG_OK;
-}
-
-void outbox_entry_free(struct outbox_entry *e)
-{
-    free(e); /* one allocation holds the strings */
-}
-
-void outbox_close(struct outbox *o)
-{
-    if (!o)
-        return;
-    for (size_t i = 0; i < o->count; i++)
-        outbox_entry_free(o->ring[(o->head + i) % o->cap].e); /* NULL for done slots */
-    pthread_mutex_destroy(&o->lock);
-    free(o->ring);
-    free(o);
+    return &o->ring[(o->head + i) % o->cap];
 }
 
 static struct outbox_entry *entry_new(const struct policy_output *m, uint64_t id, int64_t now)
@@ -95,29 +74,25 @@ static struct outbox_entry *entry_copy(const struct outbox_entry *src)
     return e;
 }
 
-fg_err outbox_put(struct outbox *o, const struct policy_output *msg, int64_t now_ms)
+void outbox_entry_free(struct outbox_entry *e)
 {
-    pthread_mutex_lock(&o->lock);
-    if (o->count + 1 >= o->cap ||
-        o->bytes + msg->len > (uint64_t)o->opt.max_bytes + (uint64_t)o->opt.slack_messages * 4096) {
-        pthread_mutex_unlock(&o->lock);
-        return FG_ERR_FULL;
+    free(e); /* one allocation holds the strings */
+}
+
+static struct slot *find(struct outbox *o, uint64_t id)
+{
+    size_t lo = 0, hi = o->count; /* ids increase along the ring */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        struct slot *s = slot_at(o, mid);
+        if (s->id == id)
+            return s;
+        if (s->id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    struct outbox_entry *e = entry_new(msg, o->next_id, now_ms);
-    if (!e) {
-        pthread_mutex_unlock(&o->lock);
-        return FG_ERR_NOMEM;
-    }
-    o->next_id++;
-    struct slot *s = &o->ring[(o->head + o->count) % o->cap];
-    s->id = e->id;
-    s->e = e;
-    s->state = ST_QUEUED;
-    o->count++;
-    o->live++;
-    o->bytes += msg->len;
-    pthread_mutex_unlock(&o->lock);
-    return FG_OK;
+    return NULL;
 }
 
 /* Drops done slots at the head. Lock held. */
@@ -132,14 +107,164 @@ static void compact(struct outbox *o)
     }
 }
 
+static bool push(struct outbox *o, struct outbox_entry *e, uint32_t seg)
+{
+    if (o->count + 1 >= o->cap)
+        return false;
+    struct slot *s = slot_at(o, o->count);
+    s->id = e->id;
+    s->e = e;
+    s->seg = seg;
+    s->state = ST_QUEUED;
+    s->unsaved = false;
+    o->count++;
+    o->live++;
+    o->bytes += e->len;
+    return true;
+}
+
+static void finish(struct outbox *o, struct slot *s, int type)
+{
+    if (s->state == ST_INFLIGHT)
+        o->inflight--;
+    if (o->log && !s->unsaved)
+        olog_done(o->log, type, s->id, s->seg);
+    if (s->unsaved)
+        o->unsaved--;
+    s->state = ST_DONE;
+    o->live--;
+    o->bytes -= s->e->len;
+    outbox_entry_free(s->e);
+    s->e = NULL;
+}
+
+/* Recovery: PUTs come in id order; ACK/PURGE remove what they name. */
+static void on_recover(void *ctx, int type, uint64_t id, struct outbox_entry *e, uint32_t seg)
+{
+    struct outbox *o = ctx;
+    if (type == OLOG_PUT) {
+        if (!push(o, e, seg)) {
+            /* more than fits: keep it on disk, it stays unacknowledged */
+            fg_warn("outbox", "recovered more entries than the outbox holds; raise "
+                              "queue.max_messages");
+            outbox_entry_free(e);
+        }
+        return;
+    }
+    struct slot *s = find(o, id);
+    if (s && s->state != ST_DONE) {
+        if (s->state == ST_INFLIGHT)
+            o->inflight--;
+        s->state = ST_DONE;
+        o->live--;
+        o->bytes -= s->e->len;
+        outbox_entry_free(s->e);
+        s->e = NULL;
+        compact(o);
+    }
+}
+
+fg_err outbox_open(const struct outbox_options *opt, struct outbox **out, char *why,
+                   size_t why_len)
+{
+    struct outbox *o = calloc(1, sizeof *o);
+    if (!o)
+        return FG_ERR_NOMEM;
+    o->opt = *opt;
+    o->cap = (size_t)(opt->max_messages + opt->slack_messages) + 1;
+    o->ring = calloc(o->cap, sizeof *o->ring);
+    if (!o->ring) {
+        free(o);
+        return FG_ERR_NOMEM;
+    }
+    pthread_mutex_init(&o->lock, NULL);
+    o->next_id = 1;
+    if (opt->dir) {
+        fg_err e = olog_open(opt->dir, opt->sync, opt->segment_bytes, on_recover, o, &o->log,
+                             &o->next_id, why, why_len);
+        if (e) {
+            outbox_close(o);
+            return e;
+        }
+        o->recovered = o->live;
+        /* Segments are deletable once nothing live is left in them. */
+        olog_recount(o->log, NULL);
+        for (size_t i = 0; i < o->count; i++)
+            if (slot_at(o, i)->state != ST_DONE)
+                olog_recount(o->log, &slot_at(o, i)->seg);
+    }
+    *out = o;
+    return FG_OK;
+}
+
+uint64_t outbox_recovered(struct outbox *o)
+{
+    return o->recovered;
+}
+
+void outbox_close(struct outbox *o)
+{
+    if (!o)
+        return;
+    if (o->log) {
+        if (olog_sync(o->log) != FG_OK)
+            fg_warn("outbox", "final sync failed");
+        olog_close(o->log);
+    }
+    for (size_t i = 0; i < o->count; i++)
+        outbox_entry_free(slot_at(o, i)->e); /* NULL for done slots */
+    pthread_mutex_destroy(&o->lock);
+    free(o->ring);
+    free(o);
+}
+
+fg_err outbox_put(struct outbox *o, const struct policy_output *msg, int64_t now_ms)
+{
+    pthread_mutex_lock(&o->lock);
+    if (o->count + 1 >= o->cap ||
+        o->bytes + msg->len > (uint64_t)o->opt.max_bytes + (uint64_t)o->opt.slack_messages * 4096) {
+        pthread_mutex_unlock(&o->lock);
+        return FG_ERR_FULL;
+    }
+    struct outbox_entry *e = entry_new(msg, o->next_id, now_ms);
+    if (!e) {
+        pthread_mutex_unlock(&o->lock);
+        return FG_ERR_NOMEM;
+    }
+    fg_err err = FG_OK;
+    uint32_t seg = 0;
+    /* Once a write failed, later entries wait in memory too, so the log keeps
+     * its order; outbox_sync writes them all when the disk is back. */
+    if (o->log && !o->unsaved)
+        err = olog_put(o->log, e, &seg);
+    o->next_id++;
+    push(o, e, seg);
+    if (o->log && (err || o->unsaved)) {
+        struct slot *s = slot_at(o, o->count - 1);
+        s->unsaved = true;
+        o->unsaved++;
+        if (err) {
+            o->write_errors++;
+            err = FG_ERR_IO;
+        } else
+            err = FG_ERR_IO; /* still failing: the caller keeps inputs paused */
+    }
+    pthread_mutex_unlock(&o->lock);
+    return err;
+}
+
 size_t outbox_take(struct outbox *o, struct outbox_entry **out, size_t max)
 {
     size_t n = 0;
     pthread_mutex_lock(&o->lock);
     for (size_t i = o->send_pos; i < o->count && n < max; i++) {
-        struct slot *s = &o->ring[(o->head + i) % o->cap];
+        struct slot *s = slot_at(o, i);
         if (s->state != ST_QUEUED)
             continue;
+        /* Unsaved entries leave only once stored: a crash after sending but
+         * before storing would otherwise be indistinguishable from loss. */
+        if (s->unsaved)
+            break;
         struct outbox_entry *c = entry_copy(s->e);
         if (!c)
             break;
@@ -152,40 +277,12 @@ size_t outbox_take(struct outbox *o, struct outbox_entry **out, size_t max)
     return n;
 }
 
-static struct slot *find(struct outbox *o, uint64_t id)
-{
-    /* ids are increasing along the ring: binary search over live slots */
-    size_t lo = 0, hi = o->count;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        struct slot *s = &o->ring[(o->head + mid) % o->cap];
-        if (s->id == id)
-            return s;
-        if (s->id < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
-
-static void finish(struct outbox *o, struct slot *s)
-{
-    if (s->state == ST_INFLIGHT)
-        o->inflight--;
-    s->state = ST_DONE;
-    o->live--;
-    o->bytes -= s->e->len;
-    outbox_entry_free(s->e);
-    s->e = NULL;
-}
-
 void outbox_ack(struct outbox *o, uint64_t id)
 {
     pthread_mutex_lock(&o->lock);
     struct slot *s = find(o, id);
     if (s && s->state != ST_DONE) {
-        finish(o, s);
+        finish(o, s, OLOG_ACK);
         compact(o);
     }
     pthread_mutex_unlock(&o->lock);
@@ -194,15 +291,14 @@ void outbox_ack(struct outbox *o, uint64_t id)
 void outbox_requeue(struct outbox *o, uint64_t id)
 {
     pthread_mutex_lock(&o->lock);
-    for (size_t i = 0; i < o->count; i++) {
-        struct slot *s = &o->ring[(o->head + i) % o->cap];
-        if (s->id == id && s->state == ST_INFLIGHT) {
-            s->state = ST_QUEUED;
-            o->inflight--;
-            if (i < o->send_pos)
-                o->send_pos = i;
-            break;
-        }
+    struct slot *s = find(o, id);
+    if (s && s->state == ST_INFLIGHT) {
+        s->state = ST_QUEUED;
+        o->inflight--;
+        size_t i = (size_t)((s - o->ring + (ptrdiff_t)o->cap - (ptrdiff_t)o->head) %
+                            (ptrdiff_t)o->cap);
+        if (i < o->send_pos)
+            o->send_pos = i;
     }
     pthread_mutex_unlock(&o->lock);
 }
@@ -210,11 +306,9 @@ void outbox_requeue(struct outbox *o, uint64_t id)
 void outbox_requeue_all(struct outbox *o)
 {
     pthread_mutex_lock(&o->lock);
-    for (size_t i = 0; i < o->count; i++) {
-        struct slot *s = &o->ring[(o->head + i) % o->cap];
-        if (s->state == ST_INFLIGHT)
-            s->state = ST_QUEUED;
-    }
+    for (size_t i = 0; i < o->count; i++)
+        if (slot_at(o, i)->state == ST_INFLIGHT)
+            slot_at(o, i)->state = ST_QUEUED;
     o->inflight = 0;
     o->send_pos = 0;
     pthread_mutex_unlock(&o->lock);
@@ -225,18 +319,46 @@ uint64_t outbox_purge_expired(struct outbox *o, int64_t now_ms, outbox_purge_fn 
     uint64_t total = 0;
     pthread_mutex_lock(&o->lock);
     for (size_t i = 0; i < o->count; i++) {
-        struct slot *s = &o->ring[(o->head + i) % o->cap];
+        struct slot *s = slot_at(o, i);
         if (s->state != ST_QUEUED || !s->e->deadline_ms || s->e->deadline_ms > now_ms)
             continue;
         if (fn)
             fn(ctx, s->e->route, 1);
-        finish(o, s);
+        finish(o, s, OLOG_PURGE);
         total++;
     }
     o->purged += total;
     compact(o);
     pthread_mutex_unlock(&o->lock);
     return total;
+}
+
+void outbox_sync(struct outbox *o)
+{
+    if (!o->log)
+        return;
+    pthread_mutex_lock(&o->lock);
+    /* Retry unsaved entries, oldest first. */
+    for (size_t i = 0; i < o->count && o->unsaved; i++) {
+        struct slot *s = slot_at(o, i);
+        if (!s->unsaved || s->state == ST_DONE)
+            continue;
+        if (olog_put(o->log, s->e, &s->seg) != FG_OK)
+            break;
+        s->unsaved = false;
+        o->unsaved--;
+    }
+    if (olog_sync(o->log) != FG_OK)
+        o->write_errors++;
+    pthread_mutex_unlock(&o->lock);
+}
+
+bool outbox_write_failing(struct outbox *o)
+{
+    pthread_mutex_lock(&o->lock);
+    bool f = o->unsaved > 0;
+    pthread_mutex_unlock(&o->lock);
+    return f;
 }
 
 void outbox_get_stats(struct outbox *o, struct outbox_stats *st)
@@ -246,14 +368,14 @@ void outbox_get_stats(struct outbox *o, struct outbox_stats *st)
     st->bytes = o->bytes;
     st->inflight = o->inflight;
     st->purged = o->purged;
+    st->write_errors = o->write_errors;
+    st->segments = o->log ? olog_segments(o->log) : 0;
     st->oldest_ms = 0;
-    for (size_t i = 0; i < o->count; i++) {
-        struct slot *s = &o->ring[(o->head + i) % o->cap];
-        if (s->state != ST_DONE) {
-            st->oldest_ms = s->e->created_ms;
+    for (size_t i = 0; i < o->count; i++)
+        if (slot_at(o, i)->state != ST_DONE) {
+            st->oldest_ms = slot_at(o, i)->e->created_ms;
             break;
         }
-    }
     pthread_mutex_unlock(&o->lock);
 }
 

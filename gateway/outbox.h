@@ -1,6 +1,13 @@
 /* The outbox: minimised messages waiting for the upstream broker, bounded in
- * messages and bytes. Only policy output enters it; raw telemetry never does.
- * THREAD SAFETY: every function locks; callers never hold it across Paho calls. */
+ * messages and bytes, and (with a directory) durable in an append-only segment
+ * log with a checksum per record. Only policy output enters it; raw telemetry
+ * never does. THREAD SAFETY: every function locks; callers never hold the
+ * lock across Paho calls.
+ *
+ * What survives (docs/operations.md has the table): a PUT is written (write(2))
+ * before outbox_put returns, so a process crash loses nothing that was put. A
+ * power cut loses what was not yet fsync'd: nothing with sync=always, up to the
+ * sync interval with sync=interval. */
 #ifndef OUTBOX_H
 #define OUTBOX_H
 
@@ -13,15 +20,20 @@
 
 struct outbox;
 
+typedef enum { OUTBOX_SYNC_ALWAYS = 0, OUTBOX_SYNC_INTERVAL, OUTBOX_SYNC_NEVER } outbox_sync_mode;
+
 struct outbox_options {
     int64_t max_messages;
     int64_t max_bytes;
     int64_t slack_messages; /* accepted past the bound: inputs already in flight */
+    const char *dir;        /* NULL: memory only (tests, replay) */
+    outbox_sync_mode sync;
+    int64_t segment_bytes; /* 0: 4 MiB */
 };
 
 /* A message handed to the sender; a copy it owns until outbox_entry_free. */
 struct outbox_entry {
-    uint64_t id; /* unique, stable across resends: consumers deduplicate on it */
+    uint64_t id; /* unique, stable across resends and restarts: consumers deduplicate on it */
     char *topic;
     char *payload;
     size_t len;
@@ -33,17 +45,25 @@ struct outbox_entry {
     uint32_t categories;
 };
 
-FG_MUST_CHECK fg_err outbox_open(const struct outbox_options *opt, struct outbox **out);
+/* Opens (creating dir 0700) and recovers what an earlier run left: entries
+ * not acknowledged upstream come back queued, in order. A torn last record
+ * (crash mid-write) is cut off; why then says so. */
+FG_MUST_CHECK fg_err outbox_open(const struct outbox_options *opt, struct outbox **out,
+                                 char *why, size_t why_len);
 void outbox_close(struct outbox *o);
+uint64_t outbox_recovered(struct outbox *o);
 
-/* FG_ERR_FULL past max + slack. */
+/* FG_ERR_FULL past max + slack. FG_ERR_IO if the write failed: the entry is
+ * then kept in memory only, outbox_write_failing() turns true until a later
+ * outbox_sync() manages to write it (the caller stops taking inputs). */
 FG_MUST_CHECK fg_err outbox_put(struct outbox *o, const struct policy_output *msg,
                                 int64_t now_ms);
 /* Takes up to max queued (not in-flight) entries, oldest first, marking them
  * in flight. Returns how many were written to out[]. */
 size_t outbox_take(struct outbox *o, struct outbox_entry **out, size_t max);
 void outbox_entry_free(struct outbox_entry *e);
-/* The upstream acknowledged it: gone for good. */
+/* The upstream acknowledged it: gone for good (its ACK record is written by
+ * the next outbox_sync; until then a crash only causes a duplicate). */
 void outbox_ack(struct outbox *o, uint64_t id);
 /* The send failed: it goes back to the queue, in order. */
 void outbox_requeue(struct outbox *o, uint64_t id);
@@ -51,13 +71,18 @@ void outbox_requeue(struct outbox *o, uint64_t id);
 void outbox_requeue_all(struct outbox *o);
 
 typedef void (*outbox_purge_fn)(void *ctx, const char *route, uint64_t count);
-/* Deletes queued entries whose retention deadline has passed; reports per route. */
+/* Deletes queued entries whose retention deadline has passed; reports per entry. */
 uint64_t outbox_purge_expired(struct outbox *o, int64_t now_ms, outbox_purge_fn fn, void *ctx);
+
+/* Main thread, often: writes pending ACK/PURGE records, retries failed writes,
+ * fsyncs (interval mode), and deletes fully acknowledged segments. */
+void outbox_sync(struct outbox *o);
+bool outbox_write_failing(struct outbox *o);
 
 struct outbox_stats {
     uint64_t depth, bytes, inflight;
     int64_t oldest_ms; /* creation time of the oldest entry, 0 if empty */
-    uint64_t purged;
+    uint64_t purged, write_errors, segments;
 };
 void outbox_get_stats(struct outbox *o, struct outbox_stats *st);
 /* True when at or above max (the gateway then pauses inputs). */

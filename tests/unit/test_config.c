@@ -54,7 +54,7 @@ static void nested_and_flat_values(void **state)
                        "local:\n  host: 10.0.0.1\n  port: 1884\n  receive_maximum: 10\n"
                        "upstream:\n  tls:\n    enabled: false\n"
                        "sensors:\n  dirs: [/etc/fairgate/types, /opt/types]\n"
-                       "queue: { max_bytes: 2MiB }\n"
+                       "outbox: { max_bytes: 2MiB }\n"
                        "shutdown: { drain_timeout: 1500ms }\n";
     assert_int_equal(load_text(text, &cfg, why, sizeof why), FG_OK);
     assert_string_equal(cfg.site, "depot-7");
@@ -92,7 +92,7 @@ static void wrong_types_rejected(void **state)
         {"local: { port: 70000 }\nupstream: { tls: { ca: /x } }\n", "between 1 and 65535"},
         {"upstream: { tls: { ca: /x, enabled: maybe } }\n", "true or false"},
         {"local: { session_expiry: soon }\nupstream: { tls: { ca: /x } }\n", "duration"},
-        {"queue: { max_bytes: lots }\nupstream: { tls: { ca: /x } }\n", "size"},
+        {"outbox: { max_bytes: lots }\nupstream: { tls: { ca: /x } }\n", "size"},
         {"sensors: { dirs: /one }\nupstream: { tls: { ca: /x } }\n", "must be a list"},
         {"site: [a, b]\nupstream: { tls: { ca: /x } }\n", "single value"},
         {"upstream: { host: h }\n", "upstream.tls.ca is required"},
