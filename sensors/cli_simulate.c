@@ -1,5 +1,6 @@
 /* fairgate simulate: publishes realistic telemetry to the local broker. */
 #include <getopt.h>
+#include <sodium.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,28 +22,37 @@ static void on_sig(int s)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: fairgate simulate [--site factory|depot] [--workers N] [--rate R] [--seed S]\n"
-            "                         [--duration D | --count N] [--host H] [--port P] [--qos Q]\n"
-            "                         [--record FILE] [--dry-run]\n\n"
-            "Publishes realistic telemetry to the local broker: workers with location badges\n"
-            "walking between zones, environment sensors. Deterministic for a given seed.\n\n"
-            "  --rate R        messages per second (default 50)\n"
-            "  --duration D    stop after D (e.g. 30s, 8h); --count N stops after N messages\n"
-            "  --record FILE   also write every message as a JSON line {topic,time,payload}\n"
-            "  --dry-run       print the JSON lines instead of publishing\n");
+    fprintf(
+        out,
+        "usage: fairgate simulate [--site factory|depot] [--workers N] [--rate R] [--seed S]\n"
+        "                         [--duration D | --count N] [--shift D] [--host H] [--port P]\n"
+        "                         [--qos Q] [--record FILE] [--dry-run]\n\n"
+        "Publishes realistic telemetry for every built-in sensor type of a site to the local\n"
+        "broker: workers walking between zones over a shift with a canteen break.\n"
+        "  factory: uwb-badge, wearable-vitals (one man-down per shift), machine-terminal\n"
+        "           (operators log in), environment, access-gate\n"
+        "  depot:   pick-scanner (teams), forklift (drivers, the odd impact), vehicle-gps,\n"
+        "           dock-door, uwb-badge, environment\n"
+        "Deterministic for a given seed: same options, same messages.\n\n"
+        "  --rate R        messages per second (default 50); also the simulated clock's step\n"
+        "  --duration D    stop after D of simulated time (e.g. 30s, 8h) = D x R messages;\n"
+        "                  --count N stops after N messages (default: 10s)\n"
+        "  --shift D       length of a shift (default 8h); each has a break and a man-down\n"
+        "  --record FILE   also write every message as a JSON line {topic,payload}; binary\n"
+        "                  payloads as {topic,payload_b64}\n"
+        "  --dry-run       print the JSON lines instead of publishing (fixed start time)\n");
 }
 
 static int simulate_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"site", required_argument, 0, 's'},   {"workers", required_argument, 0, 'w'},
-        {"rate", required_argument, 0, 'r'},   {"seed", required_argument, 0, 'S'},
+        {"site", required_argument, 0, 's'},     {"workers", required_argument, 0, 'w'},
+        {"rate", required_argument, 0, 'r'},     {"seed", required_argument, 0, 'S'},
         {"duration", required_argument, 0, 'd'}, {"count", required_argument, 0, 'n'},
-        {"host", required_argument, 0, 'H'},   {"port", required_argument, 0, 'p'},
-        {"qos", required_argument, 0, 'q'},    {"record", required_argument, 0, 'R'},
-        {"dry-run", no_argument, 0, 'D'},      {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"host", required_argument, 0, 'H'},     {"port", required_argument, 0, 'p'},
+        {"qos", required_argument, 0, 'q'},      {"record", required_argument, 0, 'R'},
+        {"dry-run", no_argument, 0, 'D'},        {"help", no_argument, 0, 'h'},
+        {"shift", required_argument, 0, 'T'},    {0, 0, 0, 0}};
     struct sim_options so = {.site = "factory", .workers = 20, .seed = 1, .step_ms = 0};
     double rate = 50;
     int64_t duration_ms = 0;
@@ -75,6 +85,12 @@ static int simulate_main(int argc, char **argv)
         case 'n':
             count = atoll(optarg);
             break;
+        case 'T':
+            if (!fg_parse_duration(optarg, &so.shift_ms) || so.shift_ms < 1000) {
+                fprintf(stderr, "simulate: bad shift length '%s'\n", optarg);
+                return 2;
+            }
+            break;
         case 'H':
             host = optarg;
             break;
@@ -98,8 +114,8 @@ static int simulate_main(int argc, char **argv)
             return 2;
         }
     }
-    if (strcmp(so.site, "factory") != 0) {
-        fprintf(stderr, "simulate: only --site factory is built in so far\n");
+    if (!sim_site_types(so.site)) {
+        fprintf(stderr, "simulate: unknown site '%s'; built in: factory, depot\n", so.site);
         return 2;
     }
     if (rate <= 0 || so.workers <= 0 || (qos != 0 && qos != 1)) {
@@ -109,6 +125,10 @@ static int simulate_main(int argc, char **argv)
     if (!count && !duration_ms)
         duration_ms = 10000;
     so.step_ms = (int64_t)(1000.0 / rate) > 0 ? (int64_t)(1000.0 / rate) : 1;
+    /* Duration counts simulated time, so a dry run of 8h is a whole shift and
+     * the number of messages does not depend on how fast the machine is. */
+    if (!count)
+        count = duration_ms / so.step_ms > 0 ? duration_ms / so.step_ms : 1;
     /* Simulated clock: a fixed shift start for a given seed, so output is reproducible. */
     so.start_ms = fg_now_ms();
     if (dry)
@@ -124,8 +144,11 @@ static int simulate_main(int argc, char **argv)
     }
     struct fg_pub *pub = NULL;
     if (!dry) {
-        struct fg_pub_options po = {.host = host, .port = port, .client_id = "fairgate-simulator",
-                                    .qos = qos, .window = 16};
+        struct fg_pub_options po = {.host = host,
+                                    .port = port,
+                                    .client_id = "fairgate-simulator",
+                                    .qos = qos,
+                                    .window = 16};
         char why[256];
         if (fg_pub_connect(&po, &pub, why, sizeof why) != FG_OK) {
             fprintf(stderr, "simulate: %s\n", why);
@@ -140,29 +163,33 @@ static int simulate_main(int argc, char **argv)
     int64_t t0 = fg_monotonic_ms();
     long long sent = 0;
     int rc = 0;
-    while (!stop) {
-        if (count && sent >= count)
-            break;
-        if (!count && fg_monotonic_ms() - t0 >= duration_ms)
-            break;
-        char topic[256], payload[1024];
-        size_t len = sim_next(sim, topic, sizeof topic, payload, sizeof payload);
-        if (!len)
+    while (!stop && sent < count) {
+        static struct sim_msg m;
+        sim_next_msg(sim, &m);
+        if (!m.len)
             break;
         if (rec || dry) {
-            char line[2048];
+            char line[4096];
             struct fg_jw w;
             fg_jw_init(&w, line, sizeof line);
             fg_jw_obj_open(&w);
             fg_jw_key(&w, "topic");
-            fg_jw_cstr(&w, topic);
-            fg_jw_key(&w, "payload");
-            fg_jw_str(&w, payload, len);
+            fg_jw_cstr(&w, m.topic);
+            if (m.binary) {
+                char b64[SIM_PAYLOAD_MAX * 4 / 3 + 8];
+                sodium_bin2base64(b64, sizeof b64, m.payload, m.len,
+                                  sodium_base64_VARIANT_ORIGINAL);
+                fg_jw_key(&w, "payload_b64");
+                fg_jw_cstr(&w, b64);
+            } else {
+                fg_jw_key(&w, "payload");
+                fg_jw_str(&w, (const char *)m.payload, m.len);
+            }
             fg_jw_obj_close(&w);
             if (fg_jw_finish(&w))
                 fprintf(dry ? stdout : rec, "%s\n", line);
         }
-        if (pub && fg_pub_send(pub, topic, payload, len, NULL, NULL) != FG_OK) {
+        if (pub && fg_pub_send(pub, m.topic, m.payload, m.len, NULL, NULL) != FG_OK) {
             fprintf(stderr, "simulate: publish failed after %lld messages\n", sent);
             rc = 1;
             break;
@@ -195,6 +222,6 @@ static int simulate_main(int argc, char **argv)
 
 const struct fg_command fg_cmd_simulate = {
     .name = "simulate",
-    .summary = "publish realistic factory telemetry to the local broker",
+    .summary = "publish realistic factory or depot telemetry to the local broker",
     .main = simulate_main,
 };

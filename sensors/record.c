@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/fg_json.h"
 #include "common/fg_util.h"
 #include "sensors/sensor.h"
 
@@ -154,6 +155,23 @@ fg_err sensor_record_set_number(struct sensor_record *rec, size_t idx, double v,
     return FG_OK;
 }
 
+fg_err sensor_record_set_int(struct sensor_record *rec, size_t idx, int64_t v, char *why,
+                             size_t why_len)
+{
+    const struct sensor_field *f = &rec->type->fields[idx];
+    if (f->type != SENSOR_INTEGER)
+        return sensor_record_set_number(rec, idx, (double)v, why, why_len);
+    /* Compare as doubles only where the limit is exact: limits are written
+     * by people and are far below 2^53. */
+    if ((f->has_min && (double)v < f->min) || (f->has_max && (double)v > f->max)) {
+        snprintf(why, why_len, "field '%s' outside its declared range", f->name);
+        return FG_ERR_RANGE;
+    }
+    rec->values[idx].present = true;
+    rec->values[idx].v.i = v;
+    return FG_OK;
+}
+
 fg_err sensor_record_set_bool(struct sensor_record *rec, size_t idx, bool v)
 {
     if (rec->type->fields[idx].type != SENSOR_BOOLEAN)
@@ -171,4 +189,50 @@ fg_err sensor_record_finish(struct sensor_record *rec, char *why, size_t why_len
             return FG_ERR_MISSING;
         }
     return FG_OK;
+}
+
+bool sensor_record_to_json(const struct sensor_record *rec, char *buf, size_t len)
+{
+    const struct sensor_type *t = rec->type;
+    struct fg_jw w;
+    fg_jw_init(&w, buf, len);
+    fg_jw_obj_open(&w);
+    fg_jw_key(&w, "type");
+    fg_jw_cstr(&w, t->name);
+    fg_jw_key(&w, "device");
+    fg_jw_cstr(&w, rec->device);
+    fg_jw_key(&w, "fields");
+    fg_jw_obj_open(&w);
+    for (size_t i = 0; i < t->nfields; i++) {
+        const struct sensor_value *v = &rec->values[i];
+        if (!v->present)
+            continue;
+        fg_jw_key(&w, t->fields[i].name);
+        switch (t->fields[i].type) {
+        case SENSOR_STRING:
+        case SENSOR_ENUM:
+            fg_jw_str(&w, v->v.str.s, v->v.str.len);
+            break;
+        case SENSOR_INTEGER:
+            fg_jw_int(&w, v->v.i);
+            break;
+        case SENSOR_NUMBER:
+            fg_jw_num(&w, v->v.num);
+            break;
+        case SENSOR_BOOLEAN:
+            fg_jw_bool(&w, v->v.b);
+            break;
+        case SENSOR_TIMESTAMP: {
+            char ts[40];
+            fg_format_time(v->v.i, ts, sizeof ts);
+            fg_jw_cstr(&w, ts);
+            break;
+        }
+        default:
+            fg_jw_null(&w);
+        }
+    }
+    fg_jw_obj_close(&w);
+    fg_jw_obj_close(&w);
+    return fg_jw_finish(&w);
 }

@@ -2,6 +2,7 @@
  * error naming file:line:col, with the nearest valid word where one is close. */
 #include <dirent.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,18 +18,22 @@ struct sensor_registry {
 };
 
 static const char *const cat_names[SENSOR_CAT__COUNT] = {
-    "worker-id",   "device-id",    "location",    "zone",    "time",    "health",
-    "performance", "behaviour",    "safety-event", "environment", "machine", "device-health"};
+    "worker-id",   "device-id", "location",     "zone",        "time",    "health",
+    "performance", "behaviour", "safety-event", "environment", "machine", "device-health"};
 static const char *const ftype_names[SENSOR_FTYPE__COUNT] = {"string",  "integer",   "number",
                                                              "boolean", "timestamp", "enum"};
 static const char *const format_names[] = {"json", "binary", "senml", "c"};
-static const char *const type_keys[] = {"type", "description", "topic", "format", "decoder",
-                                        "fields"};
-static const char *const field_keys[] = {"type",  "category", "unit",   "path",   "description",
-                                         "required", "min",    "max",   "max_length", "values",
-                                         "offset", "width",  "signed", "endian", "scale"};
-
 #define N(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *const sensor_type_keys[] = {"type",    "description", "topic", "format",
+                                        "decoder", "length",      "fields"};
+const size_t sensor_ntype_keys = N(sensor_type_keys);
+const char *const sensor_field_keys[] = {
+    "type",       "category", "unit",   "path",  "description", "required", "min",   "max",
+    "max_length", "values",   "offset", "width", "signed",      "endian",   "scale", "senml"};
+const size_t sensor_nfield_keys = N(sensor_field_keys);
+#define type_keys sensor_type_keys
+#define field_keys sensor_field_keys
 
 const char *sensor_category_name(sensor_category c)
 {
@@ -75,6 +80,7 @@ static void type_free(struct sensor_type *t)
         for (size_t j = 0; j < f->nvalues; j++)
             free(f->values[j]);
         free(f->values);
+        free(f->senml);
     }
     for (int i = 0; i < t->nsegs; i++)
         free(t->segs[i]);
@@ -243,6 +249,33 @@ const struct sensor_type *sensor_registry_match(const struct sensor_registry *r,
 
 /* ---- fields ---------------------------------------------------------------- */
 
+/* YAML lets a key appear twice in a mapping and keeps the last: in a
+ * descriptor that silently discards what the integrator wrote first. */
+static fg_err check_unique_keys(struct ctx *c, yaml_node_t *map)
+{
+    struct fg_yaml *y = c->y;
+    FG_YAML_MAP_FOREACH(y, map, a)
+    {
+        const char *ka = fg_yaml_scalar(fg_yaml_node(y, a->key));
+        for (yaml_node_pair_t *b = a + 1; ka && b < map->data.mapping.pairs.top; b++) {
+            yaml_node_t *kb = fg_yaml_node(y, b->key);
+            const char *s = fg_yaml_scalar(kb);
+            if (s && strcmp(s, ka) == 0)
+                return bad(c, kb, "key '%s' appears twice", s, NULL);
+        }
+    }
+    return FG_OK;
+}
+
+static bool is_binary_key(const char *k)
+{
+    static const char *const keys[] = {"offset", "width", "signed", "endian", "scale"};
+    for (size_t i = 0; i < N(keys); i++)
+        if (strcmp(k, keys[i]) == 0)
+            return true;
+    return false;
+}
+
 static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struct sensor_type *t,
                           struct sensor_field *f)
 {
@@ -255,13 +288,23 @@ static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struc
     if (n->type != YAML_MAPPING_NODE)
         return bad(c, n, "field '%s' must be a mapping like { type: number, category: location }",
                    name, NULL);
-    bool have_type = false, have_cat = false;
+    bool have_type = false, have_cat = false, have_width = false;
+    if ((e = check_unique_keys(c, n)))
+        return e;
     FG_YAML_MAP_FOREACH(y, n, pair)
     {
         yaml_node_t *kn = fg_yaml_node(y, pair->key), *vn = fg_yaml_node(y, pair->value);
         const char *k = fg_yaml_scalar(kn), *v = fg_yaml_scalar(vn);
         if (!k)
             return bad(c, kn, "field keys must be text", NULL, NULL);
+        /* A layout key on a JSON field is a mistake that would otherwise pass
+         * unnoticed until someone wonders why it has no effect. */
+        if (is_binary_key(k) && t->format != SENSOR_FMT_BINARY)
+            return bad(c, kn, "'%s' only applies to format: binary (field '%s')", k, name);
+        if (strcmp(k, "senml") == 0 && t->format != SENSOR_FMT_SENML)
+            return bad(c, kn, "'senml' only applies to format: senml (field '%s')", name, NULL);
+        if (strcmp(k, "path") == 0 && t->format != SENSOR_FMT_JSON && t->format != SENSOR_FMT_C)
+            return bad(c, kn, "'path' only applies to format: json or c (field '%s')", name, NULL);
         if (strcmp(k, "values") == 0) {
             if (vn->type != YAML_SEQUENCE_NODE)
                 return bad(c, vn, "'values' of field '%s' must be a list", name, NULL);
@@ -341,8 +384,15 @@ static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struc
                 f->max_length = (size_t)i;
             else if (k[0] == 'o')
                 f->offset = (int)i;
-            else
+            else {
                 f->width = (int)i;
+                have_width = true;
+            }
+        } else if (strcmp(k, "senml") == 0) {
+            if (!*v)
+                return bad(c, vn, "'senml' of field '%s' must be a record name", name, NULL);
+            if ((e = dup_str(v, &f->senml)))
+                return e;
         } else if (strcmp(k, "signed") == 0) {
             if (!fg_yaml_to_bool(v, &f->is_signed))
                 return bad(c, vn, "'signed' must be true or false", NULL, NULL);
@@ -351,7 +401,7 @@ static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struc
                 return bad(c, vn, "'endian' must be little or big", NULL, NULL);
             f->little_endian = v[0] == 'l';
         } else
-            return bad_word(c, kn, "field key", k, field_keys, N(field_keys));
+            return bad_word(c, kn, "field key", k, field_keys, sensor_nfield_keys);
     }
     if (!have_type)
         return bad(c, n, "field '%s' has no type", name, NULL);
@@ -365,17 +415,29 @@ static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struc
         if ((e = dup_str(name, &f->path[0])))
             return e;
     }
+    if (f->type != SENSOR_ENUM && f->nvalues)
+        return bad(c, n, "'values' applies to enum fields only (field '%s')", name, NULL);
+    if (f->has_min && f->has_max && f->min > f->max)
+        return bad(c, n, "field '%s' has min above max", name, NULL);
     if (t->format == SENSOR_FMT_BINARY) {
         static const int ok_widths[] = {1, 2, 4, 8};
         bool ok = false;
         for (int i = 0; i < 4; i++)
             ok = ok || f->width == ok_widths[i];
         if (!ok)
-            return bad(c, n, "binary field '%s' needs width 1, 2, 4 or 8", name, NULL);
+            return bad(c, n,
+                       have_width ? "binary field '%s' needs width 1, 2, 4 or 8"
+                                  : "binary field '%s' needs 'offset' and 'width' (1, 2, 4 or 8)",
+                       name, NULL);
         if (f->type == SENSOR_STRING || f->type == SENSOR_ENUM)
-            return bad(c, n, "binary field '%s' must be numeric, boolean or timestamp", name,
-                       NULL);
+            return bad(c, n, "binary field '%s' must be numeric, boolean or timestamp", name, NULL);
+        if (f->scale == 0)
+            return bad(c, n, "binary field '%s' has scale 0", name, NULL);
+        if ((size_t)f->offset + (size_t)f->width > t->min_length)
+            t->min_length = (size_t)f->offset + (size_t)f->width;
     }
+    if (t->format == SENSOR_FMT_SENML && !f->senml && (e = dup_str(name, &f->senml)))
+        return e;
     return FG_OK;
 }
 
@@ -388,8 +450,10 @@ static fg_err parse_type(struct ctx *c, const char *path, struct sensor_type *t)
         return bad(c, root, "a sensor type descriptor must be a mapping", NULL, NULL);
     if ((e = dup_str(path, &t->source)))
         return e;
-    yaml_node_t *fields = NULL, *format_node = NULL;
+    yaml_node_t *fields = NULL, *format_node = NULL, *decoder_node = NULL, *length_node = NULL;
     const char *decoder = NULL;
+    if ((e = check_unique_keys(c, root)))
+        return e;
     FG_YAML_MAP_FOREACH(y, root, pair)
     {
         yaml_node_t *kn = fg_yaml_node(y, pair->key), *vn = fg_yaml_node(y, pair->value);
@@ -424,23 +488,42 @@ static fg_err parse_type(struct ctx *c, const char *path, struct sensor_type *t)
         } else if (strcmp(k, "decoder") == 0) {
             if ((e = want_scalar(c, vn, k, &decoder)))
                 return e;
+            decoder_node = vn;
+        } else if (strcmp(k, "length") == 0) {
+            int64_t l;
+            if (!fg_yaml_to_int(fg_yaml_scalar(vn), &l) || l <= 0 || l > 65535)
+                return bad(c, vn, "'length' must be a whole number of bytes (1..65535)", NULL,
+                           NULL);
+            t->length = (size_t)l;
+            length_node = vn;
         } else
-            return bad_word(c, kn, "key", k, type_keys, N(type_keys));
+            return bad_word(c, kn, "key", k, type_keys, sensor_ntype_keys);
     }
     if (!t->name)
         return bad(c, root, "descriptor has no 'type' name", NULL, NULL);
     if (!t->topic)
         return bad(c, root, "sensor type '%s' has no 'topic'", t->name, NULL);
     if (!fields || fields->type != YAML_MAPPING_NODE)
-        return bad(c, fields ? fields : root, "sensor type '%s' needs a 'fields' mapping",
-                   t->name, NULL);
+        return bad(c, fields ? fields : root, "sensor type '%s' needs a 'fields' mapping", t->name,
+                   NULL);
     /* The decoder: by format, or a C decoder named in 'decoder' (format: c). */
     const char *want = t->format == SENSOR_FMT_C ? decoder : format_names[t->format];
     if (!want)
         return bad(c, format_node, "format c needs 'decoder: NAME'", NULL, NULL);
-    for (const struct sensor_decoder *const *d = sensor_decoders; *d && !t->decoder; d++)
+    if (decoder && t->format != SENSOR_FMT_C)
+        return bad(c, decoder_node, "'decoder' applies to format: c only", NULL, NULL);
+    if (length_node && t->format != SENSOR_FMT_BINARY)
+        return bad(c, length_node, "'length' applies to format: binary only", NULL, NULL);
+    const char *dnames[64];
+    size_t nd = 0;
+    for (const struct sensor_decoder *const *d = sensor_decoders; *d && !t->decoder; d++) {
         if (strcmp((*d)->name, want) == 0)
             t->decoder = *d;
+        if (nd < N(dnames))
+            dnames[nd++] = (*d)->name;
+    }
+    if (!t->decoder && t->format == SENSOR_FMT_C)
+        return bad_word(c, decoder_node, "decoder", want, dnames, nd);
     if (!t->decoder)
         return bad(c, format_node, "no decoder named '%s' is built in", want, NULL);
     FG_YAML_MAP_FOREACH(y, fields, pair)
@@ -459,6 +542,42 @@ static fg_err parse_type(struct ctx *c, const char *path, struct sensor_type *t)
     }
     if (t->nfields == 0)
         return bad(c, fields, "sensor type '%s' declares no fields", t->name, NULL);
+    if (t->decoder->check) {
+        char msg[256] = "";
+        if ((e = t->decoder->check(t, msg, sizeof msg)))
+            return bad(c, fields, "%s", msg, NULL);
+    }
+    if (t->format == SENSOR_FMT_BINARY && t->length && t->length < t->min_length) {
+        char num[32];
+        snprintf(num, sizeof num, "%zu", t->min_length);
+        return bad(c, length_node, "'length' is shorter than the fields' layout (%s bytes)", num,
+                   NULL);
+    }
+    return FG_OK;
+}
+
+/* Takes ownership of a loaded YAML document. */
+static fg_err load_parsed(struct sensor_registry *r, struct fg_yaml *y, const char *path, char *why,
+                          size_t why_len)
+{
+    struct sensor_type *t = calloc(1, sizeof *t);
+    if (!t) {
+        fg_yaml_free(y);
+        return FG_ERR_NOMEM;
+    }
+    struct ctx c = {.y = y, .why = why, .why_len = why_len};
+    fg_err e = parse_type(&c, path, t);
+    if (!e && sensor_registry_find(r, t->name))
+        e = bad(&c, fg_yaml_get(y, fg_yaml_root(y), "type"), "sensor type '%s' is defined twice",
+                t->name, NULL);
+    if (!e && r->ntypes == MAX_TYPES)
+        e = bad(&c, NULL, "too many sensor types", NULL, NULL);
+    fg_yaml_free(y);
+    if (e) {
+        type_free(t);
+        return e;
+    }
+    r->types[r->ntypes++] = t;
     return FG_OK;
 }
 
@@ -471,25 +590,19 @@ fg_err sensor_registry_load_file(struct sensor_registry *r, const char *path, ch
         fg_yaml_free(&y);
         return e == FG_ERR_PARSE ? FG_ERR_CONFIG : e;
     }
-    struct sensor_type *t = calloc(1, sizeof *t);
-    if (!t) {
-        fg_yaml_free(&y);
-        return FG_ERR_NOMEM;
-    }
-    struct ctx c = {.y = &y, .why = why, .why_len = why_len};
-    e = parse_type(&c, path, t);
-    if (!e && sensor_registry_find(r, t->name))
-        e = bad(&c, fg_yaml_get(&y, fg_yaml_root(&y), "type"), "sensor type '%s' is defined twice",
-                t->name, NULL);
-    if (!e && r->ntypes == MAX_TYPES)
-        e = bad(&c, NULL, "too many sensor types", NULL, NULL);
-    fg_yaml_free(&y);
+    return load_parsed(r, &y, path, why, why_len);
+}
+
+fg_err sensor_registry_load_string(struct sensor_registry *r, const char *name, const char *text,
+                                   size_t len, char *why, size_t why_len)
+{
+    struct fg_yaml y;
+    fg_err e = fg_yaml_load_string(&y, name, text, len, why, why_len);
     if (e) {
-        type_free(t);
-        return e;
+        fg_yaml_free(&y);
+        return e == FG_ERR_PARSE ? FG_ERR_CONFIG : e;
     }
-    r->types[r->ntypes++] = t;
-    return FG_OK;
+    return load_parsed(r, &y, name, why, why_len);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -512,24 +625,45 @@ fg_err sensor_registry_load_dir(struct sensor_registry *r, const char *dir, char
         size_t l = strlen(de->d_name);
         if (de->d_name[0] == '.' || l < 6 || strcmp(de->d_name + l - 5, ".yaml") != 0)
             continue;
-        names[n++] = strdup(de->d_name);
+        if (!(names[n] = strdup(de->d_name)))
+            break;
+        n++;
     }
     closedir(d);
     qsort(names, n, sizeof names[0], cmp_str);
     fg_err e = FG_OK;
     for (size_t i = 0; i < n; i++) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i] ? names[i] : "");
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         if (!e)
-            e = names[i] ? sensor_registry_load_file(r, path, why, why_len) : FG_ERR_NOMEM;
+            e = sensor_registry_load_file(r, path, why, why_len);
         free(names[i]);
     }
     return e;
 }
 
+const char *sensor_builtin_dir(char *buf, size_t len)
+{
+    const char *dir = getenv("FAIRGATE_SENSOR_TYPES");
+    if (dir && *dir)
+        return dir;
+    /* A build tree runs from its sources; an installed binary from share/. */
+    const char *src = getenv("FAIRGATE_SOURCE_DIR");
+    snprintf(buf, len, "%s/sensors/types", src && *src ? src : FAIRGATE_SOURCE_DIR);
+    if (access(buf, R_OK) != 0)
+        snprintf(buf, len, "%s/sensors", FAIRGATE_DATA_DIR);
+    return buf;
+}
+
+fg_err sensor_registry_load_builtin(struct sensor_registry *r, char *why, size_t why_len)
+{
+    char path[4096];
+    return sensor_registry_load_dir(r, sensor_builtin_dir(path, sizeof path), why, why_len);
+}
+
 fg_err sensor_decode(const struct sensor_registry *r, const char *topic,
-                     const unsigned char *payload, size_t len, struct sensor_record *rec,
-                     char *why, size_t why_len)
+                     const unsigned char *payload, size_t len, struct sensor_record *rec, char *why,
+                     size_t why_len)
 {
     const struct sensor_type *t = sensor_registry_match(r, topic, rec->device, sizeof rec->device);
     if (!t) {

@@ -37,7 +37,12 @@ typedef enum {
     SENSOR_FTYPE__COUNT
 } sensor_ftype;
 
-typedef enum { SENSOR_FMT_JSON = 0, SENSOR_FMT_BINARY, SENSOR_FMT_SENML, SENSOR_FMT_C } sensor_format;
+typedef enum {
+    SENSOR_FMT_JSON = 0,
+    SENSOR_FMT_BINARY,
+    SENSOR_FMT_SENML,
+    SENSOR_FMT_C
+} sensor_format;
 
 #define SENSOR_MAX_FIELDS 64
 #define SENSOR_MAX_PATH 4
@@ -60,6 +65,9 @@ struct sensor_field {
     int offset, width; /* bytes */
     bool is_signed, little_endian;
     double scale;
+    /* SenML: the record name (after the base name) this field reads; defaults
+     * to the field name. */
+    char *senml;
 };
 
 struct sensor_decoder;
@@ -77,6 +85,9 @@ struct sensor_type {
     char *segs[16];
     int nsegs;
     int device_seg; /* index of {device}, -1 if none */
+    /* fixed binary layouts: the declared payload length (0 = not declared) and
+     * the end of the last field; a shorter payload is an error. */
+    size_t length, min_length;
 };
 
 struct sensor_value {
@@ -111,6 +122,9 @@ struct sensor_decoder {
     const char *name; /* "json", "binary", "senml", or a custom name for format: c:NAME */
     fg_err (*decode)(const struct sensor_type *t, const unsigned char *payload, size_t len,
                      struct sensor_record *rec, char *why, size_t why_len);
+    /* Optional: called once when a descriptor using this decoder loads, to
+     * reject field declarations the decoder cannot honour. */
+    fg_err (*check)(const struct sensor_type *t, char *why, size_t why_len);
 };
 extern const struct sensor_decoder *const sensor_decoders[];
 
@@ -122,16 +136,25 @@ void sensor_registry_free(struct sensor_registry *r);
 /* Loads one descriptor file; errors name file:line:col and suggest a fix. */
 FG_MUST_CHECK fg_err sensor_registry_load_file(struct sensor_registry *r, const char *path,
                                                char *why, size_t why_len);
+/* Loads a descriptor from memory; name stands for the file in messages. */
+FG_MUST_CHECK fg_err sensor_registry_load_string(struct sensor_registry *r, const char *name,
+                                                 const char *text, size_t len, char *why,
+                                                 size_t why_len);
 /* Loads every *.yaml in dir (sorted). */
-FG_MUST_CHECK fg_err sensor_registry_load_dir(struct sensor_registry *r, const char *dir,
-                                              char *why, size_t why_len);
+FG_MUST_CHECK fg_err sensor_registry_load_dir(struct sensor_registry *r, const char *dir, char *why,
+                                              size_t why_len);
+/* Loads the built-in types: $FAIRGATE_SENSOR_TYPES, else the source tree's
+ * sensors/types, else the installed share/fairgate/sensors. */
+FG_MUST_CHECK fg_err sensor_registry_load_builtin(struct sensor_registry *r, char *why,
+                                                  size_t why_len);
+/* The directory sensor_registry_load_builtin reads (static or in buf). */
+const char *sensor_builtin_dir(char *buf, size_t len);
 size_t sensor_registry_count(const struct sensor_registry *r);
 const struct sensor_type *sensor_registry_at(const struct sensor_registry *r, size_t i);
 const struct sensor_type *sensor_registry_find(const struct sensor_registry *r, const char *name);
 /* The type whose topic pattern matches; captures {device}. NULL if none. */
-const struct sensor_type *sensor_registry_match(const struct sensor_registry *r,
-                                                const char *topic, char *device,
-                                                size_t device_len);
+const struct sensor_type *sensor_registry_match(const struct sensor_registry *r, const char *topic,
+                                                char *device, size_t device_len);
 /* MQTT subscription filter for a type: {x} -> + */
 void sensor_type_filter(const struct sensor_type *t, char *buf, size_t len);
 
@@ -144,14 +167,28 @@ FG_MUST_CHECK fg_err sensor_decode(const struct sensor_registry *r, const char *
 int sensor_field_index(const struct sensor_type *t, const char *name);
 
 /* Helpers for decoders: store a value with type and limit checks. */
-FG_MUST_CHECK fg_err sensor_record_set_string(struct sensor_record *rec, size_t idx,
-                                              const char *s, size_t len, char *why,
-                                              size_t why_len);
+FG_MUST_CHECK fg_err sensor_record_set_string(struct sensor_record *rec, size_t idx, const char *s,
+                                              size_t len, char *why, size_t why_len);
 FG_MUST_CHECK fg_err sensor_record_set_number(struct sensor_record *rec, size_t idx, double v,
                                               char *why, size_t why_len);
+/* Exact integers (binary layouts): no detour through double for 64-bit values. */
+FG_MUST_CHECK fg_err sensor_record_set_int(struct sensor_record *rec, size_t idx, int64_t v,
+                                           char *why, size_t why_len);
 FG_MUST_CHECK fg_err sensor_record_set_bool(struct sensor_record *rec, size_t idx, bool v);
 /* Checks required fields after a decoder ran. */
 FG_MUST_CHECK fg_err sensor_record_finish(struct sensor_record *rec, char *why, size_t why_len);
+
+/* The typed record as one JSON line: {"type":..,"device":..,"fields":{..}},
+ * fields in descriptor order, timestamps in RFC 3339. For `sensors check` and
+ * golden tests only: it prints raw values, so never log it. False when buf is
+ * too small. */
+bool sensor_record_to_json(const struct sensor_record *rec, char *buf, size_t len);
+
+/* Words the descriptor parser accepts, for suggestions and docs. */
+extern const char *const sensor_type_keys[];
+extern const size_t sensor_ntype_keys;
+extern const char *const sensor_field_keys[];
+extern const size_t sensor_nfield_keys;
 
 const char *sensor_category_name(sensor_category c);
 bool sensor_category_parse(const char *s, sensor_category *out);
