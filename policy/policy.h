@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/fg_error.h"
 #include "policy/pseudonym.h"
@@ -56,7 +57,41 @@ FG_MUST_CHECK fg_err policy_apply(struct policy *p, struct pseudonym_keyring *ke
                                   policy_emit_fn emit, void *ctx, int *emitted);
 
 /* Closes aggregation windows due by now_ms (all when flush is set). */
-FG_MUST_CHECK fg_err policy_tick(struct policy *p, int64_t now_ms, bool flush,
-                                 policy_emit_fn emit, void *ctx);
+FG_MUST_CHECK fg_err policy_tick(struct policy *p, int64_t now_ms, bool flush, policy_emit_fn emit,
+                                 void *ctx);
+
+/* True if some route lets a health-category field leave (only by naming it).
+ * Such a policy must be signed before it may run (issue 6). */
+bool policy_names_health(const struct policy *p);
+
+/* Counters of one route since load: what left, what was held back and why. */
+struct policy_route_stats {
+    const char *name;
+    uint64_t matched;  /* records of a type the route reads */
+    uint64_t filtered; /* `when` was false */
+    uint64_t emitted;  /* messages that left (incl. aggregates and totals) */
+    uint64_t late;     /* too late for the open window: not counted */
+    uint64_t groups_published;
+    uint64_t groups_suppressed; /* fewer distinct workers than min_group, or overflow */
+    uint64_t groups_secondary;  /* suppressed so no hidden group is derivable from a total */
+    uint64_t totals_published;
+    uint64_t totals_suppressed;
+    uint64_t overflow_records; /* records in the overflow group (at max_groups) */
+};
+size_t policy_route_count(const struct policy *p);
+void policy_route_stats(const struct policy *p, size_t i, struct policy_route_stats *out);
+/* Bytes held by aggregation windows right now (groups, sets, samples). */
+size_t policy_agg_memory(const struct policy *p);
+
+/* Warnings a policy that loads may still deserve (health data leaving, an
+ * aggregate over workers without min_group, ...). Returns how many. */
+typedef void (*policy_warn_fn)(void *ctx, const char *msg);
+size_t policy_check_warnings(const struct policy *p, policy_warn_fn fn, void *ctx);
+
+/* Plain sentences per route, lang "en" or "nl" (FG_ERR_CONFIG otherwise). */
+FG_MUST_CHECK fg_err policy_explain(const struct policy *p, const char *lang, FILE *out);
+/* What changes for workers between two policies, in plain language. */
+FG_MUST_CHECK fg_err policy_diff(const struct policy *old_p, const struct policy *new_p,
+                                 const char *lang, FILE *out);
 
 #endif

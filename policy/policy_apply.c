@@ -23,13 +23,53 @@ struct out_value {
     char buf[64];
 };
 
-static fg_err transform(const struct policy *p, const struct policy_route *r,
-                        struct pseudonym_keyring *keys, const struct sensor_field *f,
-                        const struct sensor_value *v, policy_action_kind action,
-                        const struct policy_field_rule *rule, int64_t now_ms,
-                        struct out_value *o)
+#define M_PER_DEG_LAT 111320.0
+
+static double cell_centre(double v, double step)
 {
-    (void)p;
+    return floor(v / step) * step + step / 2;
+}
+
+/* Grid cell of a coordinate: metres for x/y, degrees for lat/lon (a longitude
+ * cell is as wide in metres as a latitude cell is high, hence the partner). */
+static double grid(const struct sensor_record *rec, const struct sensor_type *t,
+                   const struct policy_field_rule *rule, double v)
+{
+    const char *f = rule->field;
+    double step_deg = rule->step / M_PER_DEG_LAT;
+    double out;
+    if (!strcmp(f, "lat") || !strcmp(f, "latitude"))
+        out = cell_centre(v, step_deg);
+    else if (policy_is_longitude(f)) {
+        int pi = rule->partner ? sensor_field_index(t, rule->partner) : -1;
+        double lat = 0;
+        if (pi >= 0 && rec->values[pi].present)
+            lat = t->fields[pi].type == SENSOR_INTEGER ? (double)rec->values[pi].v.i
+                                                       : rec->values[pi].v.num;
+        double c = cos(cell_centre(lat, step_deg) * M_PI / 180.0);
+        if (c < 0.01)
+            c = 0.01; /* near the poles cells would be absurdly wide */
+        out = cell_centre(v, step_deg / c);
+    } else
+        return cell_centre(v, rule->step);
+    return round(out * 1e6) / 1e6;
+}
+
+static double number_of(const struct sensor_field *f, const struct sensor_value *v)
+{
+    return f->type == SENSOR_INTEGER ? (double)v->v.i : v->v.num;
+}
+
+/* A field's value after its action. False when the value cannot be formed
+ * (a zone without its other coordinate): the field then does not leave. */
+static fg_err transform(const struct policy *p, const struct policy_route *r,
+                        struct pseudonym_keyring *keys, const struct sensor_record *rec, size_t idx,
+                        policy_action_kind action, const struct policy_field_rule *rule,
+                        int64_t now_ms, struct out_value *o, bool *ok)
+{
+    const struct sensor_field *f = &rec->type->fields[idx];
+    const struct sensor_value *v = &rec->values[idx];
+    *ok = true;
     switch (f->type) {
     case SENSOR_STRING:
     case SENSOR_ENUM:
@@ -74,15 +114,39 @@ static fg_err transform(const struct policy *p, const struct policy_route *r,
         return FG_OK;
     }
     if (action == POLICY_GENERALISE) {
+        if (rule->gen == POLICY_GEN_ZONE) {
+            int pi = sensor_field_index(rec->type, rule->partner);
+            if (pi < 0 || !rec->values[pi].present) {
+                *ok = false;
+                return FG_OK;
+            }
+            const char *z = policy_zone_of(p, number_of(f, v),
+                                           number_of(&rec->type->fields[pi], &rec->values[pi]));
+            o->kind = OV_STR;
+            o->s = z ? z : "outside";
+            o->len = strlen(o->s);
+            return FG_OK;
+        }
+        if (rule->gen == POLICY_GEN_GRID) {
+            o->num = grid(rec, rec->type, rule, number_of(f, v));
+            o->kind = OV_NUM;
+            return FG_OK;
+        }
         if (f->type == SENSOR_TIMESTAMP) {
             int64_t step = (int64_t)rule->step;
-            o->i = step > 0 ? (o->i / step) * step : o->i;
+            /* floor, not truncation: times before 1970 still fall in their bucket */
+            o->i =
+                step > 0 ? (o->i >= 0 ? o->i / step : -((-o->i + step - 1) / step)) * step : o->i;
         } else if (o->kind == OV_NUM) {
             o->num = round(o->num / rule->step) * rule->step;
         } else if (o->kind == OV_INT) {
-            double d = round((double)o->i / rule->step) * rule->step;
             o->kind = OV_NUM;
-            o->num = d;
+            o->num = round((double)o->i / rule->step) * rule->step;
+        }
+        if (o->kind == OV_NUM && rule->step < 1) {
+            /* 0.1 * 3 is 0.30000000000000004: print what the policy means */
+            double scale = pow(10, ceil(-log10(rule->step)) + 1);
+            o->num = round(o->num * scale) / scale;
         }
     }
     if (f->type == SENSOR_TIMESTAMP) {
@@ -161,12 +225,10 @@ static bool expand_topic(const struct policy *p, const struct policy_route *r,
                 ok = topic_put(topic, &len, vals[idx].s, vals[idx].len, true);
             else {
                 char num[40];
-                int n = vals[idx].kind == OV_NUM
-                            ? snprintf(num, sizeof num, "%g", vals[idx].num)
-                            : vals[idx].kind == OV_INT
-                                  ? snprintf(num, sizeof num, "%lld", (long long)vals[idx].i)
-                                  : snprintf(num, sizeof num, "%s",
-                                             vals[idx].b ? "true" : "false");
+                int n = vals[idx].kind == OV_NUM ? snprintf(num, sizeof num, "%g", vals[idx].num)
+                        : vals[idx].kind == OV_INT
+                            ? snprintf(num, sizeof num, "%lld", (long long)vals[idx].i)
+                            : snprintf(num, sizeof num, "%s", vals[idx].b ? "true" : "false");
                 ok = topic_put(topic, &len, num, (size_t)n, true);
             }
         }
@@ -177,23 +239,92 @@ static bool expand_topic(const struct policy *p, const struct policy_route *r,
     return true;
 }
 
+/* A `by` key of an aggregate route as text: the group it falls in. */
+static fg_err group_key(const struct policy *p, const struct policy_route *r,
+                        const struct policy_route_source *src, struct pseudonym_keyring *keys,
+                        const struct sensor_record *rec, int64_t now_ms, struct out_value *vals,
+                        const char **keys_out, size_t *lens, bool *numeric)
+{
+    for (size_t i = 0; i < r->agg.nby; i++) {
+        int idx = src->by_field[i];
+        struct out_value *o = &vals[i];
+        bool ok = rec->values[idx].present;
+        if (ok) {
+            int a = src->action[idx];
+            const struct policy_field_rule *rule =
+                a == POLICY_GENERALISE ? &r->rules[src->rule[idx]] : NULL;
+            fg_err e = transform(p, r, keys, rec, (size_t)idx, (policy_action_kind)a, rule, now_ms,
+                                 o, &ok);
+            if (e)
+                return e;
+        }
+        numeric[i] = false;
+        if (!ok) {
+            keys_out[i] = "unknown";
+            lens[i] = 7;
+            continue;
+        }
+        switch (o->kind) {
+        case OV_STR:
+            keys_out[i] = o->s;
+            lens[i] = o->len;
+            break;
+        case OV_NUM:
+            lens[i] = (size_t)snprintf(o->buf, sizeof o->buf, "%.10g", o->num);
+            keys_out[i] = o->buf;
+            numeric[i] = true;
+            break;
+        case OV_INT:
+            lens[i] = (size_t)snprintf(o->buf, sizeof o->buf, "%lld", (long long)o->i);
+            keys_out[i] = o->buf;
+            numeric[i] = true;
+            break;
+        case OV_BOOL:
+            keys_out[i] = o->b ? "true" : "false";
+            lens[i] = strlen(keys_out[i]);
+            break;
+        }
+    }
+    return FG_OK;
+}
+
 fg_err policy_apply(struct policy *p, struct pseudonym_keyring *keys,
-                    const struct sensor_record *rec, int64_t now_ms, policy_emit_fn emit,
-                    void *ctx, int *emitted)
+                    const struct sensor_record *rec, int64_t now_ms, policy_emit_fn emit, void *ctx,
+                    int *emitted)
 {
     if (emitted)
         *emitted = 0;
-    if (policy_expired(p, now_ms))
+    p->records++;
+    if (policy_expired(p, now_ms)) {
+        p->expired_drops++;
         return FG_OK; /* an expired policy forwards nothing */
+    }
     const struct sensor_type *t = rec->type;
     for (size_t ri = 0; ri < p->nroutes; ri++) {
-        const struct policy_route *r = &p->routes[ri];
+        struct policy_route *r = &p->routes[ri];
         const struct policy_route_source *src = NULL;
         for (size_t k = 0; k < r->nfrom; k++)
             if (r->sources[k].type == t)
                 src = &r->sources[k];
         if (!src)
             continue;
+        r->c.matched++;
+        if (!policy_cond_eval(r, src, rec)) {
+            r->c.filtered++;
+            continue;
+        }
+        if (r->agg.on) {
+            struct out_value kv[POLICY_MAX_BY];
+            const char *kp[POLICY_MAX_BY];
+            size_t kl[POLICY_MAX_BY];
+            bool num[POLICY_MAX_BY];
+            fg_err e = group_key(p, r, src, keys, rec, now_ms, kv, kp, kl, num);
+            if (!e)
+                e = policy_agg_add(p, r, src, rec, kp, kl, num, now_ms, emit, ctx);
+            if (e)
+                return e;
+            continue;
+        }
         struct out_value vals[SENSOR_MAX_FIELDS];
         bool have[SENSOR_MAX_FIELDS] = {0};
         char payload[OUT_PAYLOAD], topic[OUT_TOPIC];
@@ -206,12 +337,17 @@ fg_err policy_apply(struct policy *p, struct pseudonym_keyring *keys,
             if (a < 0 || a == POLICY_DROP || !rec->values[i].present)
                 continue; /* fail closed: unnamed fields never leave */
             const struct policy_field_rule *rule = &r->rules[src->rule[i]];
-            fg_err e = transform(p, r, keys, &t->fields[i], &rec->values[i],
-                                 (policy_action_kind)a, rule, now_ms, &vals[i]);
+            bool ok;
+            fg_err e =
+                transform(p, r, keys, rec, i, (policy_action_kind)a, rule, now_ms, &vals[i], &ok);
             if (e)
                 return e;
+            if (!ok)
+                continue;
             have[i] = true;
             cats |= 1u << t->fields[i].category;
+            if (a == POLICY_GENERALISE && rule->gen == POLICY_GEN_ZONE)
+                cats = (cats & ~(1u << SENSOR_CAT_LOCATION)) | 1u << SENSOR_CAT_ZONE;
             fg_jw_key(&w, t->fields[i].name);
             write_value(&w, &vals[i]);
         }
@@ -234,6 +370,7 @@ fg_err policy_apply(struct policy *p, struct pseudonym_keyring *keys,
         fg_err e = emit(ctx, &out);
         if (e)
             return e;
+        r->c.emitted++;
         if (emitted)
             (*emitted)++;
     }
@@ -242,10 +379,5 @@ fg_err policy_apply(struct policy *p, struct pseudonym_keyring *keys,
 
 fg_err policy_tick(struct policy *p, int64_t now_ms, bool flush, policy_emit_fn emit, void *ctx)
 {
-    (void)p;
-    (void)now_ms;
-    (void)flush;
-    (void)emit;
-    (void)ctx;
-    return FG_OK; /* no aggregating routes in this model yet */
+    return policy_agg_tick(p, now_ms, flush, emit, ctx);
 }

@@ -1,13 +1,23 @@
 /* The compiled policy model, shared by the files of policy/ (load, apply,
- * explain, diff). Not for other modules: they use policy.h. */
+ * condition, aggregate, explain, diff). Not for other modules: they use policy.h. */
 #ifndef POLICY_INTERNAL_H
 #define POLICY_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
 
 #include "policy/policy.h"
 
 #define POLICY_MAX_ROUTES 64
 #define POLICY_MAX_FROM 8
 #define POLICY_MAX_FIELD_RULES 64
+#define POLICY_MAX_COND 32 /* nodes of one `when` expression */
+#define POLICY_MAX_ZONES 64
+#define POLICY_MAX_POLY 32 /* vertices of one zone polygon */
+#define POLICY_MAX_BY 4
+#define POLICY_MAX_EMIT 16
+#define POLICY_MAX_WORKER_FIELDS 4
+#define POLICY_GROUP_KEY 256 /* bytes of one group's joined `by` values */
 
 typedef enum {
     POLICY_KEEP = 0,
@@ -16,18 +26,105 @@ typedef enum {
     POLICY_GENERALISE,
 } policy_action_kind;
 
+typedef enum {
+    POLICY_GEN_STEP = 0, /* numbers round to step; timestamps truncate to step ms */
+    POLICY_GEN_ZONE,     /* (field, partner) -> name of the zone containing the point */
+    POLICY_GEN_GRID,     /* a location -> centre of a grid cell `step` metres wide */
+} policy_gen_kind;
+
 struct policy_field_rule {
     char *field;
     policy_action_kind action;
-    double step;       /* generalise: numbers round to step; timestamps truncate to step ms */
-    int line, col;     /* where it was written, for messages */
+    policy_gen_kind gen;
+    double step;   /* STEP: number step or ms; GRID: metres */
+    char *partner; /* ZONE/GRID: the other coordinate (y for x, lon for lat) */
+    int line, col; /* where it was written, for messages */
+};
+
+/* `when`: a tree in a fixed array, children by index; evaluation recurses
+ * over indices and allocates nothing. */
+typedef enum {
+    POLICY_COND_OR = 0,
+    POLICY_COND_AND,
+    POLICY_COND_NOT,
+    POLICY_COND_CMP
+} policy_cond_kind;
+typedef enum {
+    POLICY_OP_EQ = 0,
+    POLICY_OP_NE,
+    POLICY_OP_LT,
+    POLICY_OP_LE,
+    POLICY_OP_GT,
+    POLICY_OP_GE
+} policy_cond_op;
+typedef enum { POLICY_LIT_NUM = 0, POLICY_LIT_BOOL, POLICY_LIT_STR } policy_lit_kind;
+
+struct policy_cond {
+    policy_cond_kind kind;
+    int a, b; /* children (OR/AND: a, b; NOT: a) */
+    /* CMP */
+    char *field;
+    policy_cond_op op;
+    policy_lit_kind lit;
+    double num; /* numbers, and timestamps as ms */
+    bool b_val;
+    char *str;
+    size_t str_len;
+};
+
+typedef enum {
+    POLICY_AGG_COUNT = 0,
+    POLICY_AGG_COUNT_DISTINCT,
+    POLICY_AGG_SUM,
+    POLICY_AGG_MEAN,
+    POLICY_AGG_MIN,
+    POLICY_AGG_MAX,
+    POLICY_AGG_P50,
+    POLICY_AGG_P90,
+    POLICY_AGG_P99,
+    POLICY_AGG__COUNT
+} policy_agg_fn;
+
+struct policy_agg_emit {
+    char *name; /* key in the emitted message */
+    policy_agg_fn fn;
+    char *field; /* NULL for count() */
+};
+
+struct policy_agg {
+    bool on;
+    int64_t window_ms;
+    char *by[POLICY_MAX_BY];
+    size_t nby;
+    struct policy_agg_emit emit[POLICY_MAX_EMIT];
+    size_t nemit;
+    int min_group;      /* 0: no minimum */
+    bool totals;        /* also publish the total over all groups */
+    char *totals_to;    /* topic of the total; NULL: `to` with by-placeholders = _total */
+    size_t max_groups;  /* per window, this route */
+    size_t max_samples; /* per group and percentile, reservoir size */
+    char *workers[POLICY_MAX_WORKER_FIELDS]; /* whose distinct values count for min_group */
+    size_t nworkers;
 };
 
 /* A route compiled for one source type: per field index, what to do. */
 struct policy_route_source {
     const struct sensor_type *type;
-    signed char action[SENSOR_MAX_FIELDS]; /* -1 = not named: drop */
-    int rule[SENSOR_MAX_FIELDS];           /* index into route->rules */
+    signed char action[SENSOR_MAX_FIELDS];     /* -1 = not named: drop */
+    int rule[SENSOR_MAX_FIELDS];               /* index into route->rules */
+    signed char partner_of[SENSOR_MAX_FIELDS]; /* consumed by a zone/grid rule: owner index */
+    signed char cond_field[POLICY_MAX_COND];   /* CMP node -> field index, -1 if absent */
+    signed char by_field[POLICY_MAX_BY];
+    signed char emit_field[POLICY_MAX_EMIT]; /* -1 for count() */
+    signed char worker_field[POLICY_MAX_WORKER_FIELDS];
+    size_t nworker_fields;
+};
+
+struct policy_agg_state; /* aggregate.c */
+
+struct policy_route_counters {
+    _Atomic uint64_t matched, filtered, emitted, late, groups_published, groups_suppressed,
+        groups_secondary, totals_published, totals_suppressed, overflow_records;
 };
 
 struct policy_route {
@@ -41,19 +138,71 @@ struct policy_route {
     size_t nrules;
     int64_t retention_ms;
     bool names_health; /* a health-category field leaves through this route */
+    char *when;        /* source text, for explain */
+    struct policy_cond cond[POLICY_MAX_COND];
+    int ncond, cond_root; /* cond_root -1: no condition */
+    struct policy_agg agg;
+    struct policy_agg_state *state;
+    struct policy_route_counters c;
+};
+
+struct policy_zone {
+    char *name;
+    int npts; /* 2 = rectangle given by two corners */
+    double x[POLICY_MAX_POLY], y[POLICY_MAX_POLY];
 };
 
 struct policy {
     char *file;
     char *name;
+    char *description;
     int version;
     int64_t valid_until_ms;
     int64_t rotate_ms, keep_keys_ms;
     char *site;
+    struct policy_zone zones[POLICY_MAX_ZONES];
+    size_t nzones;
+    size_t max_groups_total; /* limits.max_groups: over all routes */
+    size_t max_distinct;     /* limits.max_distinct: values held in all distinct sets */
     struct policy_route routes[POLICY_MAX_ROUTES];
     size_t nroutes;
+    /* aggregation state: apply (input thread) and tick (main thread) meet here */
+    pthread_mutex_t agg_lock;
+    bool agg_lock_ready;
+    unsigned char hash_key[16]; /* keyed hash of distinct values; random per load */
+    size_t groups_live, distinct_live, agg_bytes;
+    _Atomic uint64_t records, expired_drops;
 };
 
 const char *policy_action_name(policy_action_kind a);
+const char *policy_agg_fn_name(policy_agg_fn f);
+const char *policy_op_text(policy_cond_op op);
+
+bool policy_is_longitude(const char *field);
+
+/* Zone containing (x, y), or NULL ("outside"). */
+const char *policy_zone_of(const struct policy *p, double x, double y);
+
+/* `when`: parse into r->cond (errors carry the column within the text). */
+FG_MUST_CHECK fg_err policy_cond_parse(struct policy_route *r, const char *text, char *why,
+                                       size_t why_len, int *err_col);
+bool policy_cond_eval(const struct policy_route *r, const struct policy_route_source *src,
+                      const struct sensor_record *rec);
+/* Writes the condition as plain text in lang ("en" / "nl"). */
+void policy_cond_describe(const struct policy_route *r, int node, const char *lang, char *buf,
+                          size_t len);
+
+/* aggregate.c */
+FG_MUST_CHECK fg_err policy_agg_setup(struct policy *p);
+void policy_agg_teardown(struct policy *p);
+/* keys: the route's `by` values as text, already generalised; numeric[i] when
+ * key i is a number (written unquoted). Caller holds no lock. */
+FG_MUST_CHECK fg_err policy_agg_add(struct policy *p, struct policy_route *r,
+                                    const struct policy_route_source *src,
+                                    const struct sensor_record *rec, const char *const *keys,
+                                    const size_t *key_lens, const bool *numeric, int64_t now_ms,
+                                    policy_emit_fn emit, void *ctx);
+FG_MUST_CHECK fg_err policy_agg_tick(struct policy *p, int64_t now_ms, bool flush,
+                                     policy_emit_fn emit, void *ctx);
 
 #endif

@@ -1,0 +1,205 @@
+/* Policy files: what loads, and every mistake as an error with file:line:col. */
+#include "test_policy_util.h"
+
+static struct sensor_registry *reg;
+
+static int setup(void **state)
+{
+    (void)state;
+    reg = test_registry();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sensor_registry_free(reg);
+    return 0;
+}
+
+#define HEAD "policy: t\nversion: 1\nroutes:\n"
+
+/* Expects the policy to be refused with `where` (file:line:col) and `what` in the reason. */
+static void refused(const char *text, const char *where, const char *what)
+{
+    char why[1024];
+    struct policy *p = load_text(reg, text, why, sizeof why);
+    if (p || !strstr(why, where) || !strstr(why, what))
+        fprintf(stderr, "expected '%s' ... '%s', got: %s\n", where, what, p ? "(loaded)" : why);
+    assert_null(p);
+    assert_non_null(strstr(why, where));
+    assert_non_null(strstr(why, what));
+}
+
+static void test_full_policy_loads(void **state)
+{
+    (void)state;
+    char path[1024], why[1024];
+    snprintf(path, sizeof path, "%s/tests/data/policy/full.yaml", src_dir());
+    struct policy *p = NULL;
+    fg_err e = policy_load_file(path, reg, "s1", &p, why, sizeof why);
+    if (e)
+        fprintf(stderr, "%s\n", why);
+    assert_int_equal(e, FG_OK);
+    assert_string_equal(policy_name(p), "test-full");
+    assert_int_equal(policy_version(p), 2);
+    assert_int_equal(policy_route_count(p), 5);
+    assert_false(policy_names_health(p)); /* heart_rate is never named */
+    assert_int_equal(policy_rotate_ms(p), 86400000);
+    assert_true(policy_expired(p, 1830297600000LL)); /* 2028-01-01 */
+    assert_false(policy_expired(p, T0));
+    policy_free(p);
+}
+
+static void test_health_names(void **state)
+{
+    (void)state;
+    struct policy *p = load_ok(reg, HEAD "  - name: hr\n    purpose: study\n    from: t-vitals\n"
+                                         "    to: a/b\n    aggregate: { window: 1h, by: [zone], "
+                                         "emit: { m: mean(heart_rate) }, min_group: 10 }\n");
+    assert_true(policy_names_health(p));
+    policy_free(p);
+    p = load_ok(reg, HEAD "  - name: hot\n    purpose: alarm\n    from: t-vitals\n"
+                          "    when: heart_rate > 180\n    to: a/b\n    fields: { zone: keep }\n");
+    assert_true(policy_names_health(p)); /* the message itself tells the heart rate */
+    policy_free(p);
+    p = load_ok(reg, HEAD "  - name: md\n    purpose: alarm\n    from: t-vitals\n"
+                          "    to: a/b\n    fields: { zone: keep, heart_rate: drop }\n");
+    assert_false(policy_names_health(p));
+    policy_free(p);
+}
+
+static void test_errors_have_positions(void **state)
+{
+    (void)state;
+    refused("policy: t\nversion: 1\nroutez: []\n", "test.yaml:3:1", "did you mean 'routes'");
+    refused(HEAD "  - name: a\n    from: t-badge\n    to: x\n    fields: { zone: keep }\n",
+            "test.yaml:4:5", "has no purpose");
+    refused(HEAD "  - name: a\n    purpose: p\n    from: t-badge\n    to: x\n"
+                 "    fields: { zome: keep }\n",
+            "test.yaml:8:15", "did you mean 'zone'");
+    refused(HEAD "  - name: a\n    purpose: p\n    from: t-badge\n    to: x\n"
+                 "    fields: { x: pseudonymise }\n",
+            "test.yaml:8:18", "cannot pseudonymise 'x'");
+    refused(HEAD "  - name: a\n    purpose: p\n    from: t-badge\n    to: x\n"
+                 "    fields: { zone: generalise(5) }\n",
+            "test.yaml:8:21", "cannot generalise 'zone'");
+    refused(HEAD "  - name: a\n    purpose: p\n    from: t-badge\n    to: x\n"
+                 "    fields: { zone: kepe }\n",
+            "test.yaml:8:21", "unknown field action 'kepe'");
+    refused(HEAD "  - name: a\n    purpose: p\n    from: t-badje\n    to: x\n"
+                 "    fields: { zone: keep }\n",
+            "test.yaml:6:11", "did you mean 't-badge'");
+    refused(HEAD "  - name: a\n    purpose: p\n    from: t-badge\n    to: x\n"
+                 "    fields: { zone: keep }\n    retension: 7d\n",
+            "test.yaml:9:5", "did you mean 'retention'");
+    refused(HEAD "  - name: a\n    purpose: p\n    from: t-badge\n    to: x/{badge}\n"
+                 "    fields: { zone: keep }\n",
+            "test.yaml:7:9", "placeholder {badge}");
+    refused(HEAD "  - name: a\n    purpose: p\n    from: t-badge\n    to: x/#\n"
+                 "    fields: { zone: keep }\n",
+            "test.yaml:7:9", "wildcards");
+}
+
+static void test_when_errors(void **state)
+{
+    (void)state;
+    const char *pre = HEAD "  - name: a\n    purpose: p\n    from: t-vitals\n    to: x\n"
+                           "    fields: { zone: keep }\n";
+    char buf[1024];
+    /* column points into the condition: "man_down = true" -> col 11 + 9 */
+    snprintf(buf, sizeof buf, "%s    when: man_down = true\n", pre);
+    refused(buf, "test.yaml:9:20", "use ==");
+    snprintf(buf, sizeof buf, "%s    when: man_down == 3\n", pre);
+    refused(buf, "test.yaml:9:11", "true or false");
+    snprintf(buf, sizeof buf, "%s    when: heart_rate > \"high\"\n", pre);
+    refused(buf, "test.yaml:9:11", "is a number");
+    snprintf(buf, sizeof buf, "%s    when: (man_down == true\n", pre);
+    refused(buf, "test.yaml:9:", "expected ')'");
+    snprintf(buf, sizeof buf, "%s    when: mandown == true\n", pre);
+    refused(buf, "test.yaml:9:11", "did you mean 'man_down'");
+    snprintf(buf, sizeof buf, "%s    when: zone == 'a' zone == 'b'\n", pre);
+    refused(buf, "test.yaml:9:", "missing 'and' or 'or'");
+    snprintf(buf, sizeof buf, "%s    when: zone < 'a'\n", pre);
+    refused(buf, "test.yaml:9:11", "is text");
+    refused(HEAD "  - name: a\n    purpose: p\n    from: t-machine\n    to: x\n"
+                 "    fields: { machine: keep }\n    when: state == broken\n",
+            "test.yaml:9:11", "unknown value of 'broken'");
+    struct policy *p = load_ok(reg, HEAD "  - name: a\n    purpose: p\n    from: t-machine\n"
+                                         "    to: x\n    fields: { machine: keep }\n"
+                                         "    when: state == fault or (output_count >= 10 and "
+                                         "not shift != 'night') or ts < '2026-01-01T00:00:00Z'\n");
+    policy_free(p);
+}
+
+static void test_aggregate_errors(void **state)
+{
+    (void)state;
+    const char *pre = HEAD "  - name: a\n    purpose: p\n    from: t-badge\n    to: x/{zone}\n";
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s    aggregate: { by: [zone], emit: { n: count() } }\n", pre);
+    refused(buf, "test.yaml:8:16", "needs a 'window'");
+    snprintf(buf, sizeof buf,
+             "%s    aggregate: { window: 15m, by: [badge], emit: { n: count() } }\n", pre);
+    refused(buf, "test.yaml:8:", "cannot group by 'badge'");
+    snprintf(buf, sizeof buf,
+             "%s    aggregate: { window: 15m, by: [zone], emit: { n: max(badge) } }\n", pre);
+    refused(buf, "test.yaml:8:", "can only be counted");
+    snprintf(buf, sizeof buf,
+             "%s    aggregate: { window: 15m, by: [zone], emit: { n: mean(zone) } }\n", pre);
+    refused(buf, "test.yaml:8:", "needs a number");
+    snprintf(buf, sizeof buf, "%s    aggregate: { window: 15m, by: [zone], emit: { n: avg(x) } }\n",
+             pre);
+    refused(buf, "test.yaml:8:", "unknown aggregate function 'avg'");
+    snprintf(buf, sizeof buf,
+             "%s    aggregate: { window: 15m, by: [zone], emit: { n: count() }, minimum: 5 }\n",
+             pre);
+    refused(buf, "test.yaml:8:", "unknown aggregate key 'minimum'");
+    snprintf(buf, sizeof buf,
+             "%s    aggregate: { window: 15m, by: [zone], emit: { n: count() } }\n"
+             "    fields: { badge: pseudonymise }\n",
+             pre);
+    refused(buf, "test.yaml:9:15", "not a 'by' key");
+    refused(HEAD "  - name: a\n    purpose: p\n    from: t-machine\n    to: x\n"
+                 "    aggregate: { window: 1h, emit: { n: count() }, min_group: 5, "
+                 "workers: [operatr] }\n",
+            "test.yaml:8:", "did you mean 'operator'");
+    refused(HEAD "  - name: a\n    purpose: p\n    from: t-badge\n    to: x\n"
+                 "    aggregate: { window: 1h, emit: { n: count() }, totals: true }\n",
+            "test.yaml:8:", "'totals' needs 'by'");
+}
+
+static void test_zone_and_grid_errors(void **state)
+{
+    (void)state;
+    refused(HEAD "  - name: a\n    purpose: p\n    from: t-badge\n    to: x\n"
+                 "    fields: { x: generalise(zone) }\n",
+            "test.yaml:4:", "has no 'zones:'");
+    refused("policy: t\nversion: 1\nzones:\n  a: { rect: [0, 0, 0, 1] }\nroutes: []\n",
+            "test.yaml:4:14", "x1 > x0");
+    refused("policy: t\nversion: 1\nzones:\n  a: { poly: [[0, 0]] }\nroutes: []\n", "test.yaml:4:8",
+            "unknown zone shape 'poly'");
+    refused("policy: t\nversion: 1\nzones:\n  a: { polygon: [[0, 0], [1, 1]] }\nroutes: []\n",
+            "test.yaml:4:17", "at least 3 points");
+    refused("policy: t\nversion: 1\nzones:\n  a: { rect: [0, 0, 1, 1] }\n"
+            "routes:\n"
+            "  - name: a\n    purpose: p\n    from: t-badge\n    to: x\n"
+            "    fields: { x: generalise(zone), y: keep }\n",
+            "test.yaml:10:13", "cannot also leave");
+    refused(HEAD "  - name: a\n    purpose: p\n    from: t-badge\n    to: x\n"
+                 "    fields: { zone: generalise(grid 500m) }\n",
+            "test.yaml:8:21", "not a location");
+    refused(HEAD "  - name: a\n    purpose: p\n    from: t-gps\n    to: x\n"
+                 "    fields: { lat: generalise(grid 500 yards) }\n",
+            "test.yaml:8:20", "grid cell size in metres");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full_policy_loads),     cmocka_unit_test(test_health_names),
+        cmocka_unit_test(test_errors_have_positions), cmocka_unit_test(test_when_errors),
+        cmocka_unit_test(test_aggregate_errors),      cmocka_unit_test(test_zone_and_grid_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
