@@ -11,6 +11,17 @@ static fg_log_level g_level = FG_LOG_INFO;
 static bool g_syslog;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 
+#define RL_SLOTS 64
+struct rl_slot {
+    const char *key, *component;
+    fg_log_level level;
+    int64_t last_ms;
+    uint64_t suppressed;
+};
+static struct rl_slot g_rl[RL_SLOTS];
+static int64_t g_rl_interval_ms = 10000;
+static pthread_mutex_t g_rl_lock = PTHREAD_MUTEX_INITIALIZER;
+
 void fg_log_setup(fg_log_level level, bool use_syslog)
 {
     g_level = level;
@@ -33,6 +44,70 @@ bool fg_log_parse_level(const char *s, fg_log_level *out)
             return true;
         }
     return false;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void fg_log_set_ratelimit(int64_t interval_ms)
+{
+    pthread_mutex_lock(&g_rl_lock);
+    g_rl_interval_ms = interval_ms;
+    pthread_mutex_unlock(&g_rl_lock);
+}
+
+void fg_log_ratelimited(const char *key, fg_log_level level, const char *component,
+                        const char *fmt, ...)
+{
+    if (level > g_level)
+        return;
+    int64_t now = mono_ms();
+    uint64_t suppressed = 0;
+    pthread_mutex_lock(&g_rl_lock);
+    size_t i = 0;
+    while (i < RL_SLOTS && g_rl[i].key && strcmp(g_rl[i].key, key))
+        i++;
+    if (i < RL_SLOTS) {
+        struct rl_slot *s = &g_rl[i];
+        if (s->key && now - s->last_ms < g_rl_interval_ms) {
+            s->suppressed++;
+            pthread_mutex_unlock(&g_rl_lock);
+            return;
+        }
+        suppressed = s->suppressed;
+        *s = (struct rl_slot){.key = key, .component = component, .level = level, .last_ms = now};
+    }
+    pthread_mutex_unlock(&g_rl_lock);
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (suppressed)
+        fg_log_write(level, component, "%s (and %llu more like it, not logged)", msg,
+                     (unsigned long long)suppressed);
+    else
+        fg_log_write(level, component, "%s", msg);
+}
+
+void fg_log_ratelimit_flush(void)
+{
+    int64_t now = mono_ms();
+    pthread_mutex_lock(&g_rl_lock);
+    for (size_t i = 0; i < RL_SLOTS && g_rl[i].key; i++) {
+        struct rl_slot *s = &g_rl[i];
+        if (!s->suppressed || now - s->last_ms < g_rl_interval_ms)
+            continue;
+        fg_log_write(s->level, s->component, "%llu more like '%s' were not logged",
+                     (unsigned long long)s->suppressed, s->key);
+        s->suppressed = 0;
+        s->last_ms = now;
+    }
+    pthread_mutex_unlock(&g_rl_lock);
 }
 
 void fg_log_write(fg_log_level level, const char *component, const char *fmt, ...)

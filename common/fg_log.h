@@ -4,6 +4,7 @@
 #define FG_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef enum { FG_LOG_ERROR = 0, FG_LOG_WARN, FG_LOG_INFO, FG_LOG_DEBUG } fg_log_level;
 
@@ -14,6 +15,19 @@ fg_log_level fg_log_get_level(void);
 
 void fg_log_write(fg_log_level level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* For errors that can repeat at message rate (a broker refusing every publish,
+ * a disk that stays full): at most one line per key per interval (10 s unless
+ * fg_log_set_ratelimit); the next line that gets through, or
+ * fg_log_ratelimit_flush(), says how many were suppressed. key names the cause,
+ * e.g. "upstream.refused", and must outlive the process (a string literal).
+ * THREAD SAFETY: callable from any thread. Up to 64 keys; more are not limited. */
+void fg_log_ratelimited(const char *key, fg_log_level level, const char *component,
+                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void fg_log_set_ratelimit(int64_t interval_ms);
+/* Reports keys with suppressed lines whose interval has passed (call it with
+ * the stats line, so a burst that stopped is still accounted for). */
+void fg_log_ratelimit_flush(void);
 
 #define fg_error(comp, ...)                                                                        \
     do {                                                                                           \

@@ -82,6 +82,17 @@ static const struct config_key keys[] = {
      "Further directories of sensor type descriptors (*.yaml)."},
     {"policy.file", CT_STRING, OFF(policy_file), NULL, 0, 0,
      "The policy file. Without a policy nothing is forwarded."},
+    {"policy.signatures", CT_STRING, OFF(policy_signatures), NULL, 0, 0,
+     "Detached signatures of the policy (default: the policy file name + .sig)."},
+    {"policy.required_roles", CT_STRING, OFF(policy_required_roles), "employer,works-council", 0,
+     0, "Roles that must all have signed the policy's exact bytes before it takes effect. Empty: "
+        "no signatures needed (lab use only; warned and audited at every start)."},
+    {"policy.watch", CT_BOOL, OFF(policy_watch), "true", 0, 0,
+     "Reload the policy when its file or signatures change (SIGHUP always reloads)."},
+    {"trust.employer", CT_STRING, OFF(trust_employer), NULL, 0, 0,
+     "Public key file of the employer (from `fairgate keys init --role employer`)."},
+    {"trust.works_council", CT_STRING, OFF(trust_works_council), NULL, 0, 0,
+     "Public key file of the works council; also seals the re-identification tables."},
     {"limits.max_payload", CT_SIZE, OFF(max_payload), "4096", 16, 1 << 20,
      "Inputs larger than this are rejected unread."},
     {"outbox.max_messages", CT_INT, OFF(queue_max_messages), "100000", 16, 100000000,
@@ -98,11 +109,33 @@ static const struct config_key keys[] = {
      "that window; a crash loses nothing), never (the OS decides)."},
     {"outbox.sync_interval", CT_DURATION, OFF(outbox_sync_interval_ms), "100ms", 1, 60000,
      "Power-loss window with outbox.sync: interval."},
+    {"audit.log", CT_STRING, OFF(audit_log), NULL, 0, 0,
+     "The audit log (default: STATE_DIR/audit.log). Its signing keys live in STATE_DIR/audit."},
+    {"audit.checkpoint_events", CT_INT, OFF(audit_checkpoint_events), "1000", 1, 10000000,
+     "A signed checkpoint after this many events."},
+    {"audit.checkpoint_interval", CT_DURATION, OFF(audit_checkpoint_ms), "5m", 1000, 86400000,
+     "A signed checkpoint at least this often (when something was written)."},
+    {"audit.fsync", CT_STRING, OFF(audit_fsync), "interval", 0, 0,
+     "always (fsync each event), interval (every audit.fsync_interval) or never."},
+    {"audit.fsync_interval", CT_DURATION, OFF(audit_fsync_interval_ms), "1s", 10, 600000,
+     "How much of the audit log a power cut may lose with audit.fsync: interval."},
+    {"audit.flow_interval", CT_DURATION, OFF(audit_flow_interval_ms), "1m", 1000, 86400000,
+     "Per route, one flow summary (count, categories, digest) per interval."},
+    {"audit.rotate", CT_DURATION, OFF(audit_rotate_ms), "24h", 60000, 31 * 86400000LL,
+     "The audit signing key changes this often (forward security)."},
     {"log.level", CT_STRING, OFF(log_level), "info", 0, 0, "error, warn, info or debug."},
     {"log.syslog", CT_BOOL, OFF(log_syslog), "false", 0, 0,
      "Log to syslog instead of stderr (journald reads stderr)."},
     {"stats.interval", CT_DURATION, OFF(stats_interval_ms), "10s", 1000, 86400000,
      "How often counters (and rejected inputs by reason) are logged."},
+    {"metrics.port", CT_INT, OFF(metrics_port), "0", 0, 65535,
+     "Port of the Prometheus endpoint (GET /metrics, GET /status); 0 = off."},
+    {"metrics.bind", CT_STRING, OFF(metrics_bind), "127.0.0.1", 0, 0,
+     "Address of the metrics endpoint, an IP literal. Keep it on loopback: scrape through a "
+     "local agent or an SSH/TLS tunnel."},
+    {"status.topic", CT_STRING, OFF(status_topic), "fairgate/status", 0, 0,
+     "Retained JSON status on the local broker, refreshed every stats.interval; the broker "
+     "replaces it with {\"state\":\"offline\"} when the gateway goes away. Empty: off."},
     {"shutdown.drain_timeout", CT_DURATION, OFF(drain_timeout_ms), "5s", 0, 600000,
      "On SIGTERM, how long to keep sending queued messages before stopping."},
 };
@@ -317,6 +350,11 @@ fg_err config_load(const char *path, struct fg_config *cfg, char *why, size_t wh
     if (!e && strcmp(cfg->outbox_sync, "always") && strcmp(cfg->outbox_sync, "interval") &&
         strcmp(cfg->outbox_sync, "never")) {
         snprintf(why, why_len, "%s: outbox.sync must be always, interval or never", path);
+        e = FG_ERR_CONFIG;
+    }
+    if (!e && strcmp(cfg->audit_fsync, "always") && strcmp(cfg->audit_fsync, "interval") &&
+        strcmp(cfg->audit_fsync, "never")) {
+        snprintf(why, why_len, "%s: audit.fsync must be always, interval or never", path);
         e = FG_ERR_CONFIG;
     }
     if (!e && (!cfg->upstream.tls.cert) != (!cfg->upstream.tls.key)) {

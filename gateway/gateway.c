@@ -13,13 +13,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/fg_log.h"
 #include "common/fg_util.h"
 #include "certs/certs.h"
+#include "gateway/audit.h"
+#include "gateway/flows.h"
+#include "gateway/metrics.h"
+#include "gateway/keys.h"
+#include "gateway/audit_inbox.h"
 #include "gateway/outbox.h"
+#include "gateway/reident.h"
+#include "gateway/policy_sig.h"
 #include "gateway/tls_probe.h"
 #include "policy/policy.h"
 #include "policy/pseudonym.h"
@@ -46,13 +54,22 @@ struct link {
     int64_t next_attempt_ms, backoff_ms;
     atomic_int receive_max; /* upstream: the server's Receive Maximum */
     atomic_int subscribed;
-    bool paused; /* local: disconnected on purpose for back-pressure */
+    atomic_bool paused; /* local: disconnected on purpose for back-pressure (metrics read it) */
     atomic_int probe; /* main thread: explain the last TLS failure */
     bool probed;      /* explained since the last success */
 };
 
 struct gateway {
     struct fg_config *cfg;
+    struct audit *audit; /* every flow, policy and key event; opened before any input */
+    struct flows *flows;
+    struct reident *reident; /* NULL without a works council key: nothing kept */
+    char audit_dir[4096];
+    char upstream_uri[300];
+    uint64_t seen_connects, seen_losses, rej_audited[GW_REJ__COUNT];
+    int64_t last_flow_ms, last_flow_wall_ms, last_rotate_ms;
+    char policy_stamp[128];
+    bool expiry_reported;
     struct sensor_registry *sensors;
     struct policy *policy; /* NULL: nothing is forwarded */
     pthread_rwlock_t policy_lock;
@@ -66,16 +83,26 @@ struct gateway {
     atomic_uint generation; /* bumped at every upstream connection */
     pthread_mutex_t wake_lock;
     pthread_cond_t wake;
+    atomic_int sleeping, work;
     int64_t last_stats_ms, last_sync_ms;
     atomic_int write_failing;
     char instance[40]; /* this gateway's id (state_dir/gateway-id): prefixes message ids */
+    struct metrics *metrics; /* NULL unless metrics.port */
+    struct metrics_histogram latency;
+    int64_t started_ms;
+    int cert_days[2]; /* local, upstream client certificate at start; -1: none */
 };
 
-/* One publish in flight; freed by its Paho callback. */
+/* One publish in flight; freed by its Paho callback. Carries what the flow
+ * summary needs, never the payload itself. */
 struct send_ctx {
     struct gateway *gw;
     uint64_t id;
     unsigned generation;
+    uint32_t categories;
+    unsigned char hash[32];
+    int64_t sent_us; /* for the publish latency histogram */
+    char *route, *purpose; /* point into the same allocation */
 };
 
 static volatile sig_atomic_t g_stop, g_reload;
@@ -88,11 +115,18 @@ static void on_signal(int sig)
         g_stop = 1;
 }
 
+/* Callbacks only signal when the main thread really sleeps: one futex wake per
+ * loop at most, instead of one per message and per ack (measured: the wake-ups,
+ * not the privacy work, dominated the CPU). wait_main re-checks `work` under
+ * the lock before sleeping, so no wake-up is lost. */
 static void wake_main(struct gateway *gw)
 {
-    pthread_mutex_lock(&gw->wake_lock);
-    pthread_cond_signal(&gw->wake);
-    pthread_mutex_unlock(&gw->wake_lock);
+    atomic_store(&gw->work, 1);
+    if (atomic_load(&gw->sleeping)) {
+        pthread_mutex_lock(&gw->wake_lock);
+        pthread_cond_signal(&gw->wake);
+        pthread_mutex_unlock(&gw->wake_lock);
+    }
 }
 
 /* ---- inputs ------------------------------------------------------------------ */
@@ -340,7 +374,9 @@ static fg_err create_client(struct gateway *gw, struct link *l, const struct con
              (long long)b->port);
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
     co.sendWhileDisconnected = 0; /* we keep our own queue; Paho never gets a backlog */
-    co.maxBufferedMessages = 1;
+    /* Paho 1.3.12 applies this bound while connected too (#1193): it must
+     * exceed our own window, which is what really bounds Paho's queue. */
+    co.maxBufferedMessages = 65535;
     int rc = MQTTAsync_createWithOptions(&l->client, uri, b->client_id, MQTTCLIENT_PERSISTENCE_NONE,
                                          NULL, &co);
     if (rc != MQTTASYNC_SUCCESS) {
@@ -361,6 +397,7 @@ static void start_connect(struct gateway *gw, struct link *l, const struct confi
     MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer5;
     MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
     MQTTProperties props = MQTTProperties_initializer;
+    MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
     o.keepAliveInterval = (int)b->keepalive_s;
     o.connectTimeout = 10;
     o.context = gw;
@@ -378,6 +415,14 @@ static void start_connect(struct gateway *gw, struct link *l, const struct confi
         MQTTProperties_add(&props, &rm);
         o.onSuccess5 = on_local_connected;
         o.onFailure5 = on_local_connect_failed;
+        if (*gw->cfg->status_topic) {
+            will.topicName = gw->cfg->status_topic;
+            will.payload.data = "{\"state\":\"offline\"}";
+            will.payload.len = (int)strlen(will.payload.data);
+            will.retained = 1;
+            will.qos = 1;
+            o.will = &will;
+        }
     } else {
         /* Clean start upstream: the outbox, not Paho, owns retransmission. */
         o.cleanstart = 1;
@@ -418,8 +463,11 @@ static void on_publish_ok(void *context, MQTTAsync_successData5 *r)
             atomic_fetch_add(&gw->c.out_failed, 1);
             fg_warn("upstream", "the upstream broker refused a publish (reason %d)",
                     r->reasonCode);
-        } else
+        } else {
             atomic_fetch_add(&gw->c.out_acked, 1);
+            metrics_observe_latency(&gw->latency, metrics_monotonic_us() - sc->sent_us);
+            flows_add(gw->flows, sc->route, sc->purpose, sc->categories, sc->hash);
+        }
         outbox_ack(gw->outbox, sc->id);
         atomic_fetch_sub(&gw->inflight, 1);
         wake_main(gw);
@@ -472,7 +520,8 @@ static bool send_one(struct gateway *gw, struct outbox_entry *e, int64_t now)
     add_user_prop(&props, "policy", e->policy);
     add_user_prop(&props, "route", e->route);
     m.properties = props;
-    struct send_ctx *sc = malloc(sizeof *sc);
+    size_t lr = strlen(e->route) + 1, lp = strlen(e->purpose) + 1;
+    struct send_ctx *sc = malloc(sizeof *sc + lr + lp);
     if (!sc) {
         MQTTProperties_free(&props);
         return false;
@@ -480,6 +529,11 @@ static bool send_one(struct gateway *gw, struct outbox_entry *e, int64_t now)
     sc->gw = gw;
     sc->id = e->id;
     sc->generation = atomic_load(&gw->generation);
+    sc->categories = e->categories;
+    sc->route = memcpy((char *)(sc + 1), e->route, lr);
+    sc->purpose = memcpy(sc->route + lr, e->purpose, lp);
+    flows_hash(e->topic, e->payload, e->len, sc->hash);
+    sc->sent_us = metrics_monotonic_us();
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
     ro.onSuccess5 = on_publish_ok;
     ro.onFailure5 = on_publish_failed;
@@ -491,7 +545,7 @@ static bool send_one(struct gateway *gw, struct outbox_entry *e, int64_t now)
         atomic_fetch_sub(&gw->inflight, 1);
         free(sc);
         outbox_requeue(gw->outbox, e->id);
-        fg_debug("upstream", "send deferred: %s", MQTTAsync_strerror(rc));
+        fg_warn("upstream", "send deferred: %s", MQTTAsync_strerror(rc));
         return false;
     }
     return true;
@@ -527,6 +581,107 @@ static void pump(struct gateway *gw)
     }
 }
 
+/* ---- metrics and the status message ----------------------------------------- */
+
+static int cert_days_now(const struct gateway *gw, int i, int64_t now)
+{
+    if (gw->cert_days[i] < 0)
+        return -1;
+    int64_t d = gw->cert_days[i] - (now - gw->started_ms) / 86400000;
+    return d < 0 ? 0 : (int)d;
+}
+
+/* THREAD SAFETY: runs on the metrics server's thread as well as the main
+ * thread: it reads atomics, outbox_get_stats (locked) and the policy under its
+ * read lock, nothing else. Labels get route names and reasons only. */
+static void fill_metrics(void *ctx, struct metrics_snapshot *s)
+{
+    struct gateway *gw = ctx;
+    int64_t now = fg_now_ms();
+    s->now_ms = now;
+    s->started_ms = gw->started_ms;
+    snprintf(s->version, sizeof s->version, "%s", FAIRGATE_VERSION);
+    snprintf(s->site, sizeof s->site, "%s", gw->cfg->site);
+    s->inputs = atomic_load(&gw->c.in);
+    s->queued = atomic_load(&gw->c.forwarded_queued);
+    s->sent = atomic_load(&gw->c.out_acked);
+    s->refused_upstream = atomic_load(&gw->c.out_failed);
+    for (int r = 0; r < GW_REJ__COUNT && s->nreasons < METRICS_MAX_REASONS; r++, s->nreasons++) {
+        snprintf(s->rejected[s->nreasons].name, METRICS_NAME_MAX, "%s", reject_names[r]);
+        s->rejected[s->nreasons].count = atomic_load(&gw->c.rejected[r]);
+    }
+    struct outbox_stats os;
+    outbox_get_stats(gw->outbox, &os);
+    s->outbox_messages = os.depth;
+    s->outbox_bytes = os.bytes;
+    s->outbox_inflight = os.inflight;
+    s->outbox_oldest_age_ms = os.oldest_ms && now > os.oldest_ms ? now - os.oldest_ms : 0;
+    s->outbox_write_errors = os.write_errors;
+    s->retention_deleted = os.purged;
+    s->inputs_paused = atomic_load(&gw->local.paused);
+    s->input_pauses = atomic_load(&gw->c.paused);
+    s->local.connected = atomic_load(&gw->local.state) == LINK_UP;
+    s->local.connects = atomic_load(&gw->c.local_connects);
+    s->local.losses = atomic_load(&gw->c.local_losses);
+    s->local.cert_days_left = cert_days_now(gw, 0, now);
+    s->upstream.connected = atomic_load(&gw->upstream.state) == LINK_UP;
+    s->upstream.connects = atomic_load(&gw->c.upstream_connects);
+    s->upstream.losses = atomic_load(&gw->c.upstream_losses);
+    s->upstream.cert_days_left = cert_days_now(gw, 1, now);
+    metrics_histogram_read(&gw->latency, &s->latency);
+    pthread_rwlock_rdlock(&gw->policy_lock);
+    if (gw->policy) {
+        s->policy_loaded = true;
+        snprintf(s->policy_name, sizeof s->policy_name, "%s", policy_name(gw->policy));
+        s->policy_version = policy_version(gw->policy);
+        int64_t until = policy_valid_until_ms(gw->policy);
+        s->policy_valid_until_s = until == INT64_MAX ? 0 : until / 1000;
+        s->policy_expired = policy_expired(gw->policy, now);
+        size_t n = policy_route_count(gw->policy);
+        for (size_t i = 0; i < n && s->nroutes < METRICS_MAX_ROUTES; i++) {
+            struct policy_route_stats rs;
+            struct metrics_route *m = &s->routes[s->nroutes++];
+            policy_route_stats(gw->policy, i, &rs);
+            snprintf(m->name, sizeof m->name, "%s", rs.name);
+            m->matched = rs.matched;
+            m->filtered = rs.filtered;
+            m->emitted = rs.emitted;
+            m->late = rs.late;
+            m->groups_published = rs.groups_published;
+            m->groups_suppressed = rs.groups_suppressed;
+            m->groups_secondary = rs.groups_secondary;
+            m->totals_published = rs.totals_published;
+            m->totals_suppressed = rs.totals_suppressed;
+        }
+    }
+    pthread_rwlock_unlock(&gw->policy_lock);
+}
+
+/* Main thread, every stats interval: the retained status on the local broker
+ * (QoS 1; fire and forget: the next one follows within an interval). */
+static void publish_status(struct gateway *gw)
+{
+    if (!*gw->cfg->status_topic || atomic_load(&gw->local.state) != LINK_UP)
+        return;
+    struct metrics_snapshot *s = calloc(1, sizeof *s);
+    char buf[2048];
+    if (!s)
+        return;
+    fill_metrics(gw, s);
+    size_t n = metrics_render_status_json(s, buf, sizeof buf);
+    free(s);
+    if (n >= sizeof buf)
+        return;
+    MQTTAsync_message m = MQTTAsync_message_initializer;
+    m.payload = buf;
+    m.payloadlen = (int)n;
+    m.qos = 1;
+    m.retained = 1;
+    int rc = MQTTAsync_sendMessage(gw->local.client, gw->cfg->status_topic, &m, NULL);
+    if (rc != MQTTASYNC_SUCCESS)
+        fg_debug("local", "status not published: %s", MQTTAsync_strerror(rc));
+}
+
 /* ---- lifecycle -------------------------------------------------------------- */
 
 static void log_stats(struct gateway *gw, bool final)
@@ -559,11 +714,88 @@ static void log_stats(struct gateway *gw, bool final)
         fg_warn("input", "rejected %s: %s", final ? "in total" : "since the last report", rej);
 }
 
+static void audit_event(struct gateway *gw, const char *action, cJSON *object)
+{
+    if (audit_append(gw->audit, "gateway", action, object) != FG_OK)
+        fg_error("audit", "cannot write a %s event to the audit log", action);
+    cJSON_Delete(object);
+}
+
 static void on_purge(void *ctx, const char *route, uint64_t count)
 {
-    (void)ctx;
+    struct gateway *gw = ctx;
     fg_info("outbox", "deleted %llu unsent message(s) of route %s: retention ended",
             (unsigned long long)count, route);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "route", route);
+    cJSON_AddNumberToObject(o, "count", (double)count);
+    cJSON_AddStringToObject(o, "reason", "retention ended before delivery");
+    audit_event(gw, "outbox.purged", o);
+}
+
+static void on_pseudonym(void *ctx, int64_t epoch, const char *domain, const char *value,
+                         size_t len, const char *pseudonym)
+{
+    struct gateway *gw = ctx;
+    reident_record(gw->reident, epoch, domain, value, len, pseudonym);
+}
+
+static void on_key_event(void *ctx, const char *action, int64_t epoch)
+{
+    struct gateway *gw = ctx;
+    /* The sealed table goes with the key: afterwards nobody can re-identify. */
+    if (gw->reident && !strcmp(action, "pseudonym.key_destroyed"))
+        reident_destroy_epoch(gw->reident, epoch);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "epoch", (double)epoch);
+    audit_event(gw, action, o);
+}
+
+/* Events raised by Paho callbacks are written here, on the main thread, so no
+ * callback ever waits for the disk. */
+static void audit_housekeeping(struct gateway *gw, int64_t mono, bool final)
+{
+    uint64_t c = atomic_load(&gw->c.upstream_connects), l = atomic_load(&gw->c.upstream_losses);
+    if (c != gw->seen_connects) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "broker", gw->upstream_uri);
+        cJSON_AddNumberToObject(o, "count", (double)(c - gw->seen_connects));
+        audit_event(gw, "upstream.connected", o);
+        gw->seen_connects = c;
+    }
+    if (l != gw->seen_losses) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "broker", gw->upstream_uri);
+        cJSON_AddNumberToObject(o, "count", (double)(l - gw->seen_losses));
+        audit_event(gw, "upstream.lost", o);
+        gw->seen_losses = l;
+    }
+    if (final || mono - gw->last_flow_ms >= gw->cfg->audit_flow_interval_ms) {
+        int64_t now = fg_now_ms();
+        flows_flush(gw->flows, gw->audit, gw->upstream_uri, gw->last_flow_wall_ms, now);
+        gw->last_flow_ms = mono;
+        gw->last_flow_wall_ms = now;
+        /* Rejected inputs: counts by reason, never content. */
+        cJSON *o = NULL;
+        for (int r = 0; r < GW_REJ__COUNT; r++) {
+            uint64_t v = atomic_load(&gw->c.rejected[r]);
+            if (v == gw->rej_audited[r])
+                continue;
+            if (!o)
+                o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, reject_names[r], (double)(v - gw->rej_audited[r]));
+            gw->rej_audited[r] = v;
+        }
+        if (o)
+            audit_event(gw, "input.rejected", o);
+    }
+    if (mono - gw->last_rotate_ms >= gw->cfg->audit_rotate_ms) {
+        gw->last_rotate_ms = mono;
+        if (audit_rotate_epoch(gw->audit) != FG_OK)
+            fg_error("audit", "cannot hand the audit log over to a new signing key");
+    }
+    audit_inbox_ingest(gw->audit, gw->audit_dir);
+    audit_tick(gw->audit, mono);
 }
 
 static fg_err load_sensors(struct gateway *gw)
@@ -572,19 +804,10 @@ static fg_err load_sensors(struct gateway *gw)
     fg_err e = sensor_registry_new(&gw->sensors);
     if (e)
         return e;
-    if (gw->cfg->sensors_builtin) {
-        const char *dir = getenv("FAIRGATE_SENSOR_TYPES");
-        char path[4096];
-        if (!dir) {
-            snprintf(path, sizeof path, "%s/sensors/types", FAIRGATE_SOURCE_DIR);
-            if (access(path, R_OK) != 0)
-                snprintf(path, sizeof path, "%s/sensors", FAIRGATE_DATA_DIR);
-            dir = path;
-        }
-        if ((e = sensor_registry_load_dir(gw->sensors, dir, why, sizeof why))) {
-            fg_error("sensors", "%s", why);
-            return e;
-        }
+    if (gw->cfg->sensors_builtin &&
+        (e = sensor_registry_load_builtin(gw->sensors, why, sizeof why))) {
+        fg_error("sensors", "%s", why);
+        return e;
     }
     for (size_t i = 0; i < gw->cfg->nsensor_dirs; i++)
         if ((e = sensor_registry_load_dir(gw->sensors, gw->cfg->sensor_dirs[i], why,
@@ -593,6 +816,79 @@ static fg_err load_sensors(struct gateway *gw)
             return e;
         }
     fg_info("sensors", "%zu sensor types loaded", sensor_registry_count(gw->sensors));
+    return FG_OK;
+}
+
+static void log_policy_warning(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fg_warn("policy", "%s", msg);
+}
+
+/* Co-determination: every required role must have signed these exact bytes
+ * with the key the configuration trusts for it. */
+static fg_err check_signatures(struct gateway *gw, const char *text, size_t len, cJSON *signers,
+                               char *why, size_t why_len)
+{
+    const struct fg_config *cfg = gw->cfg;
+    const char *required[8];
+    size_t nreq = 0;
+    char roles[256];
+    snprintf(roles, sizeof roles, "%s", cfg->policy_required_roles ? cfg->policy_required_roles : "");
+    char *save = NULL;
+    for (char *r = strtok_r(roles, ", ", &save); r && nreq < 8; r = strtok_r(NULL, ", ", &save))
+        required[nreq++] = r;
+    if (!nreq) {
+        fg_warn("policy", "policy.required_roles is empty: the policy takes effect unsigned "
+                          "(lab use only)");
+        return FG_OK;
+    }
+    struct policysig_trust trust[2];
+    size_t ntrust = 0;
+    const char *files[2] = {cfg->trust_employer, cfg->trust_works_council};
+    const char *names[2] = {"employer", "works-council"};
+    for (int i = 0; i < 2; i++) {
+        if (!files[i])
+            continue;
+        char role[KEYS_ROLE_MAX + 1];
+        if (keys_load_public(files[i], trust[ntrust].pk, role, sizeof role, why, why_len))
+            return FG_ERR_CONFIG;
+        trust[ntrust++].role = names[i];
+    }
+    for (size_t i = 0; i < nreq; i++) {
+        bool known = false;
+        for (size_t k = 0; k < ntrust; k++)
+            known = known || !strcmp(trust[k].role, required[i]);
+        if (!known) {
+            snprintf(why, why_len, "no trusted key is configured for the %s (trust.%s)",
+                     required[i], !strcmp(required[i], "works-council") ? "works_council"
+                                                                       : required[i]);
+            return FG_ERR_CONFIG;
+        }
+    }
+    char sigpath[4200];
+    if (cfg->policy_signatures)
+        snprintf(sigpath, sizeof sigpath, "%s", cfg->policy_signatures);
+    else
+        policysig_default_path(cfg->policy_file, sigpath, sizeof sigpath);
+    struct policysig_result res;
+    if (policysig_verify(text, len, sigpath, trust, ntrust, required, nreq, &res) != FG_OK) {
+        snprintf(why, why_len, "cannot read the policy signatures");
+        return FG_ERR_IO;
+    }
+    for (size_t i = 0; i < res.nsigners; i++) {
+        if (!res.signers[i].valid || !res.signers[i].trusted)
+            continue;
+        cJSON *s = cJSON_CreateObject();
+        cJSON_AddStringToObject(s, "role", res.signers[i].role);
+        cJSON_AddStringToObject(s, "key", res.signers[i].key_fp);
+        cJSON_AddStringToObject(s, "signed", res.signers[i].time);
+        cJSON_AddItemToArray(signers, s);
+    }
+    if (!res.ok) {
+        snprintf(why, why_len, "%s", res.reason);
+        return FG_ERR_SIGNATURE;
+    }
     return FG_OK;
 }
 
@@ -605,23 +901,82 @@ static void load_policy(struct gateway *gw, bool reload)
         fg_error("policy", "no policy.file configured: nothing will be forwarded");
         return;
     }
-    fg_err e = policy_load_file(gw->cfg->policy_file, gw->sensors, gw->cfg->site, &p, why,
-                                sizeof why);
+    char *text = NULL;
+    size_t tlen = 0;
+    cJSON *signers = cJSON_CreateArray();
+    fg_err e = FG_OK;
+    if (fg_read_file(gw->cfg->policy_file, 4u << 20, &text, &tlen) != FG_OK) {
+        snprintf(why, sizeof why, "%s cannot be read", gw->cfg->policy_file);
+        e = FG_ERR_IO;
+    }
+    /* The signatures are checked over the very bytes that are then parsed. */
+    if (!e)
+        e = check_signatures(gw, text, tlen, signers, why, sizeof why);
+    if (!e)
+        e = policy_load_string(gw->cfg->policy_file, text, tlen, gw->sensors, gw->cfg->site, &p,
+                               why, sizeof why);
+    if (!e && policy_names_health(p) && cJSON_GetArraySize(signers) == 0) {
+        /* Health data may only leave under a policy both sides signed. */
+        snprintf(why, sizeof why, "the policy lets health data leave the site but is not signed");
+        policy_free(p);
+        p = NULL;
+        e = FG_ERR_DENIED;
+    }
+    char digest[65] = "";
+    if (text) {
+        unsigned char h[32];
+        crypto_generichash(h, sizeof h, (unsigned char *)text, tlen, NULL, 0);
+        sodium_bin2hex(digest, sizeof digest, h, sizeof h);
+        free(text);
+    }
     if (e) {
+        cJSON_Delete(signers);
         fg_error("policy", "policy refused: %s; %s", why,
                  gw->policy ? "the previous policy stays in force" : "nothing will be forwarded");
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "file", gw->cfg->policy_file);
+        cJSON_AddStringToObject(o, "reason", why);
+        cJSON_AddStringToObject(o, "digest", digest);
+        cJSON_AddBoolToObject(o, "previous_stays", gw->policy != NULL);
+        audit_event(gw, "policy.refused", o);
         return;
     }
     int64_t now = fg_now_ms();
-    if (policy_expired(p, now)) {
-        char until[40];
+    char until[40] = "never";
+    if (policy_valid_until_ms(p) != INT64_MAX)
         fg_format_time(policy_valid_until_ms(p), until, sizeof until);
-        fg_error("policy", "policy %s v%d expired on %s: it forwards nothing", policy_name(p),
-                 policy_version(p), until);
+    if (policy_expired(p, now)) {
+        /* A pilot that ended forwards nothing; an older valid policy, if any,
+         * stays in force, exactly as for an unsigned one. */
+        fg_error("policy", "policy refused: %s version %d expired on %s; %s", policy_name(p),
+                 policy_version(p), until,
+                 gw->policy ? "the previous policy stays in force" : "nothing will be forwarded");
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "policy", policy_name(p));
+        cJSON_AddNumberToObject(o, "version", policy_version(p));
+        cJSON_AddStringToObject(o, "valid_until", until);
+        cJSON_AddStringToObject(o, "digest", digest);
+        cJSON_AddBoolToObject(o, "previous_stays", gw->policy != NULL);
+        audit_event(gw, "policy.expired", o);
+        cJSON_Delete(signers);
+        policy_free(p);
+        return;
     }
+    {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "policy", policy_name(p));
+        cJSON_AddNumberToObject(o, "version", policy_version(p));
+        cJSON_AddStringToObject(o, "valid_until", until);
+        cJSON_AddStringToObject(o, "digest", digest);
+        cJSON_AddStringToObject(o, "file", gw->cfg->policy_file);
+        cJSON_AddItemToObject(o, "signers", signers);
+        audit_event(gw, reload ? "policy.reloaded" : "policy.loaded", o);
+    }
+    policy_check_warnings(p, log_policy_warning, gw);
     pthread_rwlock_wrlock(&gw->policy_lock);
     struct policy *old = gw->policy;
     gw->policy = p;
+    gw->expiry_reported = false;
     pthread_rwlock_unlock(&gw->policy_lock);
     if (old) {
         /* Aggregation windows of the old policy close now, under its rules. */
@@ -632,6 +987,64 @@ static void load_policy(struct gateway *gw, bool reload)
     }
     fg_info("policy", "%s policy %s version %d", reload ? "reloaded" : "loaded", policy_name(p),
             policy_version(p));
+}
+
+/* The audit log opens before anything else happens, and a changed
+ * configuration file is recorded (its digest, not its content). */
+static fg_err open_audit(struct gateway *gw)
+{
+    const struct fg_config *cfg = gw->cfg;
+    char logpath[4096], dir[4096], why[512];
+    snprintf(dir, sizeof dir, "%s/audit", cfg->state_dir);
+    snprintf(gw->audit_dir, sizeof gw->audit_dir, "%s", dir);
+    if (cfg->audit_log)
+        snprintf(logpath, sizeof logpath, "%s", cfg->audit_log);
+    else
+        snprintf(logpath, sizeof logpath, "%s/audit.log", cfg->state_dir);
+    struct audit_options ao = {
+        .log_path = logpath,
+        .state_dir = dir,
+        .checkpoint_every_events = (int)cfg->audit_checkpoint_events,
+        .checkpoint_every_ms = (int)cfg->audit_checkpoint_ms,
+        .fsync_mode = !strcmp(cfg->audit_fsync, "always")
+                          ? AUDIT_FSYNC_ALWAYS
+                          : !strcmp(cfg->audit_fsync, "never") ? AUDIT_FSYNC_NEVER
+                                                               : AUDIT_FSYNC_INTERVAL,
+        .fsync_interval_ms = (int)cfg->audit_fsync_interval_ms,
+    };
+    if (fg_mkdirs(dir, 0700) != FG_OK || audit_open(&ao, &gw->audit, why, sizeof why) != FG_OK) {
+        fg_error("audit", "cannot open the audit log: %s", why);
+        return FG_ERR_IO;
+    }
+    if (flows_new(&gw->flows) != FG_OK)
+        return FG_ERR_NOMEM;
+    unsigned char pk[32];
+    char fp[40];
+    audit_first_pubkey(gw->audit, pk);
+    audit_fingerprint(pk, fp, sizeof fp);
+    fg_info("audit", "audit log %s, first key fingerprint %s", logpath, fp);
+    /* configuration changes: compare the file's digest with the last run's */
+    char *text = NULL, *old = NULL, path[4200];
+    size_t len = 0;
+    if (fg_read_file(cfg->file, 1u << 20, &text, &len) == FG_OK) {
+        unsigned char h[32];
+        char hex[65];
+        crypto_generichash(h, sizeof h, (unsigned char *)text, len, NULL, 0);
+        sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+        snprintf(path, sizeof path, "%s/config.digest", dir);
+        if (fg_read_file(path, 128, &old, NULL) != FG_OK || strcmp(old, hex) != 0) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "file", cfg->file);
+            cJSON_AddStringToObject(o, "digest", hex);
+            cJSON_AddStringToObject(o, "previous", old ? old : "");
+            audit_event(gw, "config.changed", o);
+            if (fg_write_file_atomic(path, hex, strlen(hex), 0600) != FG_OK)
+                fg_warn("audit", "cannot record the configuration digest");
+        }
+        free(old);
+        free(text);
+    }
+    return FG_OK;
 }
 
 /* A random id made once per state directory: message ids stay unique across
@@ -656,6 +1069,38 @@ static fg_err load_gateway_id(struct gateway *gw)
     return FG_OK;
 }
 
+/* policy.watch: a changed policy or signature file goes through the same
+ * checks as a SIGHUP. Polled every 2 s: no inotify dependency, no races with
+ * editors that replace files. */
+static bool policy_files_changed(struct gateway *gw, int64_t mono)
+{
+    static _Thread_local int64_t last_poll;
+    if (!gw->cfg->policy_watch || !gw->cfg->policy_file || mono - last_poll < 2000)
+        return false;
+    last_poll = mono;
+    char sigpath[4200];
+    if (gw->cfg->policy_signatures)
+        snprintf(sigpath, sizeof sigpath, "%s", gw->cfg->policy_signatures);
+    else
+        policysig_default_path(gw->cfg->policy_file, sigpath, sizeof sigpath);
+    struct stat a, b;
+    char stamp[128];
+    bool ha = stat(gw->cfg->policy_file, &a) == 0, hb = stat(sigpath, &b) == 0;
+    snprintf(stamp, sizeof stamp, "%lld.%ld/%lld:%lld.%ld/%lld",
+             ha ? (long long)a.st_mtim.tv_sec : 0LL, ha ? a.st_mtim.tv_nsec : 0L,
+             ha ? (long long)a.st_size : -1LL, hb ? (long long)b.st_mtim.tv_sec : 0LL,
+             hb ? b.st_mtim.tv_nsec : 0L, hb ? (long long)b.st_size : -1LL);
+    if (!gw->policy_stamp[0]) {
+        snprintf(gw->policy_stamp, sizeof gw->policy_stamp, "%s", stamp);
+        return false;
+    }
+    if (!strcmp(stamp, gw->policy_stamp))
+        return false;
+    snprintf(gw->policy_stamp, sizeof gw->policy_stamp, "%s", stamp);
+    fg_info("policy", "policy or signature file changed: checking it");
+    return true;
+}
+
 static void wait_main(struct gateway *gw, int ms)
 {
     struct timespec ts;
@@ -664,7 +1109,11 @@ static void wait_main(struct gateway *gw, int ms)
     ts.tv_sec += ts.tv_nsec / 1000000000L;
     ts.tv_nsec %= 1000000000L;
     pthread_mutex_lock(&gw->wake_lock);
-    pthread_cond_timedwait(&gw->wake, &gw->wake_lock, &ts);
+    atomic_store(&gw->sleeping, 1);
+    if (!atomic_exchange(&gw->work, 0) && !g_stop && !g_reload)
+        pthread_cond_timedwait(&gw->wake, &gw->wake_lock, &ts);
+    atomic_store(&gw->sleeping, 0);
+    atomic_store(&gw->work, 0);
     pthread_mutex_unlock(&gw->wake_lock);
 }
 
@@ -680,8 +1129,9 @@ static void explain_tls_failure(struct link *l, const struct config_broker *b)
 }
 
 /* Pre-flight: the TLS material we hold, checked before the first connection. */
-static bool preflight(const char *name, const struct config_broker *b)
+static bool preflight(const char *name, const struct config_broker *b, int *days_left)
 {
+    *days_left = -1;
     if (!b->tls.enabled)
         return true;
     struct certs_preflight_req req = {.ca_file = b->tls.ca,
@@ -693,6 +1143,8 @@ static bool preflight(const char *name, const struct config_broker *b)
         fg_error(name, "TLS pre-flight failed: %s", why);
         return false;
     }
+    if (b->tls.cert)
+        *days_left = req.days_left;
     if (b->tls.cert && req.days_left >= 0 && req.days_left < 30)
         fg_warn(name, "the client certificate %s expires in %d day(s): renew it", b->tls.cert,
                 req.days_left);
@@ -757,8 +1209,10 @@ static void drain(struct gateway *gw)
     /* Stop inputs first, then give queued messages a bounded time to leave. */
     MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer5;
     d.timeout = 1000;
+    d.reasonCode = MQTTREASONCODE_DISCONNECT_WITH_WILL_MESSAGE; /* status: offline */
     if (MQTTAsync_isConnected(gw->local.client))
         MQTTAsync_disconnect(gw->local.client, &d);
+    d.reasonCode = MQTTREASONCODE_NORMAL_DISCONNECTION;
     pthread_rwlock_rdlock(&gw->policy_lock);
     if (gw->policy && policy_tick(gw->policy, fg_now_ms(), true, emit_to_outbox, gw) != FG_OK)
         fg_warn("policy", "could not close all aggregation windows");
@@ -807,6 +1261,8 @@ int gateway_run(struct fg_config *cfg)
         goto out;
     if (load_sensors(gw) != FG_OK)
         goto out;
+    if (open_audit(gw) != FG_OK)
+        goto out; /* no audit log, no forwarding */
     load_policy(gw, false);
     snprintf(keydir, sizeof keydir, "%s/keys", cfg->state_dir);
     int64_t rotate = gw->policy ? policy_rotate_ms(gw->policy) : 86400000LL;
@@ -815,6 +1271,20 @@ int gateway_run(struct fg_config *cfg)
         fg_error("pseudonym", "%s", why);
         goto out;
     }
+    pseudonym_keyring_set_hook(gw->keys, on_key_event, gw);
+    if (cfg->trust_works_council) {
+        unsigned char wc[32];
+        char role[KEYS_ROLE_MAX + 1], rdir[4200];
+        snprintf(rdir, sizeof rdir, "%s/reident", cfg->state_dir);
+        if (keys_load_public(cfg->trust_works_council, wc, role, sizeof role, why, sizeof why) ||
+            reident_open(rdir, wc, &gw->reident, why, sizeof why)) {
+            fg_error("reident", "%s", why);
+            goto out;
+        }
+        pseudonym_keyring_set_observer(gw->keys, on_pseudonym, gw);
+    } else
+        fg_warn("reident", "no works council key (trust.works_council): pseudonyms cannot be "
+                           "re-identified by anyone, not even in an emergency");
     if (pseudonym_keyring_tick(gw->keys, fg_now_ms()) != FG_OK)
         goto out;
     char outdir[4096];
@@ -841,7 +1311,8 @@ int gateway_run(struct fg_config *cfg)
         fg_info("outbox", "recovered %llu message(s) not yet acknowledged upstream; they will be "
                           "resent with their original ids",
                 (unsigned long long)outbox_recovered(gw->outbox));
-    if (!preflight("upstream", &cfg->upstream) || !preflight("local", &cfg->local))
+    if (!preflight("upstream", &cfg->upstream, &gw->cert_days[1]) ||
+        !preflight("local", &cfg->local, &gw->cert_days[0]))
         goto out;
     if (cfg->upstream.tls.enabled && cfg->upstream.tls.insecure_no_hostname_check)
         fg_warn("upstream", "hostname check of the upstream broker is OFF "
@@ -860,13 +1331,36 @@ int gateway_run(struct fg_config *cfg)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    gw->started_ms = fg_now_ms();
+    if (cfg->metrics_port) {
+        if (metrics_start(cfg->metrics_bind, (int)cfg->metrics_port, fill_metrics, gw,
+                          &gw->metrics, why, sizeof why) != FG_OK) {
+            fg_error("metrics", "%s", why);
+            goto out;
+        }
+        fg_info("metrics", "serving /metrics and /status on %s port %d", cfg->metrics_bind,
+                metrics_port(gw->metrics));
+    }
     fg_info("gateway", "fairgate %s started (site %s)", FAIRGATE_VERSION, cfg->site);
+    snprintf(gw->upstream_uri, sizeof gw->upstream_uri, "%s://%s:%lld",
+             cfg->upstream.tls.enabled ? "mqtts" : "mqtt", cfg->upstream.host,
+             (long long)cfg->upstream.port);
+    {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "version", FAIRGATE_VERSION);
+        cJSON_AddStringToObject(o, "site", cfg->site);
+        cJSON_AddStringToObject(o, "upstream", gw->upstream_uri);
+        cJSON_AddNumberToObject(o, "recovered", (double)outbox_recovered(gw->outbox));
+        audit_event(gw, "gateway.start", o);
+    }
 
     gw->last_stats_ms = fg_monotonic_ms();
+    gw->last_flow_ms = gw->last_rotate_ms = gw->last_stats_ms;
+    gw->last_flow_wall_ms = fg_now_ms();
     int64_t last_tick = 0;
     while (!g_stop) {
         int64_t mono = fg_monotonic_ms();
-        if (g_reload) {
+        if (g_reload || policy_files_changed(gw, mono)) {
             g_reload = 0;
             load_policy(gw, true);
         }
@@ -886,27 +1380,53 @@ int gateway_run(struct fg_config *cfg)
             pthread_rwlock_rdlock(&gw->policy_lock);
             if (gw->policy && policy_tick(gw->policy, now, false, emit_to_outbox, gw) != FG_OK)
                 fg_warn("policy", "could not close an aggregation window");
+            if (gw->policy && policy_expired(gw->policy, now) && !gw->expiry_reported) {
+                gw->expiry_reported = true;
+                fg_error("policy", "policy %s version %d has expired: nothing is forwarded until "
+                                   "a new signed policy arrives",
+                         policy_name(gw->policy), policy_version(gw->policy));
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddStringToObject(o, "policy", policy_name(gw->policy));
+                cJSON_AddNumberToObject(o, "version", policy_version(gw->policy));
+                audit_event(gw, "policy.expired", o);
+            }
             pthread_rwlock_unlock(&gw->policy_lock);
             outbox_purge_expired(gw->outbox, now, on_purge, gw);
         }
         if (mono - gw->last_stats_ms >= cfg->stats_interval_ms) {
             gw->last_stats_ms = mono;
             log_stats(gw, false);
+            publish_status(gw);
         }
+        audit_housekeeping(gw, mono, false);
         wait_main(gw, 50);
     }
     fg_info("gateway", "stopping: draining for up to %lld ms",
             (long long)cfg->drain_timeout_ms);
     drain(gw);
     log_stats(gw, true);
+    audit_housekeeping(gw, fg_monotonic_ms(), true);
+    {
+        struct outbox_stats os;
+        outbox_get_stats(gw->outbox, &os);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "inputs", (double)atomic_load(&gw->c.in));
+        cJSON_AddNumberToObject(o, "delivered", (double)atomic_load(&gw->c.out_acked));
+        cJSON_AddNumberToObject(o, "left_in_outbox", (double)os.depth);
+        audit_event(gw, "gateway.stop", o);
+    }
     rc = 0;
 out:
+    metrics_stop(gw->metrics); /* first: its thread reads everything below */
     if (gw->local.client)
         MQTTAsync_destroy(&gw->local.client);
     if (gw->upstream.client)
         MQTTAsync_destroy(&gw->upstream.client);
     outbox_close(gw->outbox);
     pseudonym_keyring_close(gw->keys);
+    audit_close(gw->audit);
+    flows_free(gw->flows);
+    reident_close(gw->reident);
     policy_free(gw->policy);
     sensor_registry_free(gw->sensors);
     pthread_rwlock_destroy(&gw->policy_lock);

@@ -202,7 +202,6 @@ static int cmd_diff(int argc, char **argv)
     return rc;
 }
 
-/* sign and verify arrive with issue 6: one more row each. */
 static const struct {
     const char *name;
     const char *summary;
@@ -211,6 +210,8 @@ static const struct {
     {"check", "load a policy and report errors (file:line:col) and warnings", cmd_check},
     {"explain", "the policy in plain sentences (--lang en|nl)", cmd_explain},
     {"diff", "what changes for workers between two policies", cmd_diff},
+    {"sign", "sign a policy's exact bytes with a role key (detached, FILE.sig)", policy_cli_sign},
+    {"verify", "list who signed a policy and whether it may take effect", policy_cli_verify},
 };
 
 static void usage(FILE *f)
@@ -241,6 +242,6 @@ static int policy_main(int argc, char **argv)
 
 const struct fg_command fg_cmd_policy = {
     .name = "policy",
-    .summary = "check, explain and compare policies",
+    .summary = "check, explain, compare, sign and verify policies",
     .main = policy_main,
 };

@@ -28,6 +28,8 @@ struct pseudonym_keyring {
     size_t nkeys;
     pseudonym_event_fn hook;
     void *hook_ctx;
+    pseudonym_observer_fn observer;
+    void *observer_ctx;
     pthread_mutex_t lock;
 };
 
@@ -163,6 +165,13 @@ fg_err pseudonym_keyring_open(const char *dir, int64_t rotate_ms, int64_t keep_m
     return FG_OK;
 }
 
+void pseudonym_keyring_set_observer(struct pseudonym_keyring *k, pseudonym_observer_fn fn,
+                                    void *ctx)
+{
+    k->observer = fn;
+    k->observer_ctx = ctx;
+}
+
 void pseudonym_keyring_set_hook(struct pseudonym_keyring *k, pseudonym_event_fn fn, void *ctx)
 {
     k->hook = fn;
@@ -219,6 +228,8 @@ fg_err pseudonym_make(const struct pseudonym_keyring *k, int64_t epoch, const ch
     pthread_mutex_unlock(lock);
     sodium_bin2hex(out, PSEUDONYM_HEX_LEN + 1, h, sizeof h);
     sodium_memzero(&st, sizeof st);
+    if (k->observer)
+        k->observer(k->observer_ctx, epoch, domain, value, len, out);
     return FG_OK;
 }
 

@@ -23,6 +23,13 @@ FG_MUST_CHECK fg_err pseudonym_keyring_open(const char *dir, int64_t rotate_ms, 
                                             struct pseudonym_keyring **out, char *why,
                                             size_t why_len);
 void pseudonym_keyring_set_hook(struct pseudonym_keyring *k, pseudonym_event_fn fn, void *ctx);
+/* Called after every pseudonym_make (outside the keyring lock), so the gateway
+ * can keep the sealed re-identification table. value is the raw identifier:
+ * the observer must never log or store it in clear. */
+typedef void (*pseudonym_observer_fn)(void *ctx, int64_t epoch, const char *domain,
+                                      const char *value, size_t len, const char *pseudonym);
+void pseudonym_keyring_set_observer(struct pseudonym_keyring *k, pseudonym_observer_fn fn,
+                                    void *ctx);
 /* Creates the current epoch's key if needed and destroys keys past keep_ms.
  * Cheap when nothing changes; call it per message or per second. */
 FG_MUST_CHECK fg_err pseudonym_keyring_tick(struct pseudonym_keyring *k, int64_t now_ms);

@@ -51,6 +51,15 @@ echo "== 2. brokers on loopback: local (sensors, plain) :$LOCAL, upstream (TLS) 
 broker local "$LOCAL"
 broker upstream "$UP" "cafile $RUN/ca/ca.crt" "certfile $RUN/ca/localhost.crt" "keyfile $RUN/ca/localhost.key"
 
+echo "== 3. co-determination: employer and works council each sign the demo policy"
+"$FG" keys init --role employer "$RUN/employer" | sed -n 's/^fingerprint: /   employer key fingerprint:      /p'
+"$FG" keys init --role works-council "$RUN/works-council" | sed -n 's/^fingerprint: /   works council key fingerprint: /p'
+cp "$ROOT/examples/policy-demo.yaml" "$RUN/policy.yaml"
+"$FG" policy sign "$RUN/policy.yaml" --key "$RUN/employer.key" --role employer | sed 's/^/   /'
+"$FG" policy sign "$RUN/policy.yaml" --key "$RUN/works-council.key" --role works-council | sed 's/^/   /'
+echo "   What the works council signed, in its own words (fairgate policy explain --lang nl), first lines:"
+"$FG" policy explain "$RUN/policy.yaml" --lang nl | head -8 | sed 's/^/     | /'
+
 cat >"$RUN/fairgate.yaml" <<YAML
 site: demo-factory
 state_dir: $RUN/state
@@ -59,11 +68,12 @@ upstream:
   host: localhost          # checked against the broker certificate
   port: $UP
   tls: { ca: $RUN/ca/ca.crt }
-policy: { file: $ROOT/examples/policy-demo.yaml }
+policy: { file: $RUN/policy.yaml }   # takes effect only with both signatures
+trust: { employer: $RUN/employer.pub, works_council: $RUN/works-council.pub }
 stats: { interval: 5s }
 YAML
 
-echo "== 3. the gateway, with examples/policy-demo.yaml"
+echo "== 4. the gateway, with the signed policy"
 "$FG" run -c "$RUN/fairgate.yaml" >"$RUN/gateway.log" 2>&1 &
 GW=$!; PIDS+=("$GW")
 for _ in $(seq 100); do grep -q "subscribed to" "$RUN/gateway.log" && grep -q "upstream: connected" "$RUN/gateway.log" && break; sleep 0.1; done
@@ -74,7 +84,7 @@ mosquitto_sub -h localhost -p "$UP" --cafile "$RUN/ca/ca.crt" -t 'site/#' -v -q 
 SUB=$!; PIDS+=("$SUB")
 sleep 0.5
 
-echo "== 4. simulated factory: 12 workers with badges, 6 environment sensors, 6 seconds"
+echo "== 5. simulated factory: 12 workers with badges, 6 environment sensors, 6 seconds"
 "$FG" simulate --port "$LOCAL" --workers 12 --rate 40 --duration 6s --seed 2026 --record "$RUN/raw.jsonl" 2>&1 | sed 's/^/   /'
 # Two bad inputs: counted and dropped, never forwarded, and the gateway keeps running.
 mosquitto_pub -p "$LOCAL" -q 1 -t raw/uwb-badge/d4:3f:00:00:00:01 -m '{"badge": "B-99999", "x": 1' -V mqttv5
@@ -83,7 +93,7 @@ sleep 1.5
 kill -TERM "$GW"; wait "$GW" 2>/dev/null || true
 kill "$SUB" 2>/dev/null || true; wait "$SUB" 2>/dev/null || true
 
-echo "== 5. result"
+echo "== 6. result"
 python3 - "$RUN/raw.jsonl" "$RUN/upstream.txt" <<'PY'
 import json, sys
 raw = [json.loads(l) for l in open(sys.argv[1])]
@@ -117,5 +127,8 @@ print("\n   raw badge ids, names or tag MACs found upstream: %s" % (", ".join(le
 sys.exit(1 if leaked else 0)
 PY
 echo
-grep -E "stats: final|rejected" "$RUN/gateway.log" | sed 's/^/   gateway: /'
+grep -E "stats: final|rejected|policy" "$RUN/gateway.log" | sed 's/^/   gateway: /'
+echo "== 7. the audit log, checked with nothing but the first public key"
+"$FG" audit verify "$RUN/state/audit.log" --key "$RUN/state/audit/audit-first.pub" | sed 's/^/   /'
+"$FG" audit show "$RUN/state/audit.log" | grep -E "policy|flow|rejected|start|stop" | head -8 | sed 's/^/   /'
 echo "== done: identifiers pseudonymised, undeclared fields (holder, rssi, fw) and unnamed ones (tag, battery) gone, coordinates on a 5 m grid"

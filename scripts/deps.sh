@@ -2,8 +2,8 @@
 # Installs the Debian packages fairgate needs, only those missing. Idempotent.
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libpaho-mqtt-dev libssl-dev libmbedtls-dev libsodium-dev
-      libyaml-dev libcjson-dev libsqlite3-dev libcmocka-dev mosquitto mosquitto-clients openssl
-      clang procps python3 jq)
+      libyaml-dev libcjson-dev libcmocka-dev mosquitto mosquitto-clients openssl
+      clang procps python3 jq libmicrohttpd-dev dpkg-dev)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -24,7 +24,7 @@ site: t
 state_dir: $WORK/state-$name
 local: { host: 127.0.0.1, port: $local_PORT, client_id: fg-$name }
 upstream: { host: localhost, port: $port, tls: { ca: $WORK/upca/ca.crt } }
-policy: { file: $SRC/examples/policy-demo.yaml }
+policy: { file: $SRC/examples/policy-demo.yaml, required_roles: "" }
 YAML
     "$FAIRGATE" run -c "$WORK/$name.yaml" >"$WORK/gw-$name.log" 2>&1 &
     local pid=$!

@@ -20,7 +20,7 @@ write_config() {
         echo "  host: localhost"
         echo "  port: $upstream_PORT"
         echo "  tls: { ca: $WORK/upca/ca.crt }"
-        echo "policy: { file: $policy }"
+        echo "policy: { file: $policy, required_roles: \"\" }  # signatures: see policy_signatures.sh"
         echo "stats: { interval: 1s }"
         for l in "$@"; do echo "$l"; done
     } >"$file"

@@ -1,0 +1,945 @@
+/* Audit log writer: append, checkpoint, epoch hand-over, torn-tail repair, prune.
+ * Out-of-memory policy: return FG_ERR_NOMEM, never abort (the gateway keeps running
+ * and reports that it cannot audit). */
+#include "gateway/audit.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <math.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/fg_log.h"
+#include "common/fg_util.h"
+
+#define COMP "audit"
+#define AUDIT_MAX_LINE (64 * 1024)
+#define SK_LEN crypto_sign_SECRETKEYBYTES
+
+struct audit {
+    pthread_mutex_t mu;
+    int fd;
+    char *log_path, *state_dir;
+    int cp_events, cp_ms, fsync_ms;
+    enum audit_fsync fsync_mode;
+    char log_id[33];
+    uint64_t seq;           /* seq of the last line written */
+    unsigned char head[32]; /* BLAKE2b-256 of the last line */
+    uint64_t epoch;
+    unsigned char *sk; /* sodium_malloc'd; sodium_free wipes it */
+    unsigned char pk[32], first_pk[32];
+    bool last_is_checkpoint;
+    uint64_t since_cp;
+    int64_t last_cp_ms, last_fsync_ms;
+    bool dirty;
+    off_t size;
+};
+
+/* ---- small helpers -------------------------------------------------------------- */
+
+static void to_hex(char *out, size_t out_len, const unsigned char *bin, size_t len)
+{
+    sodium_bin2hex(out, out_len, bin, len);
+}
+
+static bool from_hex(unsigned char *bin, size_t len, const char *hex)
+{
+    size_t got = 0;
+    const char *end;
+    if (!hex || strlen(hex) != 2 * len)
+        return false;
+    for (const char *p = hex; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return false; /* lowercase only: one spelling per value */
+    return sodium_hex2bin(bin, len, hex, 2 * len, NULL, &got, &end) == 0 && got == len;
+}
+
+static fg_err write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return FG_ERR_IO;
+        p += w;
+        len -= (size_t)w;
+    }
+    return FG_OK;
+}
+
+static void sync_dir_of(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+}
+
+/* Overwrite, fsync, unlink, fsync the directory: the old epoch's secret must not
+ * survive in the file system's view (media remanence is out of scope, see docs). */
+static void wipe_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        struct stat st;
+        if (fstat(fd, &st) == 0) {
+            unsigned char zero[256] = {0};
+            off_t left = st.st_size;
+            while (left > 0) {
+                size_t n = left > (off_t)sizeof zero ? sizeof zero : (size_t)left;
+                if (write_all(fd, zero, n) != FG_OK)
+                    break;
+                left -= (off_t)n;
+            }
+            fsync(fd);
+        }
+        close(fd);
+    }
+    if (unlink(path) != 0 && errno != ENOENT)
+        fg_warn(COMP, "cannot remove old key file %s: %s", path, strerror(errno));
+    sync_dir_of(path);
+}
+
+static void key_path(char *out, size_t len, const char *dir, uint64_t epoch)
+{
+    snprintf(out, len, "%s/audit-epoch-%06llu.key", dir, (unsigned long long)epoch);
+}
+
+size_t audit_checkpoint_message(char *out, size_t out_len, const char *log_id, uint64_t seq,
+                                const char *head_hex, uint64_t epoch, const char *time)
+{
+    int n = snprintf(out, out_len, "fairgate-audit-checkpoint-v1\n%s\n%llu\n%s\n%llu\n%s", log_id,
+                     (unsigned long long)seq, head_hex, (unsigned long long)epoch, time);
+    return n < 0 || (size_t)n >= out_len ? 0 : (size_t)n;
+}
+
+size_t audit_handover_message(char *out, size_t out_len, const char *log_id, uint64_t seq,
+                              const char *prev_hex, uint64_t epoch, const char *pubkey_hex)
+{
+    int n = snprintf(out, out_len, "fairgate-audit-handover-v1\n%s\n%llu\n%s\n%llu\n%s", log_id,
+                     (unsigned long long)seq, prev_hex, (unsigned long long)epoch, pubkey_hex);
+    return n < 0 || (size_t)n >= out_len ? 0 : (size_t)n;
+}
+
+void audit_fingerprint(const unsigned char pk[32], char *out, size_t out_len)
+{
+    unsigned char h[32];
+    char hex[65];
+    crypto_generichash(h, sizeof h, pk, 32, NULL, 0);
+    to_hex(hex, sizeof hex, h, 12);
+    snprintf(out, out_len, "%.4s-%.4s-%.4s-%.4s-%.4s-%.4s", hex, hex + 4, hex + 8, hex + 12,
+             hex + 16, hex + 20);
+}
+
+fg_err audit_load_pubkey(const char *path, unsigned char pk[32])
+{
+    char *buf;
+    size_t len;
+    fg_err e = fg_read_file(path, 4096, &buf, &len);
+    if (e != FG_OK)
+        return e;
+    if (len == 32 && !memchr(buf, '\n', len)) { /* raw key */
+        memcpy(pk, buf, 32);
+        free(buf);
+        return FG_OK;
+    }
+    char *s = buf;
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        s++;
+    size_t n = strcspn(s, " \t\r\n");
+    s[n] = '\0';
+    size_t got = 0;
+    e = FG_ERR_PARSE;
+    if (n == 64) {
+        const char *end;
+        if (sodium_hex2bin(pk, 32, s, n, NULL, &got, &end) == 0 && got == 32)
+            e = FG_OK;
+    } else if (sodium_base642bin(pk, 32, s, n, NULL, &got, NULL, sodium_base64_VARIANT_ORIGINAL) ==
+                   0 &&
+               got == 32) {
+        e = FG_OK;
+    }
+    free(buf);
+    return e;
+}
+
+static bool is_uint(const cJSON *j)
+{
+    return cJSON_IsNumber(j) && j->valuedouble >= 0 && j->valuedouble <= 9007199254740992.0 &&
+           floor(j->valuedouble) == j->valuedouble;
+}
+
+static bool valid_name(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 64)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' || *s == '-' ||
+              *s == '_'))
+            return false;
+    return true;
+}
+
+cJSON *audit_parse_line(const char *line, size_t len)
+{
+    static const char *const keys[] = {"seq", "time", "actor", "action", "object", "prev"};
+    if (len == 0 || len > AUDIT_MAX_LINE || line[0] != '{' || memchr(line, '\0', len))
+        return NULL;
+    cJSON *j = cJSON_ParseWithLength(line, len);
+    if (!j || !cJSON_IsObject(j))
+        goto bad;
+    const cJSON *c = j->child;
+    for (size_t i = 0; i < 6; i++, c = c->next)
+        if (!c || !c->string || strcmp(c->string, keys[i]) != 0)
+            goto bad;
+    if (c) /* extra members */
+        goto bad;
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(j, "seq");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "time");
+    const cJSON *prev = cJSON_GetObjectItemCaseSensitive(j, "prev");
+    int64_t ms;
+    unsigned char h[32];
+    if (!is_uint(seq) || seq->valuedouble < 1 || !cJSON_IsString(t) ||
+        !fg_parse_time(t->valuestring, strlen(t->valuestring), &ms) ||
+        !valid_name(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "actor"))) ||
+        !valid_name(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "action"))) ||
+        !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "object")) || !cJSON_IsString(prev) ||
+        !from_hex(h, 32, prev->valuestring))
+        goto bad;
+    /* Canonical form: one spelling per event, so an edit that keeps the values
+     * (spacing, escapes, number forms) still shows. */
+    char *p = cJSON_PrintUnformatted(j);
+    bool same = p && strlen(p) == len && memcmp(p, line, len) == 0;
+    free(p);
+    if (!same)
+        goto bad;
+    return j;
+bad:
+    cJSON_Delete(j);
+    return NULL;
+}
+
+/* ---- writing -------------------------------------------------------------------- */
+
+/* Takes ownership of obj. time_str NULL means now. Caller holds the mutex. */
+static fg_err append_locked(struct audit *a, const char *actor, const char *action, cJSON *obj,
+                            const char *time_str)
+{
+    char tbuf[32], prev[65];
+    if (!time_str) {
+        fg_format_time(fg_now_ms(), tbuf, sizeof tbuf);
+        time_str = tbuf;
+    }
+    to_hex(prev, sizeof prev, a->head, 32);
+    cJSON *ev = cJSON_CreateObject();
+    if (!ev) {
+        cJSON_Delete(obj);
+        return FG_ERR_NOMEM;
+    }
+    bool ok = cJSON_AddNumberToObject(ev, "seq", (double)(a->seq + 1)) &&
+              cJSON_AddStringToObject(ev, "time", time_str) &&
+              cJSON_AddStringToObject(ev, "actor", actor) &&
+              cJSON_AddStringToObject(ev, "action", action);
+    if (ok)
+        ok = cJSON_AddItemToObject(ev, "object", obj);
+    else
+        cJSON_Delete(obj);
+    ok = ok && cJSON_AddStringToObject(ev, "prev", prev);
+    char *line = ok ? cJSON_PrintUnformatted(ev) : NULL;
+    cJSON_Delete(ev);
+    if (!line)
+        return FG_ERR_NOMEM;
+    size_t n = strlen(line);
+    if (n > AUDIT_MAX_LINE) {
+        free(line);
+        return FG_ERR_TOO_BIG;
+    }
+    /* One writev: a kill -9 cannot split it; a full disk can, so undo partial lines. */
+    struct iovec iov[2] = {{line, n}, {"\n", 1}};
+    size_t total = n + 1, done = 0;
+    while (done < total) {
+        ssize_t w;
+        if (done == 0)
+            w = writev(a->fd, iov, 2);
+        else if (done < n)
+            w = write(a->fd, line + done, n - done);
+        else
+            w = write(a->fd, "\n", 1);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int err = errno;
+            if (ftruncate(a->fd, a->size) != 0)
+                fg_error(COMP, "cannot undo a partial write: %s", strerror(errno));
+            free(line);
+            fg_error(COMP, "cannot append to %s: %s", a->log_path, strerror(err));
+            return FG_ERR_IO;
+        }
+        done += (size_t)w;
+    }
+    crypto_generichash(a->head, 32, (const unsigned char *)line, n, NULL, 0);
+    free(line);
+    a->seq++;
+    a->size += (off_t)total;
+    a->dirty = true;
+    a->last_is_checkpoint = false;
+    a->since_cp++;
+    if (a->fsync_mode == AUDIT_FSYNC_ALWAYS) {
+        if (fdatasync(a->fd) != 0)
+            return FG_ERR_IO;
+        a->dirty = false;
+    }
+    return FG_OK;
+}
+
+static fg_err checkpoint_locked(struct audit *a)
+{
+    if (a->last_is_checkpoint || a->seq == 0)
+        return FG_OK;
+    char t[32], head[65], sighex[2 * crypto_sign_BYTES + 1], msg[512];
+    unsigned char sig[crypto_sign_BYTES];
+    fg_format_time(fg_now_ms(), t, sizeof t);
+    to_hex(head, sizeof head, a->head, 32);
+    size_t mlen = audit_checkpoint_message(msg, sizeof msg, a->log_id, a->seq, head, a->epoch, t);
+    if (!mlen || crypto_sign_detached(sig, NULL, (unsigned char *)msg, mlen, a->sk) != 0)
+        return FG_ERR_CRYPTO;
+    to_hex(sighex, sizeof sighex, sig, sizeof sig);
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddNumberToObject(o, "seq", (double)a->seq) ||
+        !cJSON_AddStringToObject(o, "head", head) ||
+        !cJSON_AddNumberToObject(o, "epoch", (double)a->epoch) ||
+        !cJSON_AddStringToObject(o, "sig", sighex)) {
+        cJSON_Delete(o);
+        return FG_ERR_NOMEM;
+    }
+    fg_err e = append_locked(a, "gateway", "checkpoint", o, t);
+    if (e != FG_OK)
+        return e;
+    a->last_is_checkpoint = true;
+    a->since_cp = 0;
+    a->last_cp_ms = fg_monotonic_ms();
+    return FG_OK;
+}
+
+static fg_err rotate_locked(struct audit *a)
+{
+    fg_err e = checkpoint_locked(a);
+    if (e != FG_OK)
+        return e;
+    unsigned char *nsk = sodium_malloc(SK_LEN);
+    unsigned char npk[32], sig[crypto_sign_BYTES];
+    if (!nsk)
+        return FG_ERR_NOMEM;
+    crypto_sign_keypair(npk, nsk);
+    uint64_t ne = a->epoch + 1;
+    char npath[4096], opath[4096], pkhex[65], prev[65], sighex[129], msg[512];
+    key_path(npath, sizeof npath, a->state_dir, ne);
+    key_path(opath, sizeof opath, a->state_dir, a->epoch);
+    /* New key durable first: a crash before the hand-over line leaves a stray key
+     * file that the next open wipes; the log still names the old epoch. */
+    e = fg_write_file_atomic(npath, nsk, SK_LEN, 0600);
+    if (e != FG_OK) {
+        sodium_free(nsk);
+        return e;
+    }
+    to_hex(pkhex, sizeof pkhex, npk, 32);
+    to_hex(prev, sizeof prev, a->head, 32);
+    size_t mlen = audit_handover_message(msg, sizeof msg, a->log_id, a->seq + 1, prev, ne, pkhex);
+    cJSON *o = NULL;
+    if (!mlen || crypto_sign_detached(sig, NULL, (unsigned char *)msg, mlen, a->sk) != 0) {
+        e = FG_ERR_CRYPTO;
+    } else {
+        to_hex(sighex, sizeof sighex, sig, sizeof sig);
+        o = cJSON_CreateObject();
+        if (!o || !cJSON_AddNumberToObject(o, "epoch", (double)ne) ||
+            !cJSON_AddStringToObject(o, "pubkey", pkhex) ||
+            !cJSON_AddStringToObject(o, "sig", sighex)) {
+            cJSON_Delete(o);
+            e = FG_ERR_NOMEM;
+        } else {
+            e = append_locked(a, "gateway", "key.handover", o, NULL);
+        }
+    }
+    if (e == FG_OK && fdatasync(a->fd) != 0)
+        e = FG_ERR_IO;
+    if (e != FG_OK) {
+        wipe_file(npath);
+        sodium_free(nsk);
+        return e;
+    }
+    a->dirty = false;
+    sodium_free(a->sk); /* sodium_free zeroes before unmapping */
+    wipe_file(opath);
+    a->sk = nsk;
+    a->epoch = ne;
+    memcpy(a->pk, npk, 32);
+    fg_info(COMP, "epoch %llu started", (unsigned long long)ne);
+    return FG_OK;
+}
+
+/* ---- open: scan, repair, continue ----------------------------------------------- */
+
+struct scan {
+    bool have_id;
+    off_t torn_off;
+    size_t torn_len;
+    unsigned char torn_hash[32];
+    size_t bad_last; /* line number of the last line if it is not an event */
+    size_t lines;
+};
+
+static bool scan_anchor(struct audit *a, const char *line, size_t len)
+{
+    cJSON *j = cJSON_ParseWithLength(line, len);
+    const cJSON *an = cJSON_GetObjectItemCaseSensitive(j, "anchor");
+    const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(an, "log_id"));
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(an, "seq");
+    const cJSON *ep = cJSON_GetObjectItemCaseSensitive(an, "epoch");
+    bool ok =
+        id && strlen(id) == 32 && is_uint(seq) && is_uint(ep) &&
+        from_hex(a->head, 32, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(an, "head"))) &&
+        from_hex(a->pk, 32, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(an, "pubkey")));
+    if (ok) {
+        memcpy(a->log_id, id, 33);
+        a->seq = (uint64_t)seq->valuedouble;
+        a->epoch = (uint64_t)ep->valuedouble;
+    }
+    cJSON_Delete(j);
+    return ok;
+}
+
+static fg_err scan_log(struct audit *a, struct scan *s)
+{
+    int fd2 = dup(a->fd);
+    FILE *f = fd2 >= 0 ? fdopen(fd2, "r") : NULL;
+    if (!f) {
+        if (fd2 >= 0)
+            close(fd2);
+        return FG_ERR_IO;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    off_t off = 0;
+    memset(s, 0, sizeof *s);
+    s->torn_off = -1;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        if (line[n - 1] != '\n') {
+            s->torn_off = off;
+            s->torn_len = (size_t)n;
+            crypto_generichash(s->torn_hash, 32, (unsigned char *)line, (size_t)n, NULL, 0);
+            break;
+        }
+        size_t len = (size_t)n - 1;
+        s->lines++;
+        off += n;
+        if (s->lines == 1 && strncmp(line, "{\"anchor\":", 10) == 0) {
+            s->have_id = scan_anchor(a, line, len);
+            s->bad_last = s->have_id ? 0 : s->lines;
+            a->last_is_checkpoint = false;
+            continue;
+        }
+        crypto_generichash(a->head, 32, (unsigned char *)line, len, NULL, 0);
+        cJSON *ev = audit_parse_line(line, len);
+        if (!ev) {
+            fg_warn(COMP, "line %zu of %s is not a valid event; run fairgate audit verify",
+                    s->lines, a->log_path);
+            s->bad_last = s->lines;
+            continue;
+        }
+        s->bad_last = 0;
+        a->seq = (uint64_t)cJSON_GetObjectItemCaseSensitive(ev, "seq")->valuedouble;
+        const char *act = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "action"));
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(ev, "object");
+        const cJSON *ep = cJSON_GetObjectItemCaseSensitive(o, "epoch");
+        const char *pk = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "pubkey"));
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "log_id"));
+        if (strcmp(act, "log.created") == 0 && id && strlen(id) == 32 && from_hex(a->pk, 32, pk)) {
+            memcpy(a->log_id, id, 33);
+            memcpy(a->first_pk, a->pk, 32);
+            a->epoch = 1;
+            s->have_id = true;
+        } else if (strcmp(act, "key.handover") == 0 && is_uint(ep) && from_hex(a->pk, 32, pk)) {
+            a->epoch = (uint64_t)ep->valuedouble;
+        }
+        a->last_is_checkpoint = strcmp(act, "checkpoint") == 0;
+        a->since_cp = a->last_is_checkpoint ? 0 : a->since_cp + 1;
+        cJSON_Delete(ev);
+    }
+    free(line);
+    fclose(f);
+    a->size = off;
+    return FG_OK;
+}
+
+/* Wipes every audit-epoch-* key file but the current one: leftovers of a crash
+ * mid-rotation. */
+static void wipe_stale_keys(struct audit *a)
+{
+    DIR *d = opendir(a->state_dir);
+    if (!d)
+        return;
+    char keep[64], path[4096];
+    snprintf(keep, sizeof keep, "audit-epoch-%06llu.key", (unsigned long long)a->epoch);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        /* also "*.key.tmp.PID" left by a kill during an atomic write: it holds a secret */
+        if (strncmp(de->d_name, "audit-epoch-", 12) == 0 && strstr(de->d_name, ".key") &&
+            strcmp(de->d_name, keep) != 0) {
+            snprintf(path, sizeof path, "%s/%s", a->state_dir, de->d_name);
+            fg_warn(COMP, "wiping stale key file %s", path);
+            wipe_file(path);
+        }
+    }
+    closedir(d);
+}
+
+static fg_err create_log(struct audit *a, char *why, size_t why_len)
+{
+    unsigned char id[16];
+    char pkhex[65], fp[32], path[4096];
+    randombytes_buf(id, sizeof id);
+    to_hex(a->log_id, sizeof a->log_id, id, sizeof id);
+    a->sk = sodium_malloc(SK_LEN);
+    if (!a->sk)
+        return FG_ERR_NOMEM;
+    crypto_sign_keypair(a->pk, a->sk);
+    memcpy(a->first_pk, a->pk, 32);
+    a->epoch = 1;
+    wipe_stale_keys(a);
+    key_path(path, sizeof path, a->state_dir, 1);
+    fg_err e = fg_write_file_atomic(path, a->sk, SK_LEN, 0600);
+    if (e != FG_OK) {
+        snprintf(why, why_len, "cannot write %s: %s", path, strerror(errno));
+        return e;
+    }
+    to_hex(pkhex, sizeof pkhex, a->pk, 32);
+    audit_fingerprint(a->pk, fp, sizeof fp);
+    char line[80];
+    int n = snprintf(line, sizeof line, "%s\n", pkhex);
+    snprintf(path, sizeof path, "%s/audit-first.pub", a->state_dir);
+    e = fg_write_file_atomic(path, line, (size_t)n, 0644);
+    if (e != FG_OK) {
+        snprintf(why, why_len, "cannot write %s", path);
+        return e;
+    }
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddStringToObject(o, "log_id", a->log_id) ||
+        !cJSON_AddNumberToObject(o, "epoch", 1) || !cJSON_AddStringToObject(o, "pubkey", pkhex) ||
+        !cJSON_AddStringToObject(o, "fingerprint", fp)) {
+        cJSON_Delete(o);
+        return FG_ERR_NOMEM;
+    }
+    e = append_locked(a, "gateway", "log.created", o, NULL);
+    if (e == FG_OK && fdatasync(a->fd) != 0)
+        e = FG_ERR_IO;
+    if (e != FG_OK)
+        snprintf(why, why_len, "cannot write %s", a->log_path);
+    fg_info(COMP, "new audit log %s, first key fingerprint %s", a->log_path, fp);
+    return e;
+}
+
+static fg_err continue_log(struct audit *a, const struct scan *s, char *why, size_t why_len)
+{
+    char path[4096];
+    if (!s->have_id) {
+        snprintf(why, why_len, "%s has no log.created line or anchor: not a fairgate audit log",
+                 a->log_path);
+        return FG_ERR_PARSE;
+    }
+    if (s->bad_last) {
+        snprintf(why, why_len,
+                 "line %zu of %s is not a valid event, so the chain cannot be continued; run "
+                 "fairgate audit verify",
+                 s->bad_last, a->log_path);
+        return FG_ERR_PARSE;
+    }
+    key_path(path, sizeof path, a->state_dir, a->epoch);
+    fg_err e = fg_load_secret(path, SK_LEN, false, &a->sk, why, why_len);
+    if (e != FG_OK)
+        return e;
+    unsigned char pk[32];
+    crypto_sign_ed25519_sk_to_pk(pk, a->sk);
+    if (sodium_memcmp(pk, a->pk, 32) != 0) {
+        snprintf(why, why_len, "%s does not match the key of epoch %llu named in %s", path,
+                 (unsigned long long)a->epoch, a->log_path);
+        return FG_ERR_CRYPTO;
+    }
+    wipe_stale_keys(a);
+    snprintf(path, sizeof path, "%s/audit-first.pub", a->state_dir);
+    unsigned char first[32];
+    if (audit_load_pubkey(path, first) == FG_OK)
+        memcpy(a->first_pk, first, 32);
+    if (s->torn_off >= 0) {
+        /* A line cut off by a crash: drop it and say so, with a digest, never content. */
+        if (ftruncate(a->fd, s->torn_off) != 0 || fsync(a->fd) != 0) {
+            snprintf(why, why_len, "cannot truncate the torn last line of %s: %s", a->log_path,
+                     strerror(errno));
+            return FG_ERR_IO;
+        }
+        a->size = s->torn_off;
+        char dig[65];
+        to_hex(dig, sizeof dig, s->torn_hash, 32);
+        cJSON *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddNumberToObject(o, "torn_bytes", (double)s->torn_len) ||
+            !cJSON_AddNumberToObject(o, "line", (double)(s->lines + 1)) ||
+            !cJSON_AddStringToObject(o, "digest", dig)) {
+            cJSON_Delete(o);
+            return FG_ERR_NOMEM;
+        }
+        fg_warn(COMP, "removed a torn last line (%zu bytes) from %s", s->torn_len, a->log_path);
+        e = append_locked(a, "gateway", "audit.repaired", o, NULL);
+        if (e != FG_OK)
+            return e;
+    }
+    /* Every run is a new epoch: the secret of a previous run never has to survive it. */
+    e = rotate_locked(a);
+    if (e != FG_OK)
+        snprintf(why, why_len, "cannot start a new epoch in %s: %s", a->log_path, fg_strerror(e));
+    return e;
+}
+
+fg_err audit_open(const struct audit_options *opt, struct audit **out, char *why, size_t why_len)
+{
+    *out = NULL;
+    if (sodium_init() < 0)
+        return FG_ERR_CRYPTO;
+    if (!opt || !opt->log_path || !opt->state_dir) {
+        snprintf(why, why_len, "audit needs a log path and a state directory");
+        return FG_ERR_CONFIG;
+    }
+    struct audit *a = calloc(1, sizeof *a);
+    if (!a)
+        return FG_ERR_NOMEM;
+    pthread_mutex_init(&a->mu, NULL);
+    a->fd = -1;
+    a->log_path = strdup(opt->log_path);
+    a->state_dir = strdup(opt->state_dir);
+    a->cp_events = opt->checkpoint_every_events ? opt->checkpoint_every_events : 1000;
+    a->cp_ms = opt->checkpoint_every_ms ? opt->checkpoint_every_ms : 300000;
+    a->fsync_ms = opt->fsync_interval_ms > 0 ? opt->fsync_interval_ms : 1000;
+    a->fsync_mode = opt->fsync_mode;
+    a->last_cp_ms = a->last_fsync_ms = fg_monotonic_ms();
+    fg_err e = FG_OK;
+    if (!a->log_path || !a->state_dir) {
+        e = FG_ERR_NOMEM;
+        goto fail;
+    }
+    if (fg_mkdirs(a->state_dir, 0700) != FG_OK) {
+        snprintf(why, why_len, "cannot create state directory %s: %s", a->state_dir,
+                 strerror(errno));
+        e = FG_ERR_IO;
+        goto fail;
+    }
+    a->fd = open(a->log_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (a->fd < 0) {
+        snprintf(why, why_len, "cannot open %s: %s", a->log_path, strerror(errno));
+        e = FG_ERR_IO;
+        goto fail;
+    }
+    if (flock(a->fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(why, why_len, "%s is in use by another process (the daemon?)", a->log_path);
+        e = FG_ERR_IO;
+        goto fail;
+    }
+    struct scan s;
+    e = scan_log(a, &s);
+    if (e != FG_OK) {
+        snprintf(why, why_len, "cannot read %s", a->log_path);
+        goto fail;
+    }
+    if (s.lines == 0) {
+        if (s.torn_off >= 0 && ftruncate(a->fd, 0) != 0) {
+            e = FG_ERR_IO;
+            goto fail;
+        }
+        a->size = 0;
+        e = create_log(a, why, why_len);
+    } else {
+        e = continue_log(a, &s, why, why_len);
+    }
+    if (e != FG_OK)
+        goto fail;
+    *out = a;
+    return FG_OK;
+fail:
+    if (a->fd >= 0)
+        close(a->fd);
+    if (a->sk)
+        sodium_free(a->sk);
+    pthread_mutex_destroy(&a->mu);
+    free(a->log_path);
+    free(a->state_dir);
+    free(a);
+    return e;
+}
+
+fg_err audit_append(struct audit *a, const char *actor, const char *action, const cJSON *object)
+{
+    if (!a || !valid_name(actor) || !valid_name(action) || strcmp(action, "checkpoint") == 0 ||
+        strcmp(action, "key.handover") == 0 || strcmp(action, "log.created") == 0)
+        return FG_ERR_CONFIG; /* reserved actions only come from this module */
+    if (object && !cJSON_IsObject(object))
+        return FG_ERR_TYPE;
+    cJSON *o = object ? cJSON_Duplicate(object, 1) : cJSON_CreateObject();
+    if (!o)
+        return FG_ERR_NOMEM;
+    pthread_mutex_lock(&a->mu);
+    fg_err e = append_locked(a, actor, action, o, NULL);
+    if (e == FG_OK && a->cp_events > 0 && a->since_cp >= (uint64_t)a->cp_events)
+        e = checkpoint_locked(a);
+    pthread_mutex_unlock(&a->mu);
+    return e;
+}
+
+fg_err audit_append_json(struct audit *a, const char *actor, const char *action,
+                         const char *object_json)
+{
+    cJSON *o = object_json ? cJSON_Parse(object_json) : NULL;
+    if (object_json && !o)
+        return FG_ERR_PARSE;
+    fg_err e = audit_append(a, actor, action, o);
+    cJSON_Delete(o);
+    return e;
+}
+
+fg_err audit_checkpoint(struct audit *a)
+{
+    pthread_mutex_lock(&a->mu);
+    fg_err e = checkpoint_locked(a);
+    pthread_mutex_unlock(&a->mu);
+    return e;
+}
+
+fg_err audit_rotate_epoch(struct audit *a)
+{
+    pthread_mutex_lock(&a->mu);
+    fg_err e = rotate_locked(a);
+    pthread_mutex_unlock(&a->mu);
+    return e;
+}
+
+void audit_tick(struct audit *a, int64_t now_ms)
+{
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->mu);
+    if (a->cp_ms > 0 && !a->last_is_checkpoint && now_ms - a->last_cp_ms >= a->cp_ms) {
+        fg_err e = checkpoint_locked(a);
+        if (e != FG_OK)
+            fg_error(COMP, "checkpoint failed: %s", fg_strerror(e));
+        a->last_cp_ms = now_ms;
+    }
+    if (a->fsync_mode == AUDIT_FSYNC_INTERVAL && a->dirty &&
+        now_ms - a->last_fsync_ms >= a->fsync_ms) {
+        if (fdatasync(a->fd) != 0)
+            fg_error(COMP, "fsync of %s failed: %s", a->log_path, strerror(errno));
+        else
+            a->dirty = false;
+        a->last_fsync_ms = now_ms;
+    }
+    pthread_mutex_unlock(&a->mu);
+}
+
+void audit_close(struct audit *a)
+{
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->mu);
+    fg_err e = checkpoint_locked(a);
+    if (e != FG_OK)
+        fg_error(COMP, "final checkpoint failed: %s", fg_strerror(e));
+    if (fsync(a->fd) != 0)
+        fg_error(COMP, "fsync of %s failed: %s", a->log_path, strerror(errno));
+    sodium_free(a->sk); /* the key file stays: the next run hands over from it */
+    close(a->fd);
+    pthread_mutex_unlock(&a->mu);
+    pthread_mutex_destroy(&a->mu);
+    free(a->log_path);
+    free(a->state_dir);
+    free(a);
+}
+
+void audit_first_pubkey(const struct audit *a, unsigned char pk[32])
+{
+    memcpy(pk, a->first_pk, 32);
+}
+
+/* ---- prune -------------------------------------------------------------------- */
+
+fg_err audit_prune(const char *log_path, const char *state_dir, int64_t before_ms,
+                   const unsigned char pubkey[32], uint64_t *removed, char *why, size_t why_len)
+{
+    *removed = 0;
+    struct audit_verify_result vr;
+    fg_err e = audit_verify_file(log_path, pubkey, NULL, &vr);
+    if (e != FG_OK) {
+        snprintf(why, why_len, "cannot read %s: %s", log_path, fg_strerror(e));
+        return e;
+    }
+    if (!vr.ok) {
+        snprintf(why, why_len, "%s does not verify (line %zu: %s); refusing to prune", log_path,
+                 vr.bad_line, audit_damage_str(vr.damage));
+        return FG_ERR_SIGNATURE;
+    }
+    int fd = open(log_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(why, why_len, "%s cannot be locked (is the daemon running?)", log_path);
+        if (fd >= 0)
+            close(fd);
+        return FG_ERR_IO;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    e = fg_read_file(log_path, (size_t)1 << 34, &buf, &len);
+    if (e != FG_OK) {
+        close(fd);
+        snprintf(why, why_len, "cannot read %s", log_path);
+        return e;
+    }
+    /* Walk the lines: carry the hand-over chain, find the first checkpoint >= before. */
+    cJSON *handovers = cJSON_CreateArray();
+    char log_id[33] = "", pkhex[65] = "";
+    uint64_t epoch = 1, nevents = 0;
+    const char *keep = NULL;
+    cJSON *kept_cp = NULL;
+    char *p = buf, *end = buf + len;
+    size_t lineno = 0;
+    while (p < end && !keep) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            break;
+        lineno++;
+        if (lineno == 1 && strncmp(p, "{\"anchor\":", 10) == 0) {
+            cJSON *j = cJSON_ParseWithLength(p, (size_t)(nl - p));
+            cJSON *an = cJSON_GetObjectItemCaseSensitive(j, "anchor");
+            const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(an, "log_id"));
+            const char *pk = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(an, "pubkey"));
+            cJSON *ho = cJSON_GetObjectItemCaseSensitive(an, "handovers");
+            if (id && pk && strlen(id) == 32 && strlen(pk) == 64) {
+                memcpy(log_id, id, 33);
+                memcpy(pkhex, pk, 65);
+                epoch =
+                    (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(an, "epoch"));
+            }
+            cJSON *h;
+            cJSON_ArrayForEach(h, ho) cJSON_AddItemToArray(handovers, cJSON_Duplicate(h, 1));
+            cJSON_Delete(j);
+            p = nl + 1;
+            continue;
+        }
+        cJSON *ev = audit_parse_line(p, (size_t)(nl - p));
+        if (!ev) {
+            e = FG_ERR_PARSE;
+            break;
+        }
+        const char *act = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "action"));
+        cJSON *o = cJSON_GetObjectItemCaseSensitive(ev, "object");
+        const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "time"));
+        int64_t ms = 0;
+        fg_parse_time(t, strlen(t), &ms);
+        if (strcmp(act, "log.created") == 0) {
+            snprintf(log_id, sizeof log_id, "%s",
+                     cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "log_id")));
+            snprintf(pkhex, sizeof pkhex, "%s",
+                     cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "pubkey")));
+        } else if (strcmp(act, "key.handover") == 0) {
+            cJSON *h = cJSON_CreateObject();
+            cJSON_AddItemToObject(h, "seq",
+                                  cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(ev, "seq"), 0));
+            cJSON_AddItemToObject(h, "prev",
+                                  cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(ev, "prev"), 0));
+            cJSON *c;
+            cJSON_ArrayForEach(c, o) cJSON_AddItemToObject(h, c->string, cJSON_Duplicate(c, 1));
+            cJSON_AddItemToArray(handovers, h);
+            epoch = (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "epoch"));
+            snprintf(pkhex, sizeof pkhex, "%s",
+                     cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "pubkey")));
+        } else if (strcmp(act, "checkpoint") == 0 && ms >= before_ms && nevents > 0) {
+            keep = p;
+            kept_cp = cJSON_Duplicate(o, 1);
+        }
+        if (!keep)
+            nevents++;
+        cJSON_Delete(ev);
+        p = nl + 1;
+    }
+    if (e != FG_OK || !keep) {
+        if (e == FG_OK) {
+            snprintf(why, why_len, "no checkpoint at or after that date: nothing to prune");
+            e = FG_ERR_NOT_FOUND;
+        } else {
+            snprintf(why, why_len, "line %zu of %s is not a valid event", lineno, log_path);
+        }
+        cJSON_Delete(handovers);
+        free(buf);
+        close(fd);
+        return e;
+    }
+    char tb[32], nowb[32];
+    fg_format_time(before_ms, tb, sizeof tb);
+    fg_format_time(fg_now_ms(), nowb, sizeof nowb);
+    cJSON *root = cJSON_CreateObject(), *an = cJSON_CreateObject();
+    cJSON_AddItemToObject(root, "anchor", an);
+    cJSON_AddStringToObject(an, "log_id", log_id);
+    cJSON_AddItemToObject(an, "seq",
+                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(kept_cp, "seq"), 0));
+    cJSON_AddItemToObject(an, "head",
+                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(kept_cp, "head"), 0));
+    cJSON_AddNumberToObject(an, "epoch", (double)epoch);
+    cJSON_AddStringToObject(an, "pubkey", pkhex);
+    cJSON_AddItemToObject(an, "handovers", handovers);
+    cJSON_AddStringToObject(an, "pruned_before", tb);
+    cJSON_AddStringToObject(an, "pruned_at", nowb);
+    char *aline = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    cJSON_Delete(kept_cp);
+    size_t alen = aline ? strlen(aline) : 0, rest = (size_t)(end - keep);
+    char *nbuf = aline ? malloc(alen + 1 + rest) : NULL;
+    if (!nbuf) {
+        free(aline);
+        free(buf);
+        close(fd);
+        return FG_ERR_NOMEM;
+    }
+    memcpy(nbuf, aline, alen);
+    nbuf[alen] = '\n';
+    memcpy(nbuf + alen + 1, keep, rest);
+    free(aline);
+    e = fg_write_file_atomic(log_path, nbuf, alen + 1 + rest, 0640);
+    free(nbuf);
+    free(buf);
+    close(fd); /* lock released: the new file is in place */
+    if (e != FG_OK) {
+        snprintf(why, why_len, "cannot write %s", log_path);
+        return e;
+    }
+    *removed = nevents;
+    struct audit_options opt = {.log_path = log_path, .state_dir = state_dir};
+    struct audit *a;
+    e = audit_open(&opt, &a, why, why_len);
+    if (e != FG_OK)
+        return e;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "before", tb);
+    cJSON_AddNumberToObject(o, "removed_events", (double)nevents);
+    e = audit_append(a, "operator", "audit.pruned", o);
+    cJSON_Delete(o);
+    audit_close(a);
+    return e;
+}

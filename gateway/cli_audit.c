@@ -1,0 +1,724 @@
+/* fairgate audit init|verify|show|export|report|prune: a thin CLI over gateway/audit.h. */
+#include <errno.h>
+#include <sodium.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fg_command.h"
+#include "common/fg_util.h"
+#include "gateway/audit.h"
+#include "gateway/audit_inbox.h"
+
+/* Exit codes of verify (documented in docs/audit.md). */
+enum { EXIT_INTACT = 0, EXIT_DAMAGED = 1, EXIT_USAGE = 2, EXIT_TORN = 3 };
+
+struct opts {
+    const char *log, *state, *key, *witness, *html, *format, *out, *pub, *as;
+    const char *since, *until, *route, *action, *actor, *before, *gap, *fsync;
+    bool update_witness, quiet, help;
+    long events, cp_every, rotate_every, delay_us;
+};
+
+struct optdef {
+    const char *name;
+    size_t off; /* offsetof(struct opts, ...) of a const char * */
+};
+
+#define O(n, f)                                                                                    \
+    {                                                                                              \
+        n, offsetof(struct opts, f)                                                                \
+    }
+static const struct optdef optdefs[] = {
+    O("--state", state),   O("--key", key),       O("--witness", witness), O("--html", html),
+    O("--format", format), O("--out", out),       O("--pub", pub),         O("--as", as),
+    O("--since", since),   O("--until", until),   O("--route", route),     O("--action", action),
+    O("--actor", actor),   O("--before", before), O("--gap", gap),         O("--fsync", fsync),
+    O("--log", log),
+};
+
+/* Parses --name VALUE pairs and the one positional LOG; returns false on a bad arg. */
+static bool parse(int argc, char **argv, struct opts *o, const char *cmd)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            o->help = true;
+            continue;
+        }
+        if (strcmp(a, "--update-witness") == 0) {
+            o->update_witness = true;
+            continue;
+        }
+        if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+            o->quiet = true;
+            continue;
+        }
+        long *num = strcmp(a, "--events") == 0             ? &o->events
+                    : strcmp(a, "--checkpoint-every") == 0 ? &o->cp_every
+                    : strcmp(a, "--rotate-every") == 0     ? &o->rotate_every
+                    : strcmp(a, "--delay-us") == 0         ? &o->delay_us
+                                                           : NULL;
+        if (num) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "fairgate audit %s: %s needs a number\n", cmd, a);
+                return false;
+            }
+            *num = strtol(argv[++i], NULL, 10);
+            continue;
+        }
+        bool found = false;
+        for (size_t k = 0; k < sizeof optdefs / sizeof optdefs[0]; k++) {
+            if (strcmp(a, optdefs[k].name) != 0)
+                continue;
+            if (i + 1 >= argc) {
+                fprintf(stderr, "fairgate audit %s: %s needs a value\n", cmd, a);
+                return false;
+            }
+            *(const char **)((char *)o + optdefs[k].off) = argv[++i];
+            found = true;
+        }
+        if (found)
+            continue;
+        if (a[0] == '-' || o->log) {
+            fprintf(stderr, "fairgate audit %s: unexpected argument '%s' (see --help)\n", cmd, a);
+            return false;
+        }
+        o->log = a;
+    }
+    return true;
+}
+
+static bool need(const char *v, const char *what, const char *cmd)
+{
+    if (!v)
+        fprintf(stderr, "fairgate audit %s: %s is required (see --help)\n", cmd, what);
+    return v != NULL;
+}
+
+static bool load_key(const char *path, unsigned char pk[32])
+{
+    fg_err e = audit_load_pubkey(path, pk);
+    if (e != FG_OK)
+        fprintf(stderr, "fairgate audit: cannot read public key %s: %s\n", path, fg_strerror(e));
+    return e == FG_OK;
+}
+
+/* Reading is audited: with --state the read is appended under the current key. */
+static int record_read(const struct opts *o, const char *action, cJSON *obj)
+{
+    if (!o->state) {
+        cJSON_Delete(obj);
+        return 0;
+    }
+    /* Through the running gateway when it holds the log, else directly. */
+    char why[512] = "";
+    fg_err e = audit_submit(o->log, o->state, o->as ? o->as : "operator", action, obj, 5000, why,
+                            sizeof why);
+    cJSON_Delete(obj);
+    if (e != FG_OK) {
+        fprintf(stderr, "fairgate audit: could not record this read in %s: %s\n", o->log,
+                e == FG_OK ? ""
+                : why[0]   ? why
+                           : fg_strerror(e));
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- init ----------------------------------------------------------------------- */
+
+static int cmd_init(int argc, char **argv)
+{
+    struct opts o = {0};
+    if (!parse(argc, argv, &o, "init"))
+        return EXIT_USAGE;
+    if (o.help) {
+        printf("usage: fairgate audit init --state DIR --log FILE [--pub FILE]\n\n"
+               "Creates the audit log and its first signing key. Prints the first public key\n"
+               "and its fingerprint: give both to the works council, who verify with it.\n");
+        return 0;
+    }
+    if (!need(o.state, "--state DIR", "init") || !need(o.log, "--log FILE", "init"))
+        return EXIT_USAGE;
+    struct stat st;
+    if (stat(o.log, &st) == 0 && st.st_size > 0) {
+        fprintf(stderr, "fairgate audit init: %s already exists; refusing to start a new log\n",
+                o.log);
+        return 1;
+    }
+    struct audit_options ao = {.log_path = o.log, .state_dir = o.state};
+    struct audit *a;
+    char why[512] = "";
+    fg_err e = audit_open(&ao, &a, why, sizeof why);
+    if (e != FG_OK) {
+        fprintf(stderr, "fairgate audit init: %s\n", why[0] ? why : fg_strerror(e));
+        return 1;
+    }
+    unsigned char pk[32];
+    audit_first_pubkey(a, pk);
+    audit_close(a);
+    char hex[65], b64[64], fp[32], pubpath[4096];
+    sodium_bin2hex(hex, sizeof hex, pk, 32);
+    sodium_bin2base64(b64, sizeof b64, pk, 32, sodium_base64_VARIANT_ORIGINAL);
+    audit_fingerprint(pk, fp, sizeof fp);
+    snprintf(pubpath, sizeof pubpath, "%s/audit-first.pub", o.state);
+    if (o.pub) {
+        char line[80];
+        int n = snprintf(line, sizeof line, "%s\n", hex);
+        if (fg_write_file_atomic(o.pub, line, (size_t)n, 0644) != FG_OK) {
+            fprintf(stderr, "fairgate audit init: cannot write %s\n", o.pub);
+            return 1;
+        }
+        snprintf(pubpath, sizeof pubpath, "%s", o.pub);
+    }
+    printf("audit log:        %s\n"
+           "first public key: %s\n"
+           "         base64:  %s\n"
+           "fingerprint:      %s\n"
+           "public key file:  %s\n\n"
+           "Give the key file to the works council and read the fingerprint aloud;\n"
+           "they verify with: fairgate audit verify %s --key %s --witness WITNESS "
+           "--update-witness\n",
+           o.log, hex, b64, fp, pubpath, o.log, pubpath);
+    return 0;
+}
+
+/* ---- verify ----------------------------------------------------------------------- */
+
+static void print_result(const char *log, const struct audit_verify_result *r, bool quiet)
+{
+    if (r->ok) {
+        if (!quiet)
+            printf("%s: intact: %zu events, %zu checkpoints, %zu key hand-overs, epoch %llu%s\n",
+                   log, r->events, r->checkpoints, r->handovers, (unsigned long long)r->epoch,
+                   r->anchored ? " (pruned; anchor verified)" : "");
+        if (!quiet && r->unsealed)
+            printf("%s: %zu unsealed line(s) after the last checkpoint (chained, not yet "
+                   "signed)\n",
+                   log, r->unsealed);
+        return;
+    }
+    printf("%s: line %zu: %s: %s\n", log, r->bad_line, audit_damage_str(r->damage), r->detail);
+    if (r->torn_tail)
+        printf("%s: every complete line verifies (%zu events); the next open repairs the "
+               "tail\n",
+               log, r->events);
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+    struct opts o = {0};
+    if (!parse(argc, argv, &o, "verify"))
+        return EXIT_USAGE;
+    if (o.help) {
+        printf("usage: fairgate audit verify LOG --key PUBKEY_FILE [--witness FILE] "
+               "[--update-witness] [--quiet]\n\n"
+               "Checks JSON, sequence, hash chain, checkpoint signatures and key hand-overs\n"
+               "from the first public key. With a witness (the last checkpoint you accepted)\n"
+               "also checks that the log extends it. Prints the first bad line and the kind:\n"
+               "edited, inserted, deleted, reordered, truncated, rolled back, forked,\n"
+               "re-signed with a later key, wrong key.\n"
+               "exit: 0 intact, 1 damaged, 2 usage or unreadable, 3 only a torn last line\n");
+        return 0;
+    }
+    if (!need(o.log, "LOG", "verify") || !need(o.key, "--key PUBKEY_FILE", "verify"))
+        return EXIT_USAGE;
+    unsigned char pk[32];
+    if (!load_key(o.key, pk))
+        return EXIT_USAGE;
+    const char *w = o.witness;
+    if (w && o.update_witness && access(w, F_OK) != 0) {
+        if (!o.quiet)
+            printf("%s: no witness yet; it will be created\n", w);
+        w = NULL;
+    }
+    struct audit_verify_result r;
+    fg_err e = audit_verify_file(o.log, pk, w, &r);
+    if (e != FG_OK) {
+        fprintf(stderr, "fairgate audit verify: cannot read %s: %s\n",
+                e == FG_ERR_NOT_FOUND ? (w && access(w, F_OK) != 0 ? w : o.log) : o.log,
+                fg_strerror(e));
+        return EXIT_USAGE;
+    }
+    print_result(o.log, &r, o.quiet);
+    if (r.ok && o.witness && w && !r.witness_checked && !o.quiet)
+        printf("%s: the witnessed checkpoint lies in the pruned part; not compared\n", o.log);
+    if (r.ok && o.update_witness && o.witness) {
+        e = audit_write_witness(o.witness, &r);
+        if (e != FG_OK) {
+            fprintf(stderr, "fairgate audit verify: cannot write witness %s: %s\n", o.witness,
+                    e == FG_ERR_MISSING ? "no checkpoint yet" : fg_strerror(e));
+            return 1;
+        }
+        if (!o.quiet)
+            printf("%s: witness updated to seq %llu\n", o.witness, (unsigned long long)r.cp_seq);
+    }
+    if (r.ok)
+        return EXIT_INTACT;
+    return r.torn_tail ? EXIT_TORN : EXIT_DAMAGED;
+}
+
+/* ---- reading: show and export ----------------------------------------------------- */
+
+struct rows {
+    cJSON **ev;
+    size_t n, cap;
+};
+
+static bool time_ok(const char *s, int64_t *ms)
+{
+    return fg_parse_time(s, strlen(s), ms);
+}
+
+static int load_rows(const struct opts *o, struct rows *r)
+{
+    char *buf;
+    size_t len;
+    int64_t since = INT64_MIN, until = INT64_MAX;
+    if ((o->since && !time_ok(o->since, &since)) || (o->until && !time_ok(o->until, &until))) {
+        fprintf(stderr, "fairgate audit: --since/--until take an RFC 3339 time or a date\n");
+        return EXIT_USAGE;
+    }
+    fg_err e = fg_read_file(o->log, (size_t)1 << 34, &buf, &len);
+    if (e != FG_OK) {
+        fprintf(stderr, "fairgate audit: cannot read %s: %s\n", o->log, fg_strerror(e));
+        return EXIT_USAGE;
+    }
+    size_t lineno = 0;
+    for (char *p = buf, *end = buf + len; p < end;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        lineno++;
+        cJSON *ev = audit_parse_line(p, n);
+        p += n + 1;
+        if (!ev) {
+            if (!(lineno == 1 && strncmp(buf, "{\"anchor\":", 10) == 0))
+                fprintf(stderr, "fairgate audit: line %zu is not a valid event (skipped)\n",
+                        lineno);
+            continue;
+        }
+        const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "time"));
+        const cJSON *ob = cJSON_GetObjectItemCaseSensitive(ev, "object");
+        const char *route = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ob, "route"));
+        int64_t ms = 0;
+        fg_parse_time(t, strlen(t), &ms);
+        bool keep = ms >= since && ms < until &&
+                    (!o->route || (route && strcmp(route, o->route) == 0)) &&
+                    (!o->action ||
+                     strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "action")),
+                            o->action) == 0) &&
+                    (!o->actor ||
+                     strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "actor")),
+                            o->actor) == 0);
+        if (!keep) {
+            cJSON_Delete(ev);
+            continue;
+        }
+        if (r->n == r->cap) {
+            r->cap = r->cap ? r->cap * 2 : 256;
+            cJSON **nv = realloc(r->ev, r->cap * sizeof *nv);
+            if (!nv) {
+                cJSON_Delete(ev);
+                free(buf);
+                return 1;
+            }
+            r->ev = nv;
+        }
+        r->ev[r->n++] = ev;
+    }
+    free(buf);
+    return 0;
+}
+
+static void free_rows(struct rows *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        cJSON_Delete(r->ev[i]);
+    free(r->ev);
+}
+
+static const char *s_of(const cJSON *ev, const char *k)
+{
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, k));
+    return s ? s : "";
+}
+
+static cJSON *filters_json(const struct opts *o, size_t rows)
+{
+    cJSON *f = cJSON_CreateObject();
+    if (o->since)
+        cJSON_AddStringToObject(f, "since", o->since);
+    if (o->until)
+        cJSON_AddStringToObject(f, "until", o->until);
+    if (o->route)
+        cJSON_AddStringToObject(f, "route", o->route);
+    if (o->action)
+        cJSON_AddStringToObject(f, "action", o->action);
+    if (o->actor)
+        cJSON_AddStringToObject(f, "actor", o->actor);
+    cJSON_AddNumberToObject(f, "rows", (double)rows);
+    return f;
+}
+
+static int cmd_show(int argc, char **argv)
+{
+    struct opts o = {0};
+    if (!parse(argc, argv, &o, "show"))
+        return EXIT_USAGE;
+    if (o.help) {
+        printf("usage: fairgate audit show LOG [--since T] [--until T] [--route R] [--action A]\n"
+               "                            [--actor A] [--state DIR [--as ACTOR]]\n\n"
+               "Prints events as an aligned table. Times are RFC 3339 or YYYY-MM-DD (UTC).\n"
+               "With --state the read itself is appended to the log as audit.read.\n");
+        return 0;
+    }
+    if (!need(o.log, "LOG", "show"))
+        return EXIT_USAGE;
+    struct rows r = {0};
+    int rc = load_rows(&o, &r);
+    if (rc)
+        return rc;
+    int w_seq = 3, w_actor = 5, w_action = 6;
+    char num[32];
+    for (size_t i = 0; i < r.n; i++) {
+        int n = snprintf(num, sizeof num, "%.0f",
+                         cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r.ev[i], "seq")));
+        w_seq = n > w_seq ? n : w_seq;
+        int a = (int)strlen(s_of(r.ev[i], "actor")), b = (int)strlen(s_of(r.ev[i], "action"));
+        w_actor = a > w_actor ? a : w_actor;
+        w_action = b > w_action ? b : w_action;
+    }
+    printf("%*s  %-24s  %-*s  %-*s  %s\n", w_seq, "SEQ", "TIME", w_actor, "ACTOR", w_action,
+           "ACTION", "OBJECT");
+    for (size_t i = 0; i < r.n; i++) {
+        char *obj = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(r.ev[i], "object"));
+        const char *os = obj ? obj : "";
+        printf("%*.0f  %-24s  %-*s  %-*s  %.100s%s\n", w_seq,
+               cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r.ev[i], "seq")),
+               s_of(r.ev[i], "time"), w_actor, s_of(r.ev[i], "actor"), w_action,
+               s_of(r.ev[i], "action"), os, strlen(os) > 100 ? "..." : "");
+        free(obj);
+    }
+    size_t n = r.n;
+    free_rows(&r);
+    cJSON *ob = cJSON_CreateObject();
+    cJSON_AddStringToObject(ob, "command", "show");
+    cJSON_AddItemToObject(ob, "filters", filters_json(&o, n));
+    return record_read(&o, "audit.read", ob);
+}
+
+static void csv_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static int cmd_export(int argc, char **argv)
+{
+    struct opts o = {0};
+    if (!parse(argc, argv, &o, "export"))
+        return EXIT_USAGE;
+    if (o.help) {
+        printf("usage: fairgate audit export LOG --format csv|json [--out FILE] [filters of show]\n"
+               "                              [--state DIR [--as ACTOR]]\n\n"
+               "csv columns: seq,time,actor,action,route,destination,purpose,categories,count,"
+               "object\n(categories joined with ';'). json: an array of the events as logged.\n"
+               "With --state the export itself is appended to the log as audit.export.\n");
+        return 0;
+    }
+    if (!need(o.log, "LOG", "export") || !need(o.format, "--format csv|json", "export"))
+        return EXIT_USAGE;
+    bool csv = strcmp(o.format, "csv") == 0;
+    if (!csv && strcmp(o.format, "json") != 0) {
+        fprintf(stderr, "fairgate audit export: --format is csv or json\n");
+        return EXIT_USAGE;
+    }
+    struct rows r = {0};
+    int rc = load_rows(&o, &r);
+    if (rc)
+        return rc;
+    FILE *f = o.out ? fopen(o.out, "w") : stdout;
+    if (!f) {
+        fprintf(stderr, "fairgate audit export: cannot write %s: %s\n", o.out, strerror(errno));
+        free_rows(&r);
+        return 1;
+    }
+    if (csv)
+        fputs("seq,time,actor,action,route,destination,purpose,categories,count,object\n", f);
+    else
+        fputs("[", f);
+    for (size_t i = 0; i < r.n; i++) {
+        const cJSON *ev = r.ev[i];
+        if (!csv) {
+            char *s = cJSON_PrintUnformatted(ev);
+            fprintf(f, "%s\n%s", i ? "," : "", s ? s : "null");
+            free(s);
+            continue;
+        }
+        const cJSON *ob = cJSON_GetObjectItemCaseSensitive(ev, "object");
+        fprintf(f, "%.0f,", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ev, "seq")));
+        const char *cols[] = {s_of(ev, "time"),  s_of(ev, "actor"),       s_of(ev, "action"),
+                              s_of(ob, "route"), s_of(ob, "destination"), s_of(ob, "purpose")};
+        for (size_t c = 0; c < 6; c++) {
+            csv_field(f, cols[c]);
+            fputc(',', f);
+        }
+        char cats[1024] = "";
+        const cJSON *c;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(ob, "categories"))
+        {
+            if (cJSON_IsString(c) && strlen(cats) + strlen(c->valuestring) + 2 < sizeof cats) {
+                if (cats[0])
+                    strcat(cats, ";");
+                strcat(cats, c->valuestring);
+            }
+        }
+        csv_field(f, cats);
+        const cJSON *cnt = cJSON_GetObjectItemCaseSensitive(ob, "count");
+        if (cJSON_IsNumber(cnt))
+            fprintf(f, ",%.0f,", cnt->valuedouble);
+        else
+            fputs(",,", f);
+        char *s = cJSON_PrintUnformatted(ob);
+        csv_field(f, s ? s : "");
+        free(s);
+        fputc('\n', f);
+    }
+    if (!csv)
+        fputs("\n]\n", f);
+    if (o.out && fclose(f) != 0) {
+        free_rows(&r);
+        return 1;
+    }
+    size_t n = r.n;
+    free_rows(&r);
+    cJSON *ob = cJSON_CreateObject();
+    cJSON_AddStringToObject(ob, "command", "export");
+    cJSON_AddStringToObject(ob, "format", o.format);
+    cJSON_AddItemToObject(ob, "filters", filters_json(&o, n));
+    return record_read(&o, "audit.export", ob);
+}
+
+/* ---- report, prune ---------------------------------------------------------------- */
+
+static int cmd_report(int argc, char **argv)
+{
+    struct opts o = {0};
+    if (!parse(argc, argv, &o, "report"))
+        return EXIT_USAGE;
+    if (o.help) {
+        printf("usage: fairgate audit report LOG --key PUBKEY --html OUT [--witness FILE]\n"
+               "                              [--gap DURATION] [--state DIR [--as ACTOR]]\n\n"
+               "Writes one self-contained HTML file for a works council meeting: data\n"
+               "categories, destinations, purposes, messages per day, policy changes and\n"
+               "signers, re-identifications, retention deletions, gaps, verification result.\n"
+               "--gap: silences longer than this are listed (default 1h).\n");
+        return 0;
+    }
+    if (!need(o.log, "LOG", "report") || !need(o.key, "--key PUBKEY", "report") ||
+        !need(o.html, "--html OUT", "report"))
+        return EXIT_USAGE;
+    unsigned char pk[32];
+    int64_t gap = 0;
+    if (!load_key(o.key, pk))
+        return EXIT_USAGE;
+    if (o.gap && !fg_parse_duration(o.gap, &gap)) {
+        fprintf(stderr, "fairgate audit report: --gap takes a duration like 30m or 2h\n");
+        return EXIT_USAGE;
+    }
+    struct audit_report_options ro = {.log_path = o.log,
+                                      .out_path = o.html,
+                                      .witness_path = o.witness,
+                                      .pubkey = pk,
+                                      .gap_ms = gap};
+    char why[512] = "";
+    fg_err e = audit_report_html(&ro, why, sizeof why);
+    if (e != FG_OK) {
+        fprintf(stderr, "fairgate audit report: %s\n", why[0] ? why : fg_strerror(e));
+        return 1;
+    }
+    if (!o.quiet)
+        printf("wrote %s\n", o.html);
+    cJSON *ob = cJSON_CreateObject();
+    cJSON_AddStringToObject(ob, "command", "report");
+    return record_read(&o, "audit.read", ob);
+}
+
+static int cmd_prune(int argc, char **argv)
+{
+    struct opts o = {0};
+    if (!parse(argc, argv, &o, "prune"))
+        return EXIT_USAGE;
+    if (o.help) {
+        printf("usage: fairgate audit prune LOG --before DATE --state DIR [--key PUBKEY]\n\n"
+               "Deletes events before the first checkpoint at or after DATE and writes an\n"
+               "anchor line on top: the works council's first public key still verifies.\n"
+               "The log must verify first (--key defaults to DIR/audit-first.pub). Run it\n"
+               "with the daemon stopped. The prune itself is audited.\n");
+        return 0;
+    }
+    if (!need(o.log, "LOG", "prune") || !need(o.before, "--before DATE", "prune") ||
+        !need(o.state, "--state DIR", "prune"))
+        return EXIT_USAGE;
+    int64_t before;
+    if (!time_ok(o.before, &before)) {
+        fprintf(stderr, "fairgate audit prune: --before takes a date or RFC 3339 time\n");
+        return EXIT_USAGE;
+    }
+    char keypath[4096];
+    if (o.key)
+        snprintf(keypath, sizeof keypath, "%s", o.key);
+    else
+        snprintf(keypath, sizeof keypath, "%s/audit-first.pub", o.state);
+    unsigned char pk[32];
+    if (!load_key(keypath, pk))
+        return EXIT_USAGE;
+    uint64_t removed = 0;
+    char why[512] = "";
+    fg_err e = audit_prune(o.log, o.state, before, pk, &removed, why, sizeof why);
+    if (e != FG_OK) {
+        fprintf(stderr, "fairgate audit prune: %s\n", why[0] ? why : fg_strerror(e));
+        return 1;
+    }
+    printf("%s: removed %llu events; the anchor line on top keeps the chain verifiable\n", o.log,
+           (unsigned long long)removed);
+    return 0;
+}
+
+/* ---- selftest-writer (hidden): a realistic writer for the crash and tamper tests ---- */
+
+static int cmd_selftest_writer(int argc, char **argv)
+{
+    struct opts o = {0};
+    if (!parse(argc, argv, &o, "selftest-writer"))
+        return EXIT_USAGE;
+    if (o.help) {
+        printf("usage: fairgate audit selftest-writer --state DIR --log FILE [--events N]\n"
+               "        [--checkpoint-every N] [--rotate-every N] [--fsync always|interval|never]\n"
+               "        [--delay-us N]\n"
+               "Test helper: appends synthetic flow summaries and gateway events.\n");
+        return 0;
+    }
+    if (!need(o.state, "--state DIR", "selftest-writer") ||
+        !need(o.log, "--log FILE", "selftest-writer"))
+        return EXIT_USAGE;
+    struct audit_options ao = {.log_path = o.log,
+                               .state_dir = o.state,
+                               .checkpoint_every_events = o.cp_every ? (int)o.cp_every : 50};
+    if (o.fsync)
+        ao.fsync_mode = strcmp(o.fsync, "always") == 0  ? AUDIT_FSYNC_ALWAYS
+                        : strcmp(o.fsync, "never") == 0 ? AUDIT_FSYNC_NEVER
+                                                        : AUDIT_FSYNC_INTERVAL;
+    struct audit *a;
+    char why[512] = "";
+    fg_err e = audit_open(&ao, &a, why, sizeof why);
+    if (e != FG_OK) {
+        fprintf(stderr, "selftest-writer: %s\n", why[0] ? why : fg_strerror(e));
+        return 1;
+    }
+    static const char *const flows[] = {
+        "{\"route\":\"occupancy\",\"destination\":\"site/{site}/occupancy/{zone}\","
+        "\"purpose\":\"space planning and evacuation counts\",\"categories\":[\"zone\","
+        "\"worker-id\"],\"count\":%ld,\"digest\":\"%s\"}",
+        "{\"route\":\"man-down\",\"destination\":\"site/alarms/man-down\",\"purpose\":"
+        "\"emergency response\",\"categories\":[\"worker-id\",\"zone\",\"time\","
+        "\"safety-event\"],\"count\":%ld,\"digest\":\"%s\"}",
+        "{\"route\":\"climate\",\"destination\":\"bms/climate\",\"purpose\":\"ventilation "
+        "control\",\"categories\":[\"environment\",\"time\"],\"count\":%ld,\"digest\":\"%s\"}",
+    };
+    e = audit_append_json(a, "gateway", "gateway.start", "{\"version\":\"" FAIRGATE_VERSION "\"}");
+    e = e ? e
+          : audit_append_json(a, "gateway", "policy.loaded",
+                              "{\"policy\":\"factory-default\",\"version\":3,\"signers\":["
+                              "\"employer\",\"works-council\"]}");
+    long n = o.events > 0 ? o.events : 100;
+    for (long i = 0; i < n && e == FG_OK; i++) {
+        char obj[1024], dig[65];
+        unsigned char h[32];
+        crypto_generichash(h, 32, (unsigned char *)&i, sizeof i, NULL, 0);
+        sodium_bin2hex(dig, sizeof dig, h, 32);
+        if (i % 97 == 50)
+            e = audit_append_json(a, "works-council", "reidentify",
+                                  "{\"route\":\"man-down\",\"epoch\":12,\"reason\":\"fall "
+                                  "incident follow-up\",\"result\":\"granted\"}");
+        else if (i % 53 == 20)
+            e = audit_append_json(a, "gateway", "outbox.purged",
+                                  "{\"route\":\"climate\",\"destination\":\"bms/climate\","
+                                  "\"count\":3,\"reason\":\"retention\"}");
+        else {
+            snprintf(obj, sizeof obj, flows[i % 3], 1 + (i * 7) % 40, dig);
+            e = audit_append_json(a, "gateway", "flow.summary", obj);
+        }
+        if (e == FG_OK && o.rotate_every > 0 && (i + 1) % o.rotate_every == 0)
+            e = audit_rotate_epoch(a);
+        if (i % 64 == 0)
+            audit_tick(a, fg_monotonic_ms());
+        if (o.delay_us > 0)
+            usleep((useconds_t)o.delay_us);
+    }
+    if (e == FG_OK)
+        e = audit_append_json(a, "gateway", "gateway.stop", NULL);
+    audit_close(a);
+    if (e != FG_OK) {
+        fprintf(stderr, "selftest-writer: %s\n", fg_strerror(e));
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- dispatch --------------------------------------------------------------------- */
+
+static const struct {
+    const char *name, *summary;
+    int (*fn)(int, char **);
+    bool hidden;
+} subs[] = {
+    {"init", "create the log and the first signing key", cmd_init, false},
+    {"verify", "check chain, signatures, hand-overs and a witness", cmd_verify, false},
+    {"show", "print events as a table (the read is audited with --state)", cmd_show, false},
+    {"export", "export events as csv or json", cmd_export, false},
+    {"report", "one self-contained HTML report for the works council", cmd_report, false},
+    {"prune", "delete old events, keeping the log verifiable", cmd_prune, false},
+    {"selftest-writer", "test helper", cmd_selftest_writer, true},
+};
+
+static int audit_main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        FILE *f = argc < 2 ? stderr : stdout;
+        fprintf(f, "usage: fairgate audit COMMAND [ARGS]   (COMMAND --help for details)\n\n");
+        for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+            if (!subs[i].hidden)
+                fprintf(f, "  %-8s %s\n", subs[i].name, subs[i].summary);
+        return argc < 2 ? EXIT_USAGE : 0;
+    }
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+        if (strcmp(argv[1], subs[i].name) == 0)
+            return subs[i].fn(argc - 1, argv + 1);
+    const char *names[sizeof subs / sizeof subs[0]];
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+        names[i] = subs[i].name;
+    const char *s = fg_suggest(argv[1], names, sizeof subs / sizeof subs[0]);
+    fprintf(stderr, "fairgate audit: unknown command '%s'%s%s%s\n", argv[1],
+            s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+    return EXIT_USAGE;
+}
+
+const struct fg_command fg_cmd_audit = {
+    .name = "audit",
+    .summary = "verify, read, report and prune the tamper-evident audit log",
+    .main = audit_main,
+};

@@ -1,0 +1,57 @@
+/* fairgate keys init --role ROLE OUT */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/fg_command.h"
+#include "gateway/keys.h"
+
+static int usage(FILE *o, int rc)
+{
+    fprintf(o, "usage: fairgate keys init --role employer|works-council|gateway OUT\n\n"
+               "Creates an Ed25519 key pair: OUT.key (secret, mode 0600: keep it off the gateway\n"
+               "unless the role is gateway) and OUT.pub (give it to whoever verifies). Prints\n"
+               "the public key and a fingerprint to read aloud when exchanging keys.\n");
+    return rc;
+}
+
+static int keys_main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+        return usage(argc < 2 ? stderr : stdout, argc < 2 ? 2 : 0);
+    if (strcmp(argv[1], "init") != 0) {
+        fprintf(stderr, "fairgate keys: unknown command '%s'\n", argv[1]);
+        return usage(stderr, 2);
+    }
+    const char *role = NULL, *out = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--role") && i + 1 < argc)
+            role = argv[++i];
+        else if (!strcmp(argv[i], "--help"))
+            return usage(stdout, 0);
+        else if (argv[i][0] != '-' && !out)
+            out = argv[i];
+        else
+            return usage(stderr, 2);
+    }
+    if (!role || !out)
+        return usage(stderr, 2);
+    unsigned char pk[32];
+    char why[512], hex[65], fp[40];
+    if (keys_generate(role, out, pk, why, sizeof why) != FG_OK) {
+        fprintf(stderr, "fairgate keys: %s\n", why);
+        return 1;
+    }
+    sodium_bin2hex(hex, sizeof hex, pk, sizeof pk);
+    keys_fingerprint(pk, fp, sizeof fp);
+    printf("role:        %s\nsecret key:  %s.key (mode 0600)\npublic key:  %s.pub\n"
+           "             %s\nfingerprint: %s\n",
+           role, out, out, hex, fp);
+    return 0;
+}
+
+const struct fg_command fg_cmd_keys = {
+    .name = "keys",
+    .summary = "create role key pairs for signing policies and re-identification",
+    .main = keys_main,
+};

@@ -1,0 +1,273 @@
+/* fairgate subject-report: what left the site about one worker. For every
+ * epoch whose table is still kept: the worker's pseudonym per route, and every
+ * audited flow of that route from the pseudonym's first sighting to the end of
+ * the epoch. Needs the works council's key; the report is itself audited. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fg_command.h"
+#include "common/fg_util.h"
+#include "gateway/audit.h"
+#include "gateway/audit_inbox.h"
+#include "gateway/config.h"
+#include "gateway/keys.h"
+#include "gateway/reident.h"
+#include "policy/policy.h"
+
+#define MAX_HITS 512
+
+struct hits {
+    struct reident_hit h[MAX_HITS];
+    size_t n;
+};
+
+static void on_hit(void *ctx, const struct reident_hit *hit)
+{
+    struct hits *hs = ctx;
+    if (hs->n < MAX_HITS)
+        hs->h[hs->n++] = *hit;
+}
+
+struct flow_row {
+    size_t hit;
+    char since[40], until[40], destination[160], purpose[200], categories[200];
+    double count;
+};
+
+static void html_escape(FILE *f, const char *s)
+{
+    for (; *s; s++)
+        switch (*s) {
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        default:
+            fputc(*s, f);
+        }
+}
+
+static int usage(FILE *f, int rc)
+{
+    fprintf(f, "usage: fairgate subject-report --config FILE --id IDENTIFIER\n"
+               "                               --key WORKS_COUNCIL_SECRET [--html OUT]\n\n"
+               "Lists, for every pseudonym epoch still kept, the worker's pseudonyms per route\n"
+               "and every audited flow of those routes while the pseudonym was in use. This is\n"
+               "how a worker sees, and can contest, what left the site about them.\n");
+    return rc;
+}
+
+static int subject_main(int argc, char **argv)
+{
+    const char *config = NULL, *id = NULL, *key = NULL, *html = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+            return usage(stdout, 0);
+        if (!v)
+            return usage(stderr, 2);
+        if (!strcmp(a, "--config") || !strcmp(a, "-c"))
+            config = v;
+        else if (!strcmp(a, "--id"))
+            id = v;
+        else if (!strcmp(a, "--key"))
+            key = v;
+        else if (!strcmp(a, "--html"))
+            html = v;
+        else
+            return usage(stderr, 2);
+        i++;
+    }
+    if (!config || !id || !key)
+        return usage(stderr, 2);
+    struct fg_config cfg;
+    char why[1024];
+    if (config_load(config, &cfg, why, sizeof why) != FG_OK) {
+        fprintf(stderr, "subject-report: %s\n", why);
+        config_free(&cfg);
+        return 2;
+    }
+    int rc = 1;
+    unsigned char *sk = NULL;
+    char role[KEYS_ROLE_MAX + 1];
+    struct hits *hs = calloc(1, sizeof *hs);
+    struct flow_row *rows = NULL;
+    size_t nrows = 0, caprows = 0;
+    struct sensor_registry *reg = NULL;
+    struct policy *pol = NULL;
+    char *log = NULL;
+    char logpath[4096], adir[4200], rdir[4200];
+    snprintf(logpath, sizeof logpath, "%s%s", cfg.audit_log ? cfg.audit_log : cfg.state_dir,
+             cfg.audit_log ? "" : "/audit.log");
+    snprintf(adir, sizeof adir, "%s/audit", cfg.state_dir);
+    snprintf(rdir, sizeof rdir, "%s/reident", cfg.state_dir);
+    if (!hs || keys_load_secret(key, &sk, role, sizeof role, why, sizeof why) != FG_OK) {
+        fprintf(stderr, "subject-report: %s\n", hs ? why : "out of memory");
+        goto out;
+    }
+    size_t opened = 0, failed = 0;
+    fg_err e = reident_subject(rdir, sk, id, on_hit, hs, &opened, &failed);
+    if (e == FG_ERR_CRYPTO) {
+        fprintf(stderr, "subject-report: this is not the works council's key: no table opens\n");
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "result", "refused: not the works council's key");
+        if (audit_submit(logpath, adir, "works-council", "subject_report", o, 5000, why,
+                         sizeof why) != FG_OK)
+            fprintf(stderr, "subject-report: could not audit the attempt: %s\n", why);
+        cJSON_Delete(o);
+        goto out;
+    }
+    /* the epoch length comes from the policy in force */
+    int64_t rotate = 86400000LL;
+    if (sensor_registry_new(&reg) == FG_OK &&
+        (!cfg.sensors_builtin || sensor_registry_load_builtin(reg, why, sizeof why) == FG_OK)) {
+        for (size_t i = 0; i < cfg.nsensor_dirs; i++)
+            if (sensor_registry_load_dir(reg, cfg.sensor_dirs[i], why, sizeof why) != FG_OK)
+                break;
+        if (cfg.policy_file &&
+            policy_load_file(cfg.policy_file, reg, cfg.site, &pol, why, sizeof why) == FG_OK)
+            rotate = policy_rotate_ms(pol);
+    }
+    size_t loglen = 0;
+    if (fg_read_file(logpath, (size_t)1 << 31, &log, &loglen) != FG_OK)
+        log = NULL;
+    for (char *line = log, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        cJSON *ev = audit_parse_line(line, len);
+        const cJSON *act = cJSON_GetObjectItemCaseSensitive(ev, "action");
+        const cJSON *ob = cJSON_GetObjectItemCaseSensitive(ev, "object");
+        if (cJSON_IsString(act) && !strcmp(act->valuestring, "flow.summary") && ob) {
+            const char *r = cJSON_GetStringValue(cJSON_GetObjectItem(ob, "route"));
+            const char *since = cJSON_GetStringValue(cJSON_GetObjectItem(ob, "since"));
+            const char *until = cJSON_GetStringValue(cJSON_GetObjectItem(ob, "until"));
+            int64_t s_ms, u_ms;
+            if (r && since && until && fg_parse_time(since, strlen(since), &s_ms) &&
+                fg_parse_time(until, strlen(until), &u_ms))
+                for (size_t k = 0; k < hs->n; k++) {
+                    int64_t from = hs->h[k].first_seen_ms, to = (hs->h[k].epoch + 1) * rotate;
+                    if (strcmp(r, hs->h[k].route) || u_ms < from || s_ms > to)
+                        continue;
+                    if (nrows == caprows) {
+                        caprows = caprows ? caprows * 2 : 64;
+                        struct flow_row *nr = realloc(rows, caprows * sizeof *rows);
+                        if (!nr)
+                            break;
+                        rows = nr;
+                    }
+                    struct flow_row *fr = &rows[nrows++];
+                    memset(fr, 0, sizeof *fr);
+                    fr->hit = k;
+                    snprintf(fr->since, sizeof fr->since, "%s", since);
+                    snprintf(fr->until, sizeof fr->until, "%s", until);
+                    const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(ob, "destination"));
+                    const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(ob, "purpose"));
+                    snprintf(fr->destination, sizeof fr->destination, "%s", d ? d : "");
+                    snprintf(fr->purpose, sizeof fr->purpose, "%s", p ? p : "");
+                    const cJSON *cats = cJSON_GetObjectItem(ob, "categories"), *c;
+                    size_t o = 0;
+                    cJSON_ArrayForEach(c, cats) if (cJSON_IsString(c) && o < sizeof fr->categories)
+                        o += (size_t)snprintf(fr->categories + o, sizeof fr->categories - o,
+                                              "%s%s", o ? ", " : "", c->valuestring);
+                    fr->count = cJSON_GetNumberValue(cJSON_GetObjectItem(ob, "count"));
+                }
+        }
+        cJSON_Delete(ev);
+    }
+    /* The report is audited before it is shown; it names no one in the log. */
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "result", "produced");
+    cJSON_AddNumberToObject(o, "pseudonyms", (double)hs->n);
+    cJSON_AddNumberToObject(o, "flows", (double)nrows);
+    e = audit_submit(logpath, adir, "works-council", "subject_report", o, 5000, why, sizeof why);
+    cJSON_Delete(o);
+    if (e) {
+        fprintf(stderr, "subject-report: the report could not be audited (%s); not shown\n", why);
+        goto out;
+    }
+    printf("Subject report (tables opened: %zu entries)\n\n", opened);
+    if (!hs->n)
+        printf("No pseudonym of this identifier in any kept epoch: nothing about this worker "
+               "can be linked to them any more, or nothing was forwarded.\n");
+    for (size_t k = 0; k < hs->n; k++) {
+        char first[40];
+        fg_format_time(hs->h[k].first_seen_ms, first, sizeof first);
+        printf("epoch %lld  route %-20s pseudonym %s  first seen %s\n", (long long)hs->h[k].epoch,
+               hs->h[k].route, hs->h[k].pseudonym, first);
+        for (size_t i = 0; i < nrows; i++)
+            if (rows[i].hit == k)
+                printf("    flow %s .. %s  %5.0f messages  to %s  for \"%s\"  [%s]\n",
+                       rows[i].since, rows[i].until, rows[i].count, rows[i].destination,
+                       rows[i].purpose, rows[i].categories);
+    }
+    if (html) {
+        FILE *f = fopen(html, "w");
+        if (!f) {
+            perror(html);
+            goto out;
+        }
+        fputs("<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>fairgate subject "
+              "report</title><style>body{font:15px/1.4 system-ui,sans-serif;margin:2em;max-width:"
+              "60em}table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:"
+              ".3em .5em;text-align:left}th{background:#eef}</style><h1>What left the site about "
+              "you</h1><p>Produced with the works council's key. Each pseudonym below stood for "
+              "you on one route during one period; each flow is a batch of minimised messages "
+              "of that route sent while your pseudonym was in use.</p>",
+              f);
+        if (!hs->n)
+            fputs("<p><b>No pseudonym in any kept period.</b></p>", f);
+        for (size_t k = 0; k < hs->n; k++) {
+            char first[40];
+            fg_format_time(hs->h[k].first_seen_ms, first, sizeof first);
+            fprintf(f, "<h2>Route ");
+            html_escape(f, hs->h[k].route);
+            fprintf(f, ", period %lld</h2><p>Pseudonym <code>%s</code>, first seen %s</p>",
+                    (long long)hs->h[k].epoch, hs->h[k].pseudonym, first);
+            fputs("<table><tr><th>from</th><th>until</th><th>messages</th><th>destination</th>"
+                  "<th>purpose</th><th>data categories</th></tr>",
+                  f);
+            for (size_t i = 0; i < nrows; i++)
+                if (rows[i].hit == k) {
+                    fprintf(f, "<tr><td>%s</td><td>%s</td><td>%.0f</td><td>", rows[i].since,
+                            rows[i].until, rows[i].count);
+                    html_escape(f, rows[i].destination);
+                    fputs("</td><td>", f);
+                    html_escape(f, rows[i].purpose);
+                    fputs("</td><td>", f);
+                    html_escape(f, rows[i].categories);
+                    fputs("</td></tr>", f);
+                }
+            fputs("</table>", f);
+        }
+        fputs("</html>\n", f);
+        fclose(f);
+        printf("\nHTML report: %s\n", html);
+    }
+    rc = 0;
+out:
+    free(log);
+    free(rows);
+    free(hs);
+    policy_free(pol);
+    sensor_registry_free(reg);
+    if (sk)
+        sodium_free(sk);
+    config_free(&cfg);
+    return rc;
+}
+
+const struct fg_command fg_cmd_subject_report = {
+    .name = "subject-report",
+    .summary = "what left the site about one worker (works council key, audited)",
+    .main = subject_main,
+};
