@@ -278,7 +278,9 @@ start_system() { # SYSTEM QOS
             echo "  qos: $qos"
             echo "  max_inflight: 100"
             echo "sensors: { dirs: [ \"$HERE/types\" ] }"
-            echo "policy: { file: $pol }"
+            # Signatures are checked once at load and cost nothing per message;
+            # the benchmark runs the policy unsigned (lab mode) to stay simple.
+            echo "policy: { file: $pol, required_roles: \"\" }"
             echo "log: { level: info }"
             echo "stats: { interval: 10s }"
             echo "shutdown: { drain_timeout: 500ms }"

@@ -111,7 +111,13 @@ static fg_err scan_sensors(const struct certs_broker_req *req, const char *ca_fi
                 goto next;
             }
         }
-        if (!names_has(sensors, info.cn))
+        bool hub = false; /* hubs get their own, type-wide ACL entry */
+        for (size_t h = 0; h < req->n_hubs; h++) {
+            const char *eq = strchr(req->hubs[h], '=');
+            hub = hub || (eq && strlen(info.cn) == (size_t)(eq - req->hubs[h]) &&
+                          !strncmp(info.cn, req->hubs[h], (size_t)(eq - req->hubs[h])));
+        }
+        if (!hub && !names_has(sensors, info.cn))
             e = names_add(sensors, info.cn);
     next:
         free(list[i]);
@@ -303,6 +309,19 @@ fg_err certs_broker_config(const struct certs_broker_req *req, size_t *n_sensors
         "# The gateway reads every sensor and publishes the policy-filtered site data.\n"
         "user %s\ntopic read raw/#\ntopic write site/#\ntopic write fairgate/#\n",
         gateway);
+    for (size_t i = 0; i < req->n_hubs; i++) {
+        const char *eq = strchr(req->hubs[i], '=');
+        if (!eq || eq == req->hubs[i] || !eq[1] || strchr(eq + 1, '/') || strchr(eq + 1, '+') ||
+            strchr(eq + 1, '#')) {
+            snprintf(why, why_len, "A hub is NAME=SENSOR_TYPE, not '%s'.", req->hubs[i]);
+            e = FG_ERR_CONFIG;
+            goto out;
+        }
+        if (i == 0)
+            put(&a, "\n# Hubs publish for the devices of one sensor type, nothing else.\n");
+        put(&a, "user %.*s\ntopic write raw/%s/+\n", (int)(eq - req->hubs[i]), req->hubs[i],
+            eq + 1);
+    }
     if (sensors.n)
         put(&a, "\n# Sensors: each may only publish its own raw/<sensor-type>/<device> "
                 "topics.\n");

@@ -131,6 +131,10 @@ struct certs_broker_req {
     const char *gateway_name; /* NULL: fairgate-gateway */
     const char *consumers[CERTS_MAX_CONSUMERS]; /* may read site/# only */
     size_t n_consumers;
+    /* Hubs publish for many devices of one sensor type (an RTLS engine for UWB
+     * badges, a LoRaWAN network server): "NAME=TYPE" may write raw/TYPE/+ only. */
+    const char *hubs[CERTS_MAX_CONSUMERS];
+    size_t n_hubs;
     int64_t now_ms;
 };
 

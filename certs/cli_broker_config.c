@@ -11,7 +11,8 @@
 
 static const char usage[] =
     "usage: fairgate broker-config --sensors DIR --ca DIR [--port N] [--bind ADDR]\n"
-    "                              [--gateway-name NAME] [--consumer NAME]... OUT\n"
+    "                              [--gateway-name NAME] [--consumer NAME]...\n"
+    "                              [--hub NAME=SENSOR_TYPE]... OUT\n"
     "  Writes OUT, a mosquitto 2.0 configuration for the local broker, and its ACL file\n"
     "  next to it (OUT with .acl instead of .conf). One TLS listener (port 8883 on 127.0.0.1\n"
     "  unless --port/--bind) that requires a client certificate of the site CA and uses its\n"
@@ -19,7 +20,9 @@ static const char usage[] =
     "  The broker certificate is DIR/broker.crt, issued (DNS:localhost, IP:127.0.0.1) if\n"
     "  absent. ACL: each sensor certificate (OU=sensor) in --sensors may only write\n"
     "  raw/+/<its CN>; the gateway (CN fairgate-gateway unless --gateway-name) reads raw/#\n"
-    "  and writes site/# and fairgate/#; each --consumer reads site/# only.\n";
+    "  and writes site/# and fairgate/#; each --consumer reads site/# only; each --hub\n"
+    "  (an RTLS engine or LoRaWAN server publishing for many devices of one type) may\n"
+    "  write raw/SENSOR_TYPE/+ only.\n";
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
@@ -40,6 +43,7 @@ static int broker_config_main(int argc, char **argv)
                                          {"bind", required_argument, 0, 'b'},
                                          {"gateway-name", required_argument, 0, 'g'},
                                          {"consumer", required_argument, 0, 'C'},
+                                         {"hub", required_argument, 0, 'H'},
                                          {"listener-plain", required_argument, 0, 'P'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
@@ -72,6 +76,11 @@ static int broker_config_main(int argc, char **argv)
             if (req.n_consumers == CERTS_MAX_CONSUMERS)
                 return usage_error("too many --consumer (at most %d)", CERTS_MAX_CONSUMERS);
             req.consumers[req.n_consumers++] = optarg;
+            break;
+        case 'H':
+            if (req.n_hubs == CERTS_MAX_CONSUMERS)
+                return usage_error("too many --hub (at most %d)", CERTS_MAX_CONSUMERS);
+            req.hubs[req.n_hubs++] = optarg;
             break;
         case 'P':
             fprintf(stderr, "fairgate broker-config: --listener-plain is refused: a listener "

@@ -1,6 +1,8 @@
 /* fairgate config check FILE | config docs: the configuration table, for
  * operators (validate before a restart) and for docs/configuration.md. */
+#include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/fg_command.h"
@@ -8,6 +10,7 @@
 #include "common/fg_util.h"
 #include "certs/certs.h"
 #include "gateway/config.h"
+#include "gateway/gateway.h"
 #include "policy/policy.h"
 #include "sensors/sensor.h"
 
@@ -84,7 +87,21 @@ static int check(const char *file)
         fprintf(stderr, "%s: policy.file is not set: the gateway would forward nothing\n", file);
         goto out;
     }
-    if (policy_load_file(cfg.policy_file, reg, cfg.site, &p, why, sizeof why) != FG_OK) {
+    char *ptext = NULL;
+    size_t plen = 0;
+    if (fg_read_file(cfg.policy_file, 4u << 20, &ptext, &plen) != FG_OK) {
+        fprintf(stderr, "%s: cannot read the policy %s\n", file, cfg.policy_file);
+        goto out;
+    }
+    cJSON *signers = cJSON_CreateArray();
+    fg_err se = gateway_check_policy_signatures(&cfg, ptext, plen, signers, why, sizeof why);
+    cJSON_Delete(signers);
+    if (se == FG_OK)
+        se = policy_load_string(cfg.policy_file, ptext, plen, reg, cfg.site, &p, why, sizeof why);
+    else
+        fprintf(stderr, "%s: the gateway would refuse the policy: ", cfg.policy_file);
+    free(ptext);
+    if (se != FG_OK) {
         fprintf(stderr, "%s\n", why);
         goto out;
     }

@@ -827,10 +827,9 @@ static void log_policy_warning(void *ctx, const char *msg)
 
 /* Co-determination: every required role must have signed these exact bytes
  * with the key the configuration trusts for it. */
-static fg_err check_signatures(struct gateway *gw, const char *text, size_t len, cJSON *signers,
-                               char *why, size_t why_len)
+fg_err gateway_check_policy_signatures(const struct fg_config *cfg, const char *text, size_t len,
+                                       cJSON *signers, char *why, size_t why_len)
 {
-    const struct fg_config *cfg = gw->cfg;
     const char *required[8];
     size_t nreq = 0;
     char roles[256];
@@ -911,7 +910,7 @@ static void load_policy(struct gateway *gw, bool reload)
     }
     /* The signatures are checked over the very bytes that are then parsed. */
     if (!e)
-        e = check_signatures(gw, text, tlen, signers, why, sizeof why);
+        e = gateway_check_policy_signatures(gw->cfg, text, tlen, signers, why, sizeof why);
     if (!e)
         e = policy_load_string(gw->cfg->policy_file, text, tlen, gw->sensors, gw->cfg->site, &p,
                                why, sizeof why);

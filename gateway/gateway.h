@@ -31,6 +31,14 @@ struct gw_counters {
     atomic_uint_fast64_t paused;
 };
 
+/* Co-determination: FG_OK if every role in policy.required_roles signed these
+ * exact bytes with the key configured for it (signers gets one object per
+ * valid signer); otherwise why says what is missing, in one line. */
+#include <cjson/cJSON.h>
+FG_MUST_CHECK fg_err gateway_check_policy_signatures(const struct fg_config *cfg, const char *text,
+                                                     size_t len, cJSON *signers, char *why,
+                                                     size_t why_len);
+
 /* Runs until SIGTERM/SIGINT; returns the process exit code. */
 int gateway_run(struct fg_config *cfg);
 

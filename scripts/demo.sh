@@ -41,14 +41,27 @@ broker() { # NAME PORT [extra config lines]
     wait_port "$port"
 }
 
-echo "== 1. a throw-away site CA and a certificate for the upstream broker (fairgate certs)"
+echo "== 1. a site PKI from nothing (fairgate certs): CA, brokers, gateway, sensor hubs"
 "$FG" certs init-ca --site "Demo Factory" "$RUN/ca" >/dev/null
 "$FG" certs issue --ca "$RUN/ca" --kind broker --name localhost --ip 127.0.0.1 >/dev/null
-echo "   $("$FG" certs inspect "$RUN/ca/localhost.crt" | grep -iE '^ *subject' | head -1 | sed 's/^ *//')"
+"$FG" certs issue --ca "$RUN/ca" --kind gateway --name fairgate-gateway >/dev/null
+TYPES="uwb-badge environment wearable-vitals machine-terminal access-gate"
+mkdir -p "$RUN/sensors"
+HUBS=()
+for t in $TYPES; do
+    # An RTLS engine / LoRaWAN server publishes for all devices of one type.
+    "$FG" certs issue --ca "$RUN/ca" --kind sensor --name "$t-hub" --out "$RUN/sensors" >/dev/null
+    HUBS+=(--hub "$t-hub=$t")
+done
+echo "   $("$FG" certs inspect "$RUN/ca/fairgate-gateway.crt" | grep -iE '^ *subject' | head -1 | sed 's/^ *//')"
 
 LOCAL=$(free_port); UP=$(free_port)
-echo "== 2. brokers on loopback: local (sensors, plain) :$LOCAL, upstream (TLS) :$UP"
-broker local "$LOCAL"
+echo "== 2. brokers on loopback: local :$LOCAL (mutual TLS + ACL from fairgate broker-config), upstream :$UP (TLS)"
+"$FG" broker-config --sensors "$RUN/sensors" --ca "$RUN/ca" --port "$LOCAL" "${HUBS[@]}" "$RUN/local.conf" 2>/dev/null | sed 's/^/   /'
+echo "user $(id -un)" >>"$RUN/local.conf"   # as root, mosquitto would drop to a user that cannot read $RUN
+mosquitto -c "$RUN/local.conf" >"$RUN/local.log" 2>&1 &
+PIDS+=($!)
+wait_port "$LOCAL"
 broker upstream "$UP" "cafile $RUN/ca/ca.crt" "certfile $RUN/ca/localhost.crt" "keyfile $RUN/ca/localhost.key"
 
 echo "== 3. co-determination: employer and works council each sign the demo policy"
@@ -63,7 +76,10 @@ echo "   What the works council signed, in its own words (fairgate policy explai
 cat >"$RUN/fairgate.yaml" <<YAML
 site: demo-factory
 state_dir: $RUN/state
-local: { host: 127.0.0.1, port: $LOCAL }
+local:
+  host: localhost          # checked against the local broker's certificate too
+  port: $LOCAL
+  tls: { enabled: true, ca: $RUN/ca/ca.crt, cert: $RUN/ca/fairgate-gateway.crt, key: $RUN/ca/fairgate-gateway.key }
 upstream:
   host: localhost          # checked against the broker certificate
   port: $UP
@@ -85,10 +101,14 @@ SUB=$!; PIDS+=("$SUB")
 sleep 0.5
 
 echo "== 5. simulated factory: 12 workers with badges, 6 environment sensors, 6 seconds"
-"$FG" simulate --port "$LOCAL" --workers 12 --rate 40 --duration 6s --seed 2026 --record "$RUN/raw.jsonl" 2>&1 | sed 's/^/   /'
+"$FG" simulate --host localhost --port "$LOCAL" --ca "$RUN/ca/ca.crt" --cert-dir "$RUN/sensors" --workers 12 --rate 40 --duration 6s --seed 2026 --record "$RUN/raw.jsonl" 2>&1 | sed 's/^/   /'
 # Two bad inputs: counted and dropped, never forwarded, and the gateway keeps running.
-mosquitto_pub -p "$LOCAL" -q 1 -t raw/uwb-badge/d4:3f:00:00:00:01 -m '{"badge": "B-99999", "x": 1' -V mqttv5
-mosquitto_pub -p "$LOCAL" -q 1 -t raw/uwb-badge/d4:3f:00:00:00:01 -m '{"badge": "B-99999", "x": "far away"}' -V mqttv5
+HUB=(-h localhost -p "$LOCAL" --cafile "$RUN/ca/ca.crt" --cert "$RUN/sensors/uwb-badge-hub.crt" --key "$RUN/sensors/uwb-badge-hub.key" -q 1 -V mqttv5)
+mosquitto_pub "${HUB[@]}" -t raw/uwb-badge/d4:3f:00:00:00:01 -m '{"badge": "B-99999", "x": 1'
+mosquitto_pub "${HUB[@]}" -t raw/uwb-badge/d4:3f:00:00:00:01 -m '{"badge": "B-99999", "x": "far away"}'
+# The ACL in action: the badge hub may not publish as an environment sensor, nor read raw data.
+mosquitto_pub "${HUB[@]}" -t raw/environment/env-99 -m '{"temperature": 99}' 2>/dev/null || true
+timeout 2 mosquitto_sub "${HUB[@]}" -t 'raw/#' -C 1 -W 1 >"$RUN/spy.txt" 2>/dev/null || true
 sleep 1.5
 kill -TERM "$GW"; wait "$GW" 2>/dev/null || true
 kill "$SUB" 2>/dev/null || true; wait "$SUB" 2>/dev/null || true
@@ -128,6 +148,11 @@ sys.exit(1 if leaked else 0)
 PY
 echo
 grep -E "stats: final|rejected|policy" "$RUN/gateway.log" | sed 's/^/   gateway: /'
+EXPECT=$(($(wc -l <"$RUN/raw.jsonl") + 2))
+if [ -s "$RUN/spy.txt" ] || ! grep -q "final: in=$EXPECT " "$RUN/gateway.log"; then
+    echo "   ACL FAILURE: a sensor hub could read raw data or publish as another sensor type"; exit 1
+fi
+echo "   ACL: the badge hub could not read raw topics, and its forged environment reading never reached the gateway"
 echo "== 7. the audit log, checked with nothing but the first public key"
 "$FG" audit verify "$RUN/state/audit.log" --key "$RUN/state/audit/audit-first.pub" | sed 's/^/   /'
 "$FG" audit show "$RUN/state/audit.log" | grep -E "policy|flow|rejected|start|stop" | head -8 | sed 's/^/   /'

@@ -20,13 +20,52 @@ static void on_sig(int s)
     stop = 1;
 }
 
+#define MAX_HUBS 16
+
+struct hub {
+    char type[64];
+    struct fg_pub *pub;
+};
+
+/* One mutual-TLS connection per sensor type, made on first use. */
+static struct fg_pub *hub_for(struct hub *hubs, size_t *n, const char *topic, const char *host,
+                              int port, int qos, const char *ca, const char *dir)
+{
+    const char *t = strchr(topic, '/');
+    const char *e = t ? strchr(t + 1, '/') : NULL;
+    if (!t || !e || (size_t)(e - t - 1) >= sizeof hubs[0].type)
+        return NULL;
+    char type[64];
+    snprintf(type, sizeof type, "%.*s", (int)(e - t - 1), t + 1);
+    for (size_t i = 0; i < *n; i++)
+        if (!strcmp(hubs[i].type, type))
+            return hubs[i].pub;
+    if (*n == MAX_HUBS - 1)
+        return NULL;
+    char cert[4200], key[4200], id[128], why[512];
+    snprintf(cert, sizeof cert, "%s/%s-hub.crt", dir, type);
+    snprintf(key, sizeof key, "%s/%s-hub.key", dir, type);
+    snprintf(id, sizeof id, "sim-%s-hub", type);
+    struct fg_pub_options po = {.host = host, .port = port, .client_id = id, .qos = qos,
+                                .window = 16, .ca = ca, .cert = cert, .key = key};
+    struct fg_pub *p;
+    if (fg_pub_connect(&po, &p, why, sizeof why) != FG_OK) {
+        fprintf(stderr, "simulate: hub for %s: %s\n", type, why);
+        return NULL;
+    }
+    snprintf(hubs[*n].type, sizeof hubs[0].type, "%s", type);
+    hubs[(*n)++].pub = p;
+    return p;
+}
+
 static void usage(FILE *out)
 {
     fprintf(
         out,
         "usage: fairgate simulate [--site factory|depot] [--workers N] [--rate R] [--seed S]\n"
         "                         [--duration D | --count N] [--shift D] [--host H] [--port P]\n"
-        "                         [--qos Q] [--record FILE] [--dry-run]\n\n"
+        "                         [--qos Q] [--record FILE] [--dry-run]\n"
+        "                         [--ca CA_CRT [--cert-dir DIR]]\n\n"
         "Publishes realistic telemetry for every built-in sensor type of a site to the local\n"
         "broker: workers walking between zones over a shift with a canteen break.\n"
         "  factory: uwb-badge, wearable-vitals (one man-down per shift), machine-terminal\n"
@@ -40,7 +79,11 @@ static void usage(FILE *out)
         "  --shift D       length of a shift (default 8h); each has a break and a man-down\n"
         "  --record FILE   also write every message as a JSON line {topic,payload}; binary\n"
         "                  payloads as {topic,payload_b64}\n"
-        "  --dry-run       print the JSON lines instead of publishing (fixed start time)\n");
+        "  --dry-run       print the JSON lines instead of publishing (fixed start time)\n"
+        "  --ca CA_CRT     connect with TLS, verifying the broker against CA_CRT\n"
+        "  --cert-dir DIR  mutual TLS as hubs: one connection per sensor type T with client\n"
+        "                  certificate DIR/T-hub.crt and key DIR/T-hub.key (an RTLS engine or\n"
+        "                  LoRaWAN server publishing for its devices; see broker-config --hub)\n");
 }
 
 static int simulate_main(int argc, char **argv)
@@ -52,12 +95,14 @@ static int simulate_main(int argc, char **argv)
         {"host", required_argument, 0, 'H'},     {"port", required_argument, 0, 'p'},
         {"qos", required_argument, 0, 'q'},      {"record", required_argument, 0, 'R'},
         {"dry-run", no_argument, 0, 'D'},        {"help", no_argument, 0, 'h'},
-        {"shift", required_argument, 0, 'T'},    {0, 0, 0, 0}};
+        {"shift", required_argument, 0, 'T'},    {"ca", required_argument, 0, 'A'},
+        {"cert-dir", required_argument, 0, 'C'}, {0, 0, 0, 0}};
     struct sim_options so = {.site = "factory", .workers = 20, .seed = 1, .step_ms = 0};
     double rate = 50;
     int64_t duration_ms = 0;
     long long count = 0;
     const char *host = "127.0.0.1", *record = NULL;
+    const char *ca = NULL, *cert_dir = NULL;
     int port = 1883, qos = 1;
     bool dry = false;
     int o;
@@ -90,6 +135,12 @@ static int simulate_main(int argc, char **argv)
                 fprintf(stderr, "simulate: bad shift length '%s'\n", optarg);
                 return 2;
             }
+            break;
+        case 'A':
+            ca = optarg;
+            break;
+        case 'C':
+            cert_dir = optarg;
             break;
         case 'H':
             host = optarg;
@@ -143,12 +194,15 @@ static int simulate_main(int argc, char **argv)
         return 1;
     }
     struct fg_pub *pub = NULL;
-    if (!dry) {
+    struct hub hubs[MAX_HUBS];
+    size_t nhubs = 0;
+    if (!dry && !cert_dir) {
         struct fg_pub_options po = {.host = host,
                                     .port = port,
                                     .client_id = "fairgate-simulator",
                                     .qos = qos,
-                                    .window = 16};
+                                    .window = 16,
+                                    .ca = ca};
         char why[256];
         if (fg_pub_connect(&po, &pub, why, sizeof why) != FG_OK) {
             fprintf(stderr, "simulate: %s\n", why);
@@ -189,7 +243,13 @@ static int simulate_main(int argc, char **argv)
             if (fg_jw_finish(&w))
                 fprintf(dry ? stdout : rec, "%s\n", line);
         }
-        if (pub && fg_pub_send(pub, m.topic, m.payload, m.len, NULL, NULL) != FG_OK) {
+        struct fg_pub *to = pub;
+        if (!dry && cert_dir && !(to = hub_for(hubs, &nhubs, m.topic, host, port, qos, ca,
+                                               cert_dir))) {
+            rc = 1;
+            break;
+        }
+        if (to && fg_pub_send(to, m.topic, m.payload, m.len, NULL, NULL) != FG_OK) {
             fprintf(stderr, "simulate: publish failed after %lld messages\n", sent);
             rc = 1;
             break;
@@ -206,14 +266,20 @@ static int simulate_main(int argc, char **argv)
         }
     }
     if (pub) {
-        if (fg_pub_flush(pub, 10000) != FG_OK) {
+        hubs[nhubs].pub = pub;
+        hubs[nhubs++].type[0] = '\0';
+    }
+    size_t acked = 0;
+    for (size_t i = 0; i < nhubs; i++) {
+        if (fg_pub_flush(hubs[i].pub, 10000) != FG_OK) {
             fprintf(stderr, "simulate: not every message was acknowledged\n");
             rc = 1;
         }
-        fprintf(stderr, "simulate: published %lld messages, %zu acknowledged\n", sent,
-                fg_pub_acked(pub));
-        fg_pub_close(pub);
+        acked += fg_pub_acked(hubs[i].pub);
+        fg_pub_close(hubs[i].pub);
     }
+    if (!dry)
+        fprintf(stderr, "simulate: published %lld messages, %zu acknowledged\n", sent, acked);
     if (rec)
         fclose(rec);
     sim_free(sim);

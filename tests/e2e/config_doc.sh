@@ -41,7 +41,13 @@ pass "examples/fairgate.yaml lists all $(wc -l <"$WORK/table.keys") keys"
 
 # 3. The example is valid once its files exist.
 make_test_ca "$WORK/ca" mqtt.example.com
-sed -e "s|/etc/fairgate/policy.yaml|$SRC/examples/policy-demo.yaml|" \
+"$FAIRGATE" keys init --role employer "$WORK/employer" >/dev/null
+"$FAIRGATE" keys init --role works-council "$WORK/works-council" >/dev/null
+cp "$SRC/examples/policy-demo.yaml" "$WORK/policy.yaml"
+"$FAIRGATE" policy sign "$WORK/policy.yaml" --key "$WORK/employer.key" --role employer >/dev/null
+"$FAIRGATE" policy sign "$WORK/policy.yaml" --key "$WORK/works-council.key" --role works-council >/dev/null
+sed -e "s|/etc/fairgate/policy.yaml|$WORK/policy.yaml|" \
+    -e "s|/etc/fairgate/trust/|$WORK/|" \
     -e "s|/etc/fairgate/upstream-ca.crt|$WORK/ca/ca.crt|" \
     -e "s|^#state_dir: .*|state_dir: $WORK/state|" \
     "$SRC/examples/fairgate.yaml" >"$WORK/fairgate.yaml"
@@ -58,9 +64,12 @@ grep -q "typo.yaml:4:3: unknown key 'upstream.hots'" <<<"$out" || { echo "$out";
 printf 'upstream: { tls: { ca: %s } }\npolicy: { file: %s/nope.yaml }\n' "$WORK/ca/ca.crt" "$WORK" >"$WORK/nopol.yaml"
 if out=$("$FAIRGATE" config check "$WORK/nopol.yaml" 2>&1); then fail "missing policy accepted"; fi
 grep -q "nope.yaml" <<<"$out" || { echo "$out"; fail "missing policy not named"; }
-printf 'upstream: { tls: { ca: %s/none.crt } }\npolicy: { file: %s }\n' "$WORK" "$SRC/examples/policy-demo.yaml" >"$WORK/noca.yaml"
+printf 'upstream: { tls: { ca: %s/none.crt } }\npolicy: { file: %s, required_roles: "" }\n' "$WORK" "$SRC/examples/policy-demo.yaml" >"$WORK/noca.yaml"
 if out=$("$FAIRGATE" config check "$WORK/noca.yaml" 2>&1); then fail "missing CA accepted"; fi
 grep -q "upstream TLS" <<<"$out" || { echo "$out"; fail "missing CA not explained"; }
+printf 'upstream: { tls: { ca: %s } }\npolicy: { file: %s }\n' "$WORK/ca/ca.crt" "$SRC/examples/policy-demo.yaml" >"$WORK/unsigned.yaml"
+if out=$("$FAIRGATE" config check "$WORK/unsigned.yaml" 2>&1); then fail "unsigned policy accepted"; fi
+grep -q "would refuse the policy" <<<"$out" || { echo "$out"; fail "unsigned policy not explained"; }
 rc=0; "$FAIRGATE" config check >/dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "usage error: exit $rc, not 2"
 pass "config check reports errors with their place"
