@@ -8,10 +8,13 @@
 
 static int usage(FILE *o, int rc)
 {
-    fprintf(o, "usage: fairgate keys init --role employer|works-council|gateway OUT\n\n"
+    fprintf(o, "usage: fairgate keys init --role employer|works-council|gateway OUT\n"
+               "       fairgate keys show PUBFILE\n\n"
                "Creates an Ed25519 key pair: OUT.key (secret, mode 0600: keep it off the gateway\n"
                "unless the role is gateway) and OUT.pub (give it to whoever verifies). Prints\n"
-               "the public key and a fingerprint to read aloud when exchanging keys.\n");
+               "the public key and a fingerprint to read aloud when exchanging keys.\n"
+               "`keys show` prints the role and fingerprint of a public key file, to compare\n"
+               "with what its owner reads aloud.\n");
     return rc;
 }
 
@@ -19,6 +22,18 @@ static int keys_main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
         return usage(argc < 2 ? stderr : stdout, argc < 2 ? 2 : 0);
+    if (!strcmp(argv[1], "show") && argc == 3) {
+        unsigned char pk[32];
+        char why[512], role[KEYS_ROLE_MAX + 1], hex[65], fp[40];
+        if (keys_load_public(argv[2], pk, role, sizeof role, why, sizeof why) != FG_OK) {
+            fprintf(stderr, "fairgate keys: %s\n", why);
+            return 1;
+        }
+        sodium_bin2hex(hex, sizeof hex, pk, sizeof pk);
+        keys_fingerprint(pk, fp, sizeof fp);
+        printf("role:        %s\npublic key:  %s\nfingerprint: %s\n", role, hex, fp);
+        return 0;
+    }
     if (strcmp(argv[1], "init") != 0) {
         fprintf(stderr, "fairgate keys: unknown command '%s'\n", argv[1]);
         return usage(stderr, 2);

@@ -89,8 +89,9 @@ static int reidentify_main(int argc, char **argv)
         cJSON_AddNumberToObject(o, "epoch", (double)hit.epoch);
     char awhy[512];
     /* Audited before anything is shown: no record, no reveal. */
-    fg_err ae = audit_submit(logpath, adir, "works-council", "reidentify", o, 5000, awhy,
-                             sizeof awhy);
+    /* The actor is the role the key says it belongs to, not who it should be. */
+    const char *actor = keys_role_valid(role) ? role : "unknown-key";
+    fg_err ae = audit_submit(logpath, adir, actor, "reidentify", o, 5000, awhy, sizeof awhy);
     cJSON_Delete(o);
     int rc = 1;
     if (ae) {

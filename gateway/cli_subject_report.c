@@ -111,6 +111,7 @@ static int subject_main(int argc, char **argv)
              cfg.audit_log ? "" : "/audit.log");
     snprintf(adir, sizeof adir, "%s/audit", cfg.state_dir);
     snprintf(rdir, sizeof rdir, "%s/reident", cfg.state_dir);
+    snprintf(role, sizeof role, "unknown-key");
     if (!hs || keys_load_secret(key, &sk, role, sizeof role, why, sizeof why) != FG_OK) {
         fprintf(stderr, "subject-report: %s\n", hs ? why : "out of memory");
         goto out;
@@ -121,7 +122,7 @@ static int subject_main(int argc, char **argv)
         fprintf(stderr, "subject-report: this is not the works council's key: no table opens\n");
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "result", "refused: not the works council's key");
-        if (audit_submit(logpath, adir, "works-council", "subject_report", o, 5000, why,
+        if (audit_submit(logpath, adir, keys_role_valid(role) ? role : "unknown-key", "subject_report", o, 5000, why,
                          sizeof why) != FG_OK)
             fprintf(stderr, "subject-report: could not audit the attempt: %s\n", why);
         cJSON_Delete(o);
@@ -189,7 +190,7 @@ static int subject_main(int argc, char **argv)
     cJSON_AddStringToObject(o, "result", "produced");
     cJSON_AddNumberToObject(o, "pseudonyms", (double)hs->n);
     cJSON_AddNumberToObject(o, "flows", (double)nrows);
-    e = audit_submit(logpath, adir, "works-council", "subject_report", o, 5000, why, sizeof why);
+    e = audit_submit(logpath, adir, keys_role_valid(role) ? role : "unknown-key", "subject_report", o, 5000, why, sizeof why);
     cJSON_Delete(o);
     if (e) {
         fprintf(stderr, "subject-report: the report could not be audited (%s); not shown\n", why);

@@ -55,7 +55,7 @@ int policy_cli_sign(int argc, char **argv)
     struct sensor_registry *reg = NULL;
     struct policy *p = NULL;
     if (strcmp(krole, "?") && strcmp(krole, role)) {
-        fprintf(stderr, "policy sign: %s is a %s key, not a %s key\n", key, krole, role);
+        fprintf(stderr, "policy sign: %s belongs to the %s, not to the %s\n", key, krole, role);
         goto out;
     }
     if (fg_read_file(file, 4u << 20, &text, &len) != FG_OK) {
