@@ -1313,6 +1313,16 @@ int gateway_run(struct fg_config *cfg)
     if (!preflight("upstream", &cfg->upstream, &gw->cert_days[1]) ||
         !preflight("local", &cfg->local, &gw->cert_days[0]))
         goto out;
+    for (int i = 0; i < 2; i++)
+        if (gw->cert_days[i] >= 0 && gw->cert_days[i] < 30) {
+            /* counted in the metrics (certificate expiry days), audited here */
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "link", i ? "upstream" : "local");
+            cJSON_AddStringToObject(o, "certificate",
+                                    i ? cfg->upstream.tls.cert : cfg->local.tls.cert);
+            cJSON_AddNumberToObject(o, "days_left", gw->cert_days[i]);
+            audit_event(gw, "certificate.expiring", o);
+        }
     if (cfg->upstream.tls.enabled && cfg->upstream.tls.insecure_no_hostname_check)
         fg_warn("upstream", "hostname check of the upstream broker is OFF "
                             "(upstream.tls.insecure_no_hostname_check): a forged broker with "
