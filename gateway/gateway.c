@@ -38,7 +38,7 @@
 static const char *const reject_names[GW_REJ__COUNT] = {
     "oversize payload", "malformed payload", "wrong field type", "value out of range",
     "required field missing", "unknown topic", "no route for sensor type", "no valid policy",
-    "policy error"};
+    "policy error", "outbox hard limit"};
 
 const char *gw_reject_name(gw_reject_reason r)
 {
@@ -86,6 +86,7 @@ struct gateway {
     atomic_int sleeping, work;
     int64_t last_stats_ms, last_sync_ms;
     atomic_int write_failing;
+    char outdir[4096];
     char instance[40]; /* this gateway's id (state_dir/gateway-id): prefixes message ids */
     struct metrics *metrics; /* NULL unless metrics.port */
     struct metrics_histogram latency;
@@ -164,9 +165,27 @@ static fg_err emit_to_outbox(void *ctx, const struct policy_output *out)
     struct gateway *gw = ctx;
     fg_err e = outbox_put(gw->outbox, out, fg_now_ms());
     if (e == FG_ERR_IO) {
-        /* Kept in memory; the main thread pauses inputs and retries the write. */
-        if (!atomic_exchange(&gw->write_failing, 1))
+        /* Paho acknowledges the input when this callback returns, so the
+         * output must be on disk first: wait here (stalling every input, and
+         * upstream acks too) until the write succeeds. Only a stop request
+         * ends the wait; the entry is then in memory only. */
+        if (!atomic_exchange(&gw->write_failing, 1)) {
+            fg_error("outbox", "cannot write the outbox in %s: %s; inputs wait until it can be "
+                               "written, what is stored stays intact",
+                     gw->outdir, strerror(errno ? errno : EIO));
             wake_main(gw);
+        }
+        while (outbox_write_failing(gw->outbox) && !g_stop) {
+            struct timespec ts = {0, 200000000L};
+            nanosleep(&ts, NULL);
+            outbox_sync(gw->outbox);
+        }
+        if (outbox_write_failing(gw->outbox))
+            fg_error("outbox", "stopping while the outbox cannot be written: up to %lld "
+                               "acknowledged input(s) exist in memory only",
+                     (long long)gw->cfg->local_receive_maximum);
+        else
+            fg_info("outbox", "the outbox can be written again");
         e = FG_OK;
     }
     if (e == FG_OK)
@@ -209,19 +228,19 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
     e = policy_apply(gw->policy, gw->keys, &rec, rec.received_ms, emit_to_outbox, gw, &emitted);
     pthread_rwlock_unlock(&gw->policy_lock);
     if (e == FG_ERR_FULL) {
-        /* Only when the broker ignores our Receive Maximum: keep it in Paho's
-         * queue (returning 0 redelivers it later) rather than drop it. */
-        fg_warn("outbox", "outbox over its bound; holding an input for redelivery");
-        ret = 0;
-        sodium_memzero(rec.arena, rec.arena_used);
-        return ret;
+        /* Four times the bound: inputs kept coming although we paused them.
+         * Paho acknowledges the input whatever we return, so say it plainly. */
+        fg_error("outbox", "outbox at its hard limit although inputs are paused: an "
+                           "acknowledged input is lost");
+        reject(gw, GW_REJ_OVERFLOW, NULL);
+        goto done;
     }
     if (e) {
         reject(gw, GW_REJ_POLICY_ERROR, fg_strerror(e));
         goto done;
     }
-    if (emitted)
-        wake_main(gw);
+    if (emitted || outbox_full(gw->outbox))
+        wake_main(gw); /* also to pause inputs at once when the outbox is full */
 done:
     /* Raw telemetry lives only in memory and only this long. */
     sodium_memzero(rec.arena, rec.arena_used);
@@ -721,16 +740,42 @@ static void audit_event(struct gateway *gw, const char *action, cJSON *object)
     cJSON_Delete(object);
 }
 
+/* Retention deletions, summed per route and written once per sweep: after a
+ * long outage thousands of entries may expire at once. */
+struct purge_sum {
+    struct gateway *gw;
+    char route[64][64];
+    uint64_t count[64];
+    size_t n;
+};
+
 static void on_purge(void *ctx, const char *route, uint64_t count)
 {
-    struct gateway *gw = ctx;
-    fg_info("outbox", "deleted %llu unsent message(s) of route %s: retention ended",
-            (unsigned long long)count, route);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "route", route);
-    cJSON_AddNumberToObject(o, "count", (double)count);
-    cJSON_AddStringToObject(o, "reason", "retention ended before delivery");
-    audit_event(gw, "outbox.purged", o);
+    struct purge_sum *ps = ctx;
+    size_t i = 0;
+    while (i < ps->n && strcmp(ps->route[i], route))
+        i++;
+    if (i == ps->n && ps->n < 64)
+        snprintf(ps->route[ps->n++], sizeof ps->route[0], "%s", route);
+    if (i < ps->n)
+        ps->count[i] += count;
+}
+
+static void purge_expired(struct gateway *gw, int64_t now)
+{
+    struct purge_sum ps = {.gw = gw};
+    if (!outbox_purge_expired(gw->outbox, now, on_purge, &ps))
+        return;
+    for (size_t i = 0; i < ps.n; i++) {
+        fg_info("outbox", "deleted %llu unsent message(s) of route %s: retention ended",
+                (unsigned long long)ps.count[i], ps.route[i]);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "route", ps.route[i]);
+        cJSON_AddStringToObject(o, "destination", gw->upstream_uri);
+        cJSON_AddNumberToObject(o, "count", (double)ps.count[i]);
+        cJSON_AddStringToObject(o, "reason", "retention");
+        audit_event(gw, "outbox.purged", o);
+    }
 }
 
 static void on_pseudonym(void *ctx, int64_t epoch, const char *domain, const char *value,
@@ -1175,7 +1220,7 @@ static void manage_local(struct gateway *gw, int64_t mono)
                     (unsigned long long)os.depth);
         if (st == LINK_UP) {
             MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer5;
-            d.timeout = 0;
+            d.timeout = 1000; /* let PUBACKs already due go out: fewer duplicates */
             MQTTAsync_disconnect(l->client, &d);
             atomic_store(&l->state, LINK_DOWN);
         }
@@ -1286,10 +1331,10 @@ int gateway_run(struct fg_config *cfg)
                            "re-identified by anyone, not even in an emergency");
     if (pseudonym_keyring_tick(gw->keys, fg_now_ms()) != FG_OK)
         goto out;
-    char outdir[4096];
-    snprintf(outdir, sizeof outdir, "%s", cfg->outbox_dir ? cfg->outbox_dir : "");
+    char *outdir = gw->outdir;
+    snprintf(gw->outdir, sizeof gw->outdir, "%s", cfg->outbox_dir ? cfg->outbox_dir : "");
     if (!cfg->outbox_dir)
-        snprintf(outdir, sizeof outdir, "%s/outbox", cfg->state_dir);
+        snprintf(gw->outdir, sizeof gw->outdir, "%s/outbox", cfg->state_dir);
     struct outbox_options oo = {
         .max_messages = cfg->queue_max_messages,
         .max_bytes = cfg->queue_max_bytes,
@@ -1400,7 +1445,7 @@ int gateway_run(struct fg_config *cfg)
                 audit_event(gw, "policy.expired", o);
             }
             pthread_rwlock_unlock(&gw->policy_lock);
-            outbox_purge_expired(gw->outbox, now, on_purge, gw);
+            purge_expired(gw, now);
         }
         if (mono - gw->last_stats_ms >= cfg->stats_interval_ms) {
             gw->last_stats_ms = mono;

@@ -19,6 +19,7 @@ typedef enum {
     GW_REJ_NO_ROUTE,
     GW_REJ_NO_POLICY,
     GW_REJ_POLICY_ERROR,
+    GW_REJ_OVERFLOW, /* past the outbox's hard limit: only if inputs failed to pause */
     GW_REJ__COUNT
 } gw_reject_reason;
 

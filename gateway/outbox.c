@@ -29,6 +29,7 @@ struct outbox {
     size_t cap, head, count; /* count = slots between head and tail, holes included */
     size_t send_pos;         /* offset from head where queued entries may start */
     uint64_t live, bytes, inflight, next_id, purged, recovered, write_errors, unsaved;
+    bool recover_failed;
 };
 
 static struct slot *slot_at(struct outbox *o, size_t i)
@@ -107,9 +108,26 @@ static void compact(struct outbox *o)
     }
 }
 
+/* The bound is enforced by pausing inputs, not by refusing them: an input
+ * already acknowledged must find room, so the ring grows when needed. */
+static bool grow(struct outbox *o)
+{
+    size_t ncap = o->cap * 2;
+    struct slot *nr = calloc(ncap, sizeof *nr);
+    if (!nr)
+        return false;
+    for (size_t i = 0; i < o->count; i++)
+        nr[i] = *slot_at(o, i);
+    free(o->ring);
+    o->ring = nr;
+    o->cap = ncap;
+    o->head = 0;
+    return true;
+}
+
 static bool push(struct outbox *o, struct outbox_entry *e, uint32_t seg)
 {
-    if (o->count + 1 >= o->cap)
+    if (o->count + 1 >= o->cap && !grow(o))
         return false;
     struct slot *s = slot_at(o, o->count);
     s->id = e->id;
@@ -144,9 +162,8 @@ static void on_recover(void *ctx, int type, uint64_t id, struct outbox_entry *e,
     struct outbox *o = ctx;
     if (type == OLOG_PUT) {
         if (!push(o, e, seg)) {
-            /* more than fits: keep it on disk, it stays unacknowledged */
-            fg_warn("outbox", "recovered more entries than the outbox holds; raise "
-                              "queue.max_messages");
+            /* out of memory: stop recovering rather than forget it on disk */
+            o->recover_failed = true;
             outbox_entry_free(e);
         }
         return;
@@ -186,6 +203,11 @@ fg_err outbox_open(const struct outbox_options *opt, struct outbox **out, char *
             outbox_close(o);
             return e;
         }
+        if (o->recover_failed) {
+            snprintf(why, why_len, "not enough memory to recover the outbox in %s", opt->dir);
+            outbox_close(o);
+            return FG_ERR_NOMEM;
+        }
         o->recovered = o->live;
         /* Segments are deletable once nothing live is left in them. */
         olog_recount(o->log, NULL);
@@ -221,10 +243,15 @@ void outbox_close(struct outbox *o)
 fg_err outbox_put(struct outbox *o, const struct policy_output *msg, int64_t now_ms)
 {
     pthread_mutex_lock(&o->lock);
-    if (o->count + 1 >= o->cap ||
-        o->bytes + msg->len > (uint64_t)o->opt.max_bytes + (uint64_t)o->opt.slack_messages * 4096) {
+    /* Past the hard limit only a broker ignoring our pause could bring us. */
+    if (o->live >= (uint64_t)(o->opt.max_messages + o->opt.slack_messages) * 4 ||
+        o->bytes + msg->len > (uint64_t)o->opt.max_bytes * 4) {
         pthread_mutex_unlock(&o->lock);
         return FG_ERR_FULL;
+    }
+    if (o->log && olog_reserve(o->log, o->next_id) != FG_OK) {
+        pthread_mutex_unlock(&o->lock);
+        return FG_ERR_IO;
     }
     struct outbox_entry *e = entry_new(msg, o->next_id, now_ms);
     if (!e) {
@@ -238,7 +265,11 @@ fg_err outbox_put(struct outbox *o, const struct policy_output *msg, int64_t now
     if (o->log && !o->unsaved)
         err = olog_put(o->log, e, &seg);
     o->next_id++;
-    push(o, e, seg);
+    if (!push(o, e, seg)) {
+        outbox_entry_free(e);
+        pthread_mutex_unlock(&o->lock);
+        return FG_ERR_NOMEM;
+    }
     if (o->log && (err || o->unsaved)) {
         struct slot *s = slot_at(o, o->count - 1);
         s->unsaved = true;

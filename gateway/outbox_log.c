@@ -42,7 +42,10 @@ struct outbox_log {
     unsigned char marks[MARK_BUF];
     size_t nmarks;
     const char *fault_flag; /* tests: while this file exists, writes fail with ENOSPC */
+    uint64_t reserved;      /* ids below this are durably reserved */
 };
+
+#define ID_BLOCK 100000
 
 static void seg_path(const struct outbox_log *l, uint64_t first_id, char *buf, size_t len)
 {
@@ -254,6 +257,24 @@ void olog_recount(struct outbox_log *l, const uint32_t *seg)
         l->segs[*seg - l->base].live++;
 }
 
+static fg_err write_reservation(struct outbox_log *l, uint64_t upto)
+{
+    char path[4096], text[32];
+    snprintf(path, sizeof path, "%s/ids", l->dir);
+    int n = snprintf(text, sizeof text, "%llu\n", (unsigned long long)upto);
+    if (fg_write_file_atomic(path, text, (size_t)n, 0600) != FG_OK)
+        return FG_ERR_IO;
+    l->reserved = upto;
+    return FG_OK;
+}
+
+fg_err olog_reserve(struct outbox_log *l, uint64_t id)
+{
+    if (id < l->reserved)
+        return FG_OK;
+    return write_reservation(l, id + ID_BLOCK);
+}
+
 uint64_t olog_segments(const struct outbox_log *l)
 {
     return l->nsegs;
@@ -304,7 +325,8 @@ static int cmp_names(const void *a, const void *b)
 
 /* Reads one segment; returns the offset where valid records end. */
 static int64_t replay_segment(struct outbox_log *l, const char *path, uint32_t seg,
-                              olog_recover_fn fn, void *ctx, uint64_t *max_id, bool *bad)
+                              olog_recover_fn fn, void *ctx, uint64_t *max_id, bool *bad,
+                              size_t *damaged)
 {
     char *buf;
     size_t len;
@@ -313,16 +335,37 @@ static int64_t replay_segment(struct outbox_log *l, const char *path, uint32_t s
         *bad = true;
         return 0;
     }
-    size_t off = 0;
+    size_t off = 0, good_end = 0;
+    *damaged = 0;
     while (off + HDR + SUM <= len) {
         const unsigned char *r = (const unsigned char *)buf + off;
         uint32_t body = get_u32(r + 8);
-        if (get_u32(r) != MAGIC || body > MAX_BODY || off + HDR + body + SUM > len)
-            break;
-        unsigned char sum[SUM];
-        checksum(r, HDR + body, sum);
-        if (sodium_memcmp(sum, r + HDR + body, SUM) != 0)
-            break;
+        bool ok = get_u32(r) == MAGIC && body <= MAX_BODY && off + HDR + body + SUM <= len;
+        if (ok) {
+            unsigned char sum[SUM];
+            checksum(r, HDR + body, sum);
+            ok = sodium_memcmp(sum, r + HDR + body, SUM) == 0;
+        }
+        if (!ok) {
+            /* Damage in the middle must not cost the records after it: look
+             * for the next record that verifies; if none, this is the tail. */
+            size_t next = off + 1;
+            bool found = false;
+            for (; next + HDR + SUM <= len && !found; next++) {
+                const unsigned char *q = (const unsigned char *)buf + next;
+                uint32_t b = get_u32(q + 8);
+                if (get_u32(q) != MAGIC || b > MAX_BODY || next + HDR + b + SUM > len)
+                    continue;
+                unsigned char sum[SUM];
+                checksum(q, HDR + b, sum);
+                found = sodium_memcmp(sum, q + HDR + b, SUM) == 0;
+            }
+            if (!found)
+                break;
+            (*damaged)++;
+            off = next - 1;
+            continue;
+        }
         uint64_t id = get_u64(r + 12);
         int type = r[4];
         if (type == OLOG_PUT) {
@@ -341,10 +384,11 @@ static int64_t replay_segment(struct outbox_log *l, const char *path, uint32_t s
         else
             break;
         off += HDR + body + SUM;
+        good_end = off;
     }
-    *bad = off != len;
+    *bad = good_end != len;
     free(buf);
-    return (int64_t)off;
+    return (int64_t)good_end;
 }
 
 fg_err olog_open(const char *dir, outbox_sync_mode sync, int64_t segment_bytes,
@@ -390,7 +434,15 @@ fg_err olog_open(const char *dir, outbox_sync_mode sync, int64_t segment_bytes,
         l->segs[l->nsegs].live = 0;
         l->nsegs++;
         bool bad;
-        int64_t good = replay_segment(l, path, l->base + l->nsegs - 1, fn, ctx, &max_id, &bad);
+        size_t damaged = 0;
+        int64_t good = replay_segment(l, path, l->base + l->nsegs - 1, fn, ctx, &max_id, &bad,
+                                      &damaged);
+        if (damaged) {
+            fg_warn("outbox", "%s: skipped %zu damaged record(s); the records after them were "
+                              "recovered",
+                    path, damaged);
+            snprintf(why, why_len, "skipped %zu damaged record(s) in %s", damaged, names[i]);
+        }
         if (bad) {
             /* A crash can tear the last record of the last segment; anything
              * else is damage. Either way keep what verifies and say so. */
@@ -416,7 +468,22 @@ fg_err olog_open(const char *dir, outbox_sync_mode sync, int64_t segment_bytes,
         olog_close(l);
         return e;
     }
-    *next_id = max_id + 1;
+    /* Never reuse an id: start past both the log and the last reservation. */
+    char idpath[4096], *idtext = NULL;
+    snprintf(idpath, sizeof idpath, "%s/ids", dir);
+    uint64_t next = max_id + 1;
+    if (fg_read_file(idpath, 64, &idtext, NULL) == FG_OK) {
+        unsigned long long r = strtoull(idtext, NULL, 10);
+        if (r > next)
+            next = r;
+        free(idtext);
+    }
+    if (write_reservation(l, next + ID_BLOCK) != FG_OK) {
+        snprintf(why, why_len, "cannot write %s: %s", idpath, strerror(errno));
+        olog_close(l);
+        return FG_ERR_IO;
+    }
+    *next_id = next;
     *out = l;
     return FG_OK;
 }

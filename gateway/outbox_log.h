@@ -20,6 +20,10 @@ typedef void (*olog_recover_fn)(void *ctx, int type, uint64_t id, struct outbox_
 FG_MUST_CHECK fg_err olog_open(const char *dir, outbox_sync_mode sync, int64_t segment_bytes,
                                olog_recover_fn fn, void *ctx, struct outbox_log **out,
                                uint64_t *next_id, char *why, size_t why_len);
+/* Ids are reserved in durable blocks (file ids, fsync'd) before use, so an id
+ * sent before a power cut is never handed out again after it. Cheap: one
+ * fsync per block. */
+FG_MUST_CHECK fg_err olog_reserve(struct outbox_log *l, uint64_t id);
 /* Appends a PUT; *seg gets the segment it lives in. */
 FG_MUST_CHECK fg_err olog_put(struct outbox_log *l, const struct outbox_entry *e, uint32_t *seg);
 /* Buffers an ACK/PURGE record and releases the entry's place in its segment. */

@@ -1,6 +1,11 @@
 /* Test subscriber: prints each message as one JSON line
  * {"topic":..,"payload":..,"props":{"name":"value",..},"expiry":N}
- * and exits after --count messages, or after --idle ms without one. */
+ * and exits after --count messages, or after --idle ms without one (or after
+ * --total ms). --session: persistent session (clean start off, session expiry
+ * one hour; give a unique --id) and automatic reconnect, so a broker restart
+ * with persistence loses nothing. --reconnect: automatic reconnect only. While
+ * reconnecting, the idle clock is held: only time connected counts. --stamp adds
+ * "t": the arrival time in ms since the epoch. */
 #include <MQTTAsync.h>
 #include <cjson/cJSON.h>
 #include <getopt.h>
@@ -19,6 +24,9 @@ static int64_t last_ms;
 static int connected; /* 0 pending, 1 ok, -1 failed */
 static const char *filter;
 static int qos = 1;
+static int reconnect; /* automatic reconnect: resubscribe on every connection */
+static int link_up;   /* connected now (reconnect mode) */
+static int stamp;     /* --stamp: "t": arrival time, ms since the epoch */
 
 static int on_msg(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
 {
@@ -42,6 +50,8 @@ static int on_msg(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
         } else if (pr->identifier == MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL)
             cJSON_AddNumberToObject(o, "expiry", pr->value.integer4);
     }
+    if (stamp)
+        cJSON_AddNumberToObject(o, "t", (double)fg_now_ms());
     char *line = cJSON_PrintUnformatted(o);
     pthread_mutex_lock(&lock);
     printf("%s\n", line);
@@ -74,10 +84,8 @@ static void on_fail(void *ctx, MQTTAsync_failureData5 *r)
     pthread_mutex_unlock(&lock);
 }
 
-static void on_conn(void *ctx, MQTTAsync_successData5 *r)
+static void subscribe(MQTTAsync c)
 {
-    (void)r;
-    MQTTAsync c = ctx;
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
     ro.onSuccess5 = on_sub;
     ro.onFailure5 = on_fail;
@@ -85,16 +93,43 @@ static void on_conn(void *ctx, MQTTAsync_successData5 *r)
     MQTTAsync_subscribe(c, filter, qos, &ro);
 }
 
+static void on_conn(void *ctx, MQTTAsync_successData5 *r)
+{
+    (void)r;
+    subscribe(ctx);
+}
+
+/* Reconnect mode: every connection, the first one included (subscribing twice
+ * is harmless); the broker may have lost the session. */
+static void on_connected(void *ctx, char *cause)
+{
+    pthread_mutex_lock(&lock);
+    link_up = 1;
+    pthread_mutex_unlock(&lock);
+    fprintf(stderr, "fg_sub: connected (%s)\n", cause ? cause : "");
+    subscribe(ctx);
+}
+
+static void on_lost(void *ctx, char *cause)
+{
+    (void)ctx;
+    pthread_mutex_lock(&lock);
+    link_up = 0;
+    pthread_mutex_unlock(&lock);
+    fprintf(stderr, "fg_sub: connection lost (%s); reconnecting\n", cause ? cause : "");
+}
+
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *ca = NULL, *cert = NULL, *key = NULL, *id = "fg-sub";
     int port = 1883;
     long count = 0;
-    int idle = 3000, total = 60000;
+    int idle = 3000, total = 60000, session = 0;
     static const struct option opts[] = {
         {"host", 1, 0, 'H'}, {"port", 1, 0, 'p'},  {"topic", 1, 0, 't'}, {"count", 1, 0, 'n'},
         {"idle", 1, 0, 'i'}, {"total", 1, 0, 'T'}, {"ca", 1, 0, 'c'},    {"cert", 1, 0, 'C'},
-        {"key", 1, 0, 'k'},  {"id", 1, 0, 'I'},    {"qos", 1, 0, 'q'},   {0, 0, 0, 0}};
+        {"key", 1, 0, 'k'},  {"id", 1, 0, 'I'},    {"qos", 1, 0, 'q'},   {"session", 0, 0, 's'},
+        {"reconnect", 0, 0, 'R'}, {"stamp", 0, 0, 'S'}, {0, 0, 0, 0}};
     int o;
     filter = "#";
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -110,6 +145,9 @@ int main(int argc, char **argv)
         case 'k': key = optarg; break;
         case 'I': id = optarg; break;
         case 'q': qos = atoi(optarg); break;
+        case 's': session = reconnect = 1; break;
+        case 'R': reconnect = 1; break;
+        case 'S': stamp = 1; break;
         default: return 2;
         }
     }
@@ -119,10 +157,24 @@ int main(int argc, char **argv)
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
     if (MQTTAsync_createWithOptions(&c, uri, id, MQTTCLIENT_PERSISTENCE_NONE, NULL, &co))
         return 1;
-    MQTTAsync_setCallbacks(c, NULL, NULL, on_msg, NULL);
+    MQTTAsync_setCallbacks(c, c, reconnect ? on_lost : NULL, on_msg, NULL);
     MQTTAsync_connectOptions cn = MQTTAsync_connectOptions_initializer5;
     MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+    MQTTProperties cprops = MQTTProperties_initializer;
     cn.cleanstart = 1;
+    if (session) {
+        cn.cleanstart = 0;
+        MQTTProperty p = {.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL};
+        p.value.integer4 = 3600;
+        MQTTProperties_add(&cprops, &p);
+        cn.connectProperties = &cprops;
+    }
+    if (reconnect) {
+        cn.automaticReconnect = 1;
+        cn.minRetryInterval = 1;
+        cn.maxRetryInterval = 2;
+        MQTTAsync_setConnected(c, c, on_connected);
+    }
     cn.onSuccess5 = on_conn;
     cn.onFailure5 = on_fail;
     cn.context = c;
@@ -135,6 +187,7 @@ int main(int argc, char **argv)
     }
     if (MQTTAsync_connect(c, &cn))
         return 1;
+    MQTTProperties_free(&cprops);
     int64_t start = fg_monotonic_ms();
     int rc = 0;
     for (;;) {
@@ -145,6 +198,12 @@ int main(int argc, char **argv)
         int64_t last = last_ms;
         pthread_mutex_unlock(&lock);
         int64_t now = fg_monotonic_ms();
+        if (reconnect) {
+            pthread_mutex_lock(&lock);
+            if (!link_up && last_ms)
+                last_ms = last = now; /* idle counts only while connected */
+            pthread_mutex_unlock(&lock);
+        }
         if (st < 0) {
             rc = 1;
             break;

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Disk full for real: the outbox lives on a 256 KiB tmpfs mounted in a private
+# user + mount namespace (unshare -Urm: no root needed where unprivileged user
+# namespaces are allowed; skipped otherwise). 300 inputs at ~100/s; midway a
+# filler file takes every free byte for ~3 s (short writes and ENOSPC from the
+# kernel, not a simulated flag), then it is deleted. The log must say the
+# outbox cannot be written and inputs pause, then resume; every seq must
+# arrive; a restart on the same directory must find no damaged record.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_gateway.sh"
+source "$(dirname "$0")/lib_fault.sh"
+
+command -v unshare >/dev/null && command -v nsenter >/dev/null || { echo "SKIP: no unshare/nsenter"; exit 77; }
+SMALL=$WORK/small
+mkdir -p "$SMALL"
+unshare -Urm sh -c "mount -t tmpfs -o size=256k,mode=0700 fairgate-test '$SMALL' && touch '$WORK/ns.ready' && exec sleep 3600" \
+    2>"$WORK/ns.log" &
+NS_PID=$!
+PIDS+=("$NS_PID")
+for _ in $(seq 1 50); do [ -f "$WORK/ns.ready" ] && break; sleep 0.1; done
+[ -f "$WORK/ns.ready" ] || { cat "$WORK/ns.log"; echo "SKIP: cannot mount a tmpfs in a user namespace here"; exit 77; }
+in_ns() { nsenter -t "$NS_PID" -U -m --preserve-credentials "$@"; }
+
+N=300
+fault_types_and_policy 1h
+start_pair
+fault_config "$WORK/fairgate.yaml" "outbox: { dir: $SMALL/outbox }"
+ns_gateway() {
+    in_ns "$FAIRGATE" run -c "$WORK/fairgate.yaml" >>"$WORK/gateway.log" 2>&1 &
+    GW_PID=$!
+    PIDS+=("$GW_PID")
+}
+ns_gateway
+wait_log "upstream: connected to" 1 15 || fail "gateway did not connect upstream"
+wait_log "subscribed to" 1 15 || fail "gateway did not subscribe"
+subscribe_upstream "$WORK/upstream.jsonl" --idle 600000 --total 600000
+
+"$TOOLS/fg_seqpub" --port "$local_PORT" --topic "$SEQ_TOPIC" --count "$N" --rate 100 \
+    >"$WORK/pub.out" 2>>"$WORK/pub.log" &
+PUB_PID=$!
+PIDS+=("$PUB_PID")
+sleep 1.5
+in_ns sh -c "dd if=/dev/zero of='$SMALL/filler' bs=4096 2>/dev/null; df -k '$SMALL' | tail -1" |
+    awk '{print "tmpfs filled: " $3 " KiB used, " $4 " KiB free"}'
+wait_log "cannot write the outbox" 1 10 || fail "no clear error when the disk is full"
+grep -m1 "cannot write the outbox" "$WORK/gateway.log"
+sleep 3
+in_ns rm -f "$SMALL/filler"
+echo "filler removed"
+wait "$PUB_PID" || fail "publisher: $(cat "$WORK/pub.out")"
+forget_pid "$PUB_PID"
+echo "publisher: $(cat "$WORK/pub.out")"
+wait_log "resuming inputs" 1 15 || fail "inputs never resumed"
+grep -m1 "resuming inputs" "$WORK/gateway.log"
+wait_seqs "$WORK/upstream.jsonl" 0 "$N" 45 || true
+sleep 1
+stop_gateway
+forget_pid "$GW_PID"
+seq_report "$WORK/upstream.jsonl" 0 "$N" || fail "messages lost while the disk was full"
+source "$WORK/seq_figures.sh"
+echo "write errors paused inputs $(log_count "outbox: cannot write the outbox") time(s); duplicates $DUPS (same id $DUP_SAME, different id $DUP_DIFF)"
+
+n_before=$(wc -l <"$WORK/gateway.log")
+ns_gateway
+wait_log "subscribed to" 2 15 || fail "gateway did not restart"
+stop_gateway
+tail -n +"$((n_before + 1))" "$WORK/gateway.log" >"$WORK/restart.log"
+if grep -E "damaged record|torn last record|cannot truncate" "$WORK/restart.log"; then
+    fail "outbox damaged after the disk-full episode"
+fi
+stop_pid TERM "$SUB_PID"
+sanitizers_clean
+pass "real disk full (tmpfs): clear error, inputs paused and resumed, all $N arrived, outbox intact"
