@@ -60,8 +60,8 @@ void fg_log_set_ratelimit(int64_t interval_ms)
     pthread_mutex_unlock(&g_rl_lock);
 }
 
-void fg_log_ratelimited(const char *key, fg_log_level level, const char *component,
-                        const char *fmt, ...)
+void fg_log_ratelimited(const char *key, fg_log_level level, const char *component, const char *fmt,
+                        ...)
 {
     if (level > g_level)
         return;

@@ -22,8 +22,8 @@ void fg_log_write(fg_log_level level, const char *component, const char *fmt, ..
  * fg_log_ratelimit_flush(), says how many were suppressed. key names the cause,
  * e.g. "upstream.refused", and must outlive the process (a string literal).
  * THREAD SAFETY: callable from any thread. Up to 64 keys; more are not limited. */
-void fg_log_ratelimited(const char *key, fg_log_level level, const char *component,
-                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void fg_log_ratelimited(const char *key, fg_log_level level, const char *component, const char *fmt,
+                        ...) __attribute__((format(printf, 4, 5)));
 void fg_log_set_ratelimit(int64_t interval_ms);
 /* Reports keys with suppressed lines whose interval has passed (call it with
  * the stats line, so a burst that stopped is still accounted for). */

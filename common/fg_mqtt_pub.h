@@ -15,9 +15,9 @@ struct fg_pub_options {
     int port;
     const char *client_id;
     int qos;
-    int window;        /* max outstanding QoS 1 publishes */
-    const char *ca;    /* TLS when set */
-    const char *cert;  /* client certificate (optional) */
+    int window;       /* max outstanding QoS 1 publishes */
+    const char *ca;   /* TLS when set */
+    const char *cert; /* client certificate (optional) */
     const char *key;
 };
 

@@ -13,8 +13,7 @@
 FG_MUST_CHECK fg_err fg_read_file(const char *path, size_t max, char **out, size_t *len);
 
 /* Writes atomically: temp file in the same directory, fsync, rename, fsync dir. */
-FG_MUST_CHECK fg_err fg_write_file_atomic(const char *path, const void *data, size_t len,
-                                          int mode);
+FG_MUST_CHECK fg_err fg_write_file_atomic(const char *path, const void *data, size_t len, int mode);
 
 /* Secret files must be regular, owned by us and not readable by group/others. */
 FG_MUST_CHECK fg_err fg_check_secret_file(const char *path, char *why, size_t why_len);
@@ -22,13 +21,13 @@ FG_MUST_CHECK fg_err fg_check_secret_file(const char *path, char *why, size_t wh
 /* Loads exactly len bytes of secret into sodium_malloc'd memory (caller frees with
  * sodium_free). If the file is absent and create is set, fills it from
  * randombytes_buf and writes it with mode 0600. */
-FG_MUST_CHECK fg_err fg_load_secret(const char *path, size_t len, bool create,
-                                    unsigned char **out, char *why, size_t why_len);
+FG_MUST_CHECK fg_err fg_load_secret(const char *path, size_t len, bool create, unsigned char **out,
+                                    char *why, size_t why_len);
 
 /* mkdir -p with mode for every created level. */
 FG_MUST_CHECK fg_err fg_mkdirs(const char *path, int mode);
 
-int64_t fg_now_ms(void);      /* CLOCK_REALTIME in milliseconds */
+int64_t fg_now_ms(void); /* CLOCK_REALTIME in milliseconds */
 int64_t fg_monotonic_ms(void);
 
 /* Formats ms since epoch as "2026-11-23T08:15:00.000Z" (buf >= 32). */

@@ -98,8 +98,7 @@ void fg_yaml_where(struct fg_yaml *y, yaml_node_t *n, char *buf, size_t len)
     if (!n)
         snprintf(buf, len, "%s", y->file);
     else
-        snprintf(buf, len, "%s:%zu:%zu", y->file, n->start_mark.line + 1,
-                 n->start_mark.column + 1);
+        snprintf(buf, len, "%s:%zu:%zu", y->file, n->start_mark.line + 1, n->start_mark.column + 1);
 }
 
 bool fg_yaml_to_double(const char *s, double *out)

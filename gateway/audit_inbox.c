@@ -50,8 +50,7 @@ fg_err audit_submit(const char *log_path, const char *audit_state_dir, const cha
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "actor", actor);
     cJSON_AddStringToObject(ev, "action", action);
-    cJSON_AddItemToObject(ev, "object",
-                          object ? cJSON_Duplicate(object, 1) : cJSON_CreateObject());
+    cJSON_AddItemToObject(ev, "object", object ? cJSON_Duplicate(object, 1) : cJSON_CreateObject());
     char *text = cJSON_PrintUnformatted(ev);
     cJSON_Delete(ev);
     if (!text)
@@ -76,8 +75,9 @@ fg_err audit_submit(const char *log_path, const char *audit_state_dir, const cha
         struct timespec ts = {0, 50000000L};
         nanosleep(&ts, NULL);
     }
-    snprintf(why, why_len, "the running gateway did not record the audit event within %d ms "
-                           "(it stays queued in %s)",
+    snprintf(why, why_len,
+             "the running gateway did not record the audit event within %d ms "
+             "(it stays queued in %s)",
              timeout_ms, dir);
     return FG_ERR_IO;
 }

@@ -116,8 +116,10 @@ static int check(const char *file)
     if (!check_tls(file, "upstream", &cfg.upstream) || !check_tls(file, "local", &cfg.local))
         goto out;
     if (!cfg.upstream.tls.enabled)
-        fprintf(stderr, "%s: warning: upstream TLS is off: minimised data would leave in clear "
-                        "text\n", file);
+        fprintf(stderr,
+                "%s: warning: upstream TLS is off: minimised data would leave in clear "
+                "text\n",
+                file);
     printf("%s: valid (%zu sensor types, policy %s version %d with %zu route(s))\n", file,
            sensor_registry_count(reg), policy_name(p), policy_version(p), policy_route_count(p));
     rc = 0;
@@ -173,8 +175,8 @@ static int docs(void)
 
 static int config_main(int argc, char **argv)
 {
-    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-                      !strcmp(argv[1], "help"))) {
+    if (argc >= 2 &&
+        (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
         usage(stdout);
         return 0;
     }

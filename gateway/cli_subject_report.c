@@ -122,8 +122,8 @@ static int subject_main(int argc, char **argv)
         fprintf(stderr, "subject-report: this is not the works council's key: no table opens\n");
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "result", "refused: not the works council's key");
-        if (audit_submit(logpath, adir, keys_role_valid(role) ? role : "unknown-key", "subject_report", o, 5000, why,
-                         sizeof why) != FG_OK)
+        if (audit_submit(logpath, adir, keys_role_valid(role) ? role : "unknown-key",
+                         "subject_report", o, 5000, why, sizeof why) != FG_OK)
             fprintf(stderr, "subject-report: could not audit the attempt: %s\n", why);
         cJSON_Delete(o);
         goto out;
@@ -178,8 +178,8 @@ static int subject_main(int argc, char **argv)
                     const cJSON *cats = cJSON_GetObjectItem(ob, "categories"), *c;
                     size_t o = 0;
                     cJSON_ArrayForEach(c, cats) if (cJSON_IsString(c) && o < sizeof fr->categories)
-                        o += (size_t)snprintf(fr->categories + o, sizeof fr->categories - o,
-                                              "%s%s", o ? ", " : "", c->valuestring);
+                        o += (size_t)snprintf(fr->categories + o, sizeof fr->categories - o, "%s%s",
+                                              o ? ", " : "", c->valuestring);
                     fr->count = cJSON_GetNumberValue(cJSON_GetObjectItem(ob, "count"));
                 }
         }
@@ -190,7 +190,8 @@ static int subject_main(int argc, char **argv)
     cJSON_AddStringToObject(o, "result", "produced");
     cJSON_AddNumberToObject(o, "pseudonyms", (double)hs->n);
     cJSON_AddNumberToObject(o, "flows", (double)nrows);
-    e = audit_submit(logpath, adir, keys_role_valid(role) ? role : "unknown-key", "subject_report", o, 5000, why, sizeof why);
+    e = audit_submit(logpath, adir, keys_role_valid(role) ? role : "unknown-key", "subject_report",
+                     o, 5000, why, sizeof why);
     cJSON_Delete(o);
     if (e) {
         fprintf(stderr, "subject-report: the report could not be audited (%s); not shown\n", why);

@@ -50,8 +50,9 @@ static const struct config_key keys[] = {
     {"local.receive_maximum", CT_INT, OFF(local_receive_maximum), "64", 1, 65535,
      "Most unacknowledged inputs the local broker may send at once (MQTT v5 Receive Maximum)."},
     {"local.session_expiry", CT_DURATION, OFF(local_session_expiry_ms), "7d", 0,
-     4294967295LL * 1000, "How long the local broker keeps our session (and queues inputs) while "
-                          "we are away."},
+     4294967295LL * 1000,
+     "How long the local broker keeps our session (and queues inputs) while "
+     "we are away."},
     {"upstream.host", CT_STRING, OFF(upstream.host), "localhost", 0, 0,
      "Upstream broker that receives minimised messages; must match its certificate."},
     {"upstream.port", CT_INT, OFF(upstream.port), "8883", 1, 65535, "Port of the upstream broker."},
@@ -84,9 +85,9 @@ static const struct config_key keys[] = {
      "The policy file. Without a policy nothing is forwarded."},
     {"policy.signatures", CT_STRING, OFF(policy_signatures), NULL, 0, 0,
      "Detached signatures of the policy (default: the policy file name + .sig)."},
-    {"policy.required_roles", CT_STRING, OFF(policy_required_roles), "employer,works-council", 0,
-     0, "Roles that must all have signed the policy's exact bytes before it takes effect. Empty: "
-        "no signatures needed (lab use only; warned and audited at every start)."},
+    {"policy.required_roles", CT_STRING, OFF(policy_required_roles), "employer,works-council", 0, 0,
+     "Roles that must all have signed the policy's exact bytes before it takes effect. Empty: "
+     "no signatures needed (lab use only; warned and audited at every start)."},
     {"policy.watch", CT_BOOL, OFF(policy_watch), "true", 0, 0,
      "Reload the policy when its file or signatures change (SIGHUP always reloads)."},
     {"trust.employer", CT_STRING, OFF(trust_employer), NULL, 0, 0,
@@ -169,8 +170,8 @@ static bool parse_size(const char *s, int64_t *out)
     return true;
 }
 
-static fg_err set_value(struct fg_config *cfg, const struct config_key *k, const char *v,
-                        char *err, size_t err_len)
+static fg_err set_value(struct fg_config *cfg, const struct config_key *k, const char *v, char *err,
+                        size_t err_len)
 {
     void *slot = (char *)cfg + k->offset;
     int64_t n;
@@ -303,8 +304,8 @@ static fg_err walk(struct fg_yaml *y, yaml_node_t *map, const char *prefix, stru
             {
                 const char *s = fg_yaml_scalar(fg_yaml_node(y, *it));
                 if (!s || cfg->nsensor_dirs == CONFIG_MAX_DIRS) {
-                    snprintf(why, why_len, "%s: '%s' must be a list of up to %d paths", where,
-                             full, CONFIG_MAX_DIRS);
+                    snprintf(why, why_len, "%s: '%s' must be a list of up to %d paths", where, full,
+                             CONFIG_MAX_DIRS);
                     return FG_ERR_CONFIG;
                 }
                 cfg->sensor_dirs[cfg->nsensor_dirs++] = strdup(s);

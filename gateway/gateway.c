@@ -36,9 +36,9 @@
 #define SEND_BATCH 64
 
 static const char *const reject_names[GW_REJ__COUNT] = {
-    "oversize payload", "malformed payload", "wrong field type", "value out of range",
-    "required field missing", "unknown topic", "no route for sensor type", "no valid policy",
-    "policy error", "outbox hard limit"};
+    "oversize payload",       "malformed payload", "wrong field type",         "value out of range",
+    "required field missing", "unknown topic",     "no route for sensor type", "no valid policy",
+    "policy error",           "outbox hard limit"};
 
 const char *gw_reject_name(gw_reject_reason r)
 {
@@ -55,8 +55,8 @@ struct link {
     atomic_int receive_max; /* upstream: the server's Receive Maximum */
     atomic_int subscribed;
     atomic_bool paused; /* local: disconnected on purpose for back-pressure (metrics read it) */
-    atomic_int probe; /* main thread: explain the last TLS failure */
-    bool probed;      /* explained since the last success */
+    atomic_int probe;   /* main thread: explain the last TLS failure */
+    bool probed;        /* explained since the last success */
 };
 
 struct gateway {
@@ -87,7 +87,7 @@ struct gateway {
     int64_t last_stats_ms, last_sync_ms;
     atomic_int write_failing;
     char outdir[4096];
-    char instance[40]; /* this gateway's id (state_dir/gateway-id): prefixes message ids */
+    char instance[40];       /* this gateway's id (state_dir/gateway-id): prefixes message ids */
     struct metrics *metrics; /* NULL unless metrics.port */
     struct metrics_histogram latency;
     int64_t started_ms;
@@ -102,7 +102,7 @@ struct send_ctx {
     unsigned generation;
     uint32_t categories;
     unsigned char hash[32];
-    int64_t sent_us; /* for the publish latency histogram */
+    int64_t sent_us;       /* for the publish latency histogram */
     char *route, *purpose; /* point into the same allocation */
 };
 
@@ -170,8 +170,9 @@ static fg_err emit_to_outbox(void *ctx, const struct policy_output *out)
          * upstream acks too) until the write succeeds. Only a stop request
          * ends the wait; the entry is then in memory only. */
         if (!atomic_exchange(&gw->write_failing, 1)) {
-            fg_error("outbox", "cannot write the outbox in %s: %s; inputs wait until it can be "
-                               "written, what is stored stays intact",
+            fg_error("outbox",
+                     "cannot write the outbox in %s: %s; inputs wait until it can be "
+                     "written, what is stored stays intact",
                      gw->outdir, strerror(errno ? errno : EIO));
             wake_main(gw);
         }
@@ -181,8 +182,9 @@ static fg_err emit_to_outbox(void *ctx, const struct policy_output *out)
             outbox_sync(gw->outbox);
         }
         if (outbox_write_failing(gw->outbox))
-            fg_error("outbox", "stopping while the outbox cannot be written: up to %lld "
-                               "acknowledged input(s) exist in memory only",
+            fg_error("outbox",
+                     "stopping while the outbox cannot be written: up to %lld "
+                     "acknowledged input(s) exist in memory only",
                      (long long)gw->cfg->local_receive_maximum);
         else
             fg_info("outbox", "the outbox can be written again");
@@ -206,8 +208,8 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
     }
     /* The record is large (8 KiB arena): one per callback thread, reused. */
     static _Thread_local struct sensor_record rec;
-    fg_err e = sensor_decode(gw->sensors, topic, m->payload, (size_t)m->payloadlen, &rec, why,
-                             sizeof why);
+    fg_err e =
+        sensor_decode(gw->sensors, topic, m->payload, (size_t)m->payloadlen, &rec, why, sizeof why);
     if (e) {
         reject(gw, reason_of(e), why);
         goto done;
@@ -480,8 +482,7 @@ static void on_publish_ok(void *context, MQTTAsync_successData5 *r)
             /* The broker refused it (e.g. not authorised): it never arrives
              * by retrying; count it and let it go. */
             atomic_fetch_add(&gw->c.out_failed, 1);
-            fg_warn("upstream", "the upstream broker refused a publish (reason %d)",
-                    r->reasonCode);
+            fg_warn("upstream", "the upstream broker refused a publish (reason %d)", r->reasonCode);
         } else {
             atomic_fetch_add(&gw->c.out_acked, 1);
             metrics_observe_latency(&gw->latency, metrics_monotonic_us() - sc->sent_us);
@@ -855,8 +856,7 @@ static fg_err load_sensors(struct gateway *gw)
         return e;
     }
     for (size_t i = 0; i < gw->cfg->nsensor_dirs; i++)
-        if ((e = sensor_registry_load_dir(gw->sensors, gw->cfg->sensor_dirs[i], why,
-                                          sizeof why))) {
+        if ((e = sensor_registry_load_dir(gw->sensors, gw->cfg->sensor_dirs[i], why, sizeof why))) {
             fg_error("sensors", "%s", why);
             return e;
         }
@@ -878,7 +878,8 @@ fg_err gateway_check_policy_signatures(const struct fg_config *cfg, const char *
     const char *required[8];
     size_t nreq = 0;
     char roles[256];
-    snprintf(roles, sizeof roles, "%s", cfg->policy_required_roles ? cfg->policy_required_roles : "");
+    snprintf(roles, sizeof roles, "%s",
+             cfg->policy_required_roles ? cfg->policy_required_roles : "");
     char *save = NULL;
     for (char *r = strtok_r(roles, ", ", &save); r && nreq < 8; r = strtok_r(NULL, ", ", &save))
         required[nreq++] = r;
@@ -905,8 +906,8 @@ fg_err gateway_check_policy_signatures(const struct fg_config *cfg, const char *
             known = known || !strcmp(trust[k].role, required[i]);
         if (!known) {
             snprintf(why, why_len, "no trusted key is configured for the %s (trust.%s)",
-                     required[i], !strcmp(required[i], "works-council") ? "works_council"
-                                                                       : required[i]);
+                     required[i],
+                     !strcmp(required[i], "works-council") ? "works_council" : required[i]);
             return FG_ERR_CONFIG;
         }
     }
@@ -1050,10 +1051,9 @@ static fg_err open_audit(struct gateway *gw)
         .state_dir = dir,
         .checkpoint_every_events = (int)cfg->audit_checkpoint_events,
         .checkpoint_every_ms = (int)cfg->audit_checkpoint_ms,
-        .fsync_mode = !strcmp(cfg->audit_fsync, "always")
-                          ? AUDIT_FSYNC_ALWAYS
-                          : !strcmp(cfg->audit_fsync, "never") ? AUDIT_FSYNC_NEVER
-                                                               : AUDIT_FSYNC_INTERVAL,
+        .fsync_mode = !strcmp(cfg->audit_fsync, "always")  ? AUDIT_FSYNC_ALWAYS
+                      : !strcmp(cfg->audit_fsync, "never") ? AUDIT_FSYNC_NEVER
+                                                           : AUDIT_FSYNC_INTERVAL,
         .fsync_interval_ms = (int)cfg->audit_fsync_interval_ms,
     };
     if (fg_mkdirs(dir, 0700) != FG_OK || audit_open(&ao, &gw->audit, why, sizeof why) != FG_OK) {
@@ -1211,12 +1211,14 @@ static void manage_local(struct gateway *gw, int64_t mono)
         l->paused = true;
         atomic_fetch_add(&gw->c.paused, 1);
         if (failing)
-            fg_error("outbox", "cannot write the outbox (disk full or I/O error): inputs paused, "
-                               "what is stored stays intact, retrying every %lld ms",
+            fg_error("outbox",
+                     "cannot write the outbox (disk full or I/O error): inputs paused, "
+                     "what is stored stays intact, retrying every %lld ms",
                      (long long)gw->cfg->outbox_sync_interval_ms);
         else
-            fg_warn("local", "outbox full (%llu messages): pausing inputs; the local broker "
-                             "keeps them",
+            fg_warn("local",
+                    "outbox full (%llu messages): pausing inputs; the local broker "
+                    "keeps them",
                     (unsigned long long)os.depth);
         if (st == LINK_UP) {
             MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer5;
@@ -1340,9 +1342,9 @@ int gateway_run(struct fg_config *cfg)
         .max_bytes = cfg->queue_max_bytes,
         .slack_messages = cfg->local_receive_maximum * 4,
         .dir = outdir,
-        .sync = !strcmp(cfg->outbox_sync, "always")
-                    ? OUTBOX_SYNC_ALWAYS
-                    : !strcmp(cfg->outbox_sync, "never") ? OUTBOX_SYNC_NEVER : OUTBOX_SYNC_INTERVAL,
+        .sync = !strcmp(cfg->outbox_sync, "always")  ? OUTBOX_SYNC_ALWAYS
+                : !strcmp(cfg->outbox_sync, "never") ? OUTBOX_SYNC_NEVER
+                                                     : OUTBOX_SYNC_INTERVAL,
     };
     why[0] = '\0';
     if (outbox_open(&oo, &gw->outbox, why, sizeof why) != FG_OK) {
@@ -1352,8 +1354,9 @@ int gateway_run(struct fg_config *cfg)
     if (why[0])
         fg_warn("outbox", "%s", why);
     if (outbox_recovered(gw->outbox))
-        fg_info("outbox", "recovered %llu message(s) not yet acknowledged upstream; they will be "
-                          "resent with their original ids",
+        fg_info("outbox",
+                "recovered %llu message(s) not yet acknowledged upstream; they will be "
+                "resent with their original ids",
                 (unsigned long long)outbox_recovered(gw->outbox));
     if (!preflight("upstream", &cfg->upstream, &gw->cert_days[1]) ||
         !preflight("local", &cfg->local, &gw->cert_days[0]))
@@ -1375,8 +1378,8 @@ int gateway_run(struct fg_config *cfg)
     if (!cfg->upstream.tls.enabled)
         fg_warn("upstream", "upstream TLS is off: minimised data leaves in clear text");
     if (create_client(gw, &gw->local, &cfg->local, on_local_lost, on_message) != FG_OK ||
-        create_client(gw, &gw->upstream, &cfg->upstream, on_upstream_lost,
-                      on_upstream_message) != FG_OK)
+        create_client(gw, &gw->upstream, &cfg->upstream, on_upstream_lost, on_upstream_message) !=
+            FG_OK)
         goto out;
 
     struct sigaction sa = {.sa_handler = on_signal};
@@ -1387,8 +1390,8 @@ int gateway_run(struct fg_config *cfg)
     signal(SIGPIPE, SIG_IGN);
     gw->started_ms = fg_now_ms();
     if (cfg->metrics_port) {
-        if (metrics_start(cfg->metrics_bind, (int)cfg->metrics_port, fill_metrics, gw,
-                          &gw->metrics, why, sizeof why) != FG_OK) {
+        if (metrics_start(cfg->metrics_bind, (int)cfg->metrics_port, fill_metrics, gw, &gw->metrics,
+                          why, sizeof why) != FG_OK) {
             fg_error("metrics", "%s", why);
             goto out;
         }
@@ -1436,8 +1439,9 @@ int gateway_run(struct fg_config *cfg)
                 fg_warn("policy", "could not close an aggregation window");
             if (gw->policy && policy_expired(gw->policy, now) && !gw->expiry_reported) {
                 gw->expiry_reported = true;
-                fg_error("policy", "policy %s version %d has expired: nothing is forwarded until "
-                                   "a new signed policy arrives",
+                fg_error("policy",
+                         "policy %s version %d has expired: nothing is forwarded until "
+                         "a new signed policy arrives",
                          policy_name(gw->policy), policy_version(gw->policy));
                 cJSON *o = cJSON_CreateObject();
                 cJSON_AddStringToObject(o, "policy", policy_name(gw->policy));
@@ -1455,8 +1459,7 @@ int gateway_run(struct fg_config *cfg)
         audit_housekeeping(gw, mono, false);
         wait_main(gw, 50);
     }
-    fg_info("gateway", "stopping: draining for up to %lld ms",
-            (long long)cfg->drain_timeout_ms);
+    fg_info("gateway", "stopping: draining for up to %lld ms", (long long)cfg->drain_timeout_ms);
     drain(gw);
     log_stats(gw, true);
     audit_housekeeping(gw, fg_monotonic_ms(), true);

@@ -6,9 +6,10 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "fairgate %s: privacy-first MQTT gateway for workplace IoT\n\n"
-                 "usage: fairgate COMMAND [ARGS]   (fairgate COMMAND --help for details)\n\n"
-                 "commands:\n",
+    fprintf(out,
+            "fairgate %s: privacy-first MQTT gateway for workplace IoT\n\n"
+            "usage: fairgate COMMAND [ARGS]   (fairgate COMMAND --help for details)\n\n"
+            "commands:\n",
             FAIRGATE_VERSION);
     for (const struct fg_command *const *c = fg_commands; *c; c++)
         fprintf(out, "  %-16s %s\n", (*c)->name, (*c)->summary);

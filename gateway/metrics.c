@@ -104,8 +104,7 @@ static void head(struct wr *w, const char *name, const char *type, const char *h
     put(w, "# HELP fairgate_%s %s\n# TYPE fairgate_%s %s\n", name, help, name, type);
 }
 
-static void scalar(struct wr *w, const char *name, const char *type, const char *help,
-                   uint64_t v)
+static void scalar(struct wr *w, const char *name, const char *type, const char *help, uint64_t v)
 {
     head(w, name, type, help);
     put(w, "fairgate_%s %llu\n", name, (unsigned long long)v);
@@ -147,8 +146,8 @@ size_t metrics_render(const struct metrics_snapshot *s, char *buf, size_t len)
         put_slug(&w, s->rejected[i].name);
         put(&w, "\"} %llu\n", (unsigned long long)s->rejected[i].count);
     }
-    scalar(&w, "messages_queued_total", "counter",
-           "Minimised messages written to the outbox.", s->queued);
+    scalar(&w, "messages_queued_total", "counter", "Minimised messages written to the outbox.",
+           s->queued);
     scalar(&w, "messages_sent_total", "counter",
            "Minimised messages acknowledged by the upstream broker.", s->sent);
     scalar(&w, "messages_refused_upstream_total", "counter",
@@ -157,14 +156,12 @@ size_t metrics_render(const struct metrics_snapshot *s, char *buf, size_t len)
 
     ROUTE_COUNTER(matched, "route_records_total",
                   "Records of a sensor type the route reads, since the policy was loaded.");
-    ROUTE_COUNTER(filtered, "route_filtered_total",
-                  "Records the route's when-condition left out.");
+    ROUTE_COUNTER(filtered, "route_filtered_total", "Records the route's when-condition left out.");
     ROUTE_COUNTER(emitted, "route_messages_total",
                   "Messages the route produced (records, aggregates and totals).");
     ROUTE_COUNTER(late, "route_late_records_total",
                   "Records too late for their aggregation window (not counted).");
-    ROUTE_COUNTER(groups_published, "route_groups_published_total",
-                  "Aggregate groups published.");
+    ROUTE_COUNTER(groups_published, "route_groups_published_total", "Aggregate groups published.");
     head(&w, "route_groups_suppressed_total", "counter",
          "Aggregate groups held back: min_group (too few distinct workers) or secondary "
          "(a total would reveal them).");
@@ -175,8 +172,7 @@ size_t metrics_render(const struct metrics_snapshot *s, char *buf, size_t len)
             (unsigned long long)s->routes[i].groups_suppressed);
         put(&w, "fairgate_route_groups_suppressed_total{route=\"");
         put_label(&w, s->routes[i].name);
-        put(&w, "\",kind=\"secondary\"} %llu\n",
-            (unsigned long long)s->routes[i].groups_secondary);
+        put(&w, "\",kind=\"secondary\"} %llu\n", (unsigned long long)s->routes[i].groups_secondary);
     }
     ROUTE_COUNTER(totals_suppressed, "route_totals_suppressed_total",
                   "Totals held back because they would reveal a suppressed group.");
@@ -229,8 +225,8 @@ size_t metrics_render(const struct metrics_snapshot *s, char *buf, size_t len)
     put(&w, "fairgate_publish_latency_seconds_sum %.6f\n", (double)s->latency.sum_us / 1e6);
     put(&w, "fairgate_publish_latency_seconds_count %llu\n", (unsigned long long)cum);
 
-    scalar(&w, "policy_loaded", "gauge", "1 while a policy is in force; without one nothing leaves.",
-           s->policy_loaded);
+    scalar(&w, "policy_loaded", "gauge",
+           "1 while a policy is in force; without one nothing leaves.", s->policy_loaded);
     if (s->policy_loaded) {
         head(&w, "policy_info", "gauge", "The policy in force; name and version are labels.");
         put(&w, "fairgate_policy_info{policy=\"");
@@ -291,9 +287,9 @@ size_t metrics_render_status_json(const struct metrics_snapshot *s, char *buf, s
     for (size_t i = 0; i < s->nreasons; i++)
         rejected += s->rejected[i].count;
     const char *state = !s->policy_loaded || s->policy_expired ? "no-policy"
-                        : !s->upstream.connected             ? "upstream-down"
-                        : s->inputs_paused                   ? "inputs-paused"
-                                                             : "ok";
+                        : !s->upstream.connected               ? "upstream-down"
+                        : s->inputs_paused                     ? "inputs-paused"
+                                                               : "ok";
     put(&w, "{\"state\":\"%s\",\"version\":", state);
     put_json_string(&w, s->version);
     put(&w, ",\"site\":");
@@ -324,9 +320,8 @@ size_t metrics_render_status_json(const struct metrics_snapshot *s, char *buf, s
         "\"queued\":%llu,\"sent\":%llu,\"retention_deleted\":%llu}}",
         s->inputs_paused ? "true" : "false", (unsigned long long)s->outbox_messages,
         (unsigned long long)s->outbox_bytes, (long long)(s->outbox_oldest_age_ms / 1000),
-        (unsigned long long)s->inputs, (unsigned long long)rejected,
-        (unsigned long long)s->queued, (unsigned long long)s->sent,
-        (unsigned long long)s->retention_deleted);
+        (unsigned long long)s->inputs, (unsigned long long)rejected, (unsigned long long)s->queued,
+        (unsigned long long)s->sent, (unsigned long long)s->retention_deleted);
     return finish(&w);
 }
 
@@ -367,8 +362,8 @@ static char *render_alloc(const struct metrics_snapshot *s, bool json, size_t *o
     return NULL;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *type,
-                             char *body, size_t len, enum MHD_ResponseMemoryMode mode)
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *type, char *body,
+                             size_t len, enum MHD_ResponseMemoryMode mode)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
     if (!r) {
@@ -384,9 +379,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct metrics *m = cls;
     (void)version;
@@ -396,7 +390,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                      MHD_RESPMEM_PERSISTENT);
     if (*upload_data_size)
         return MHD_NO; /* a GET with a body: drop the connection */
-    if (!*con_cls) { /* first call per request: headers only */
+    if (!*con_cls) {   /* first call per request: headers only */
         *con_cls = (void *)1;
         return MHD_YES;
     }
@@ -439,8 +433,8 @@ fg_err metrics_start(const char *bind_addr, int port, metrics_fill_fn fill, void
         v6->sin6_port = htons((uint16_t)port);
         flags |= MHD_USE_IPv6;
     } else {
-        snprintf(why, why_len,
-                 "metrics.bind '%s' must be an IP address such as 127.0.0.1 or ::1", bind_addr);
+        snprintf(why, why_len, "metrics.bind '%s' must be an IP address such as 127.0.0.1 or ::1",
+                 bind_addr);
         return FG_ERR_CONFIG;
     }
     struct metrics *m = calloc(1, sizeof *m);
@@ -449,15 +443,16 @@ fg_err metrics_start(const char *bind_addr, int port, metrics_fill_fn fill, void
     m->fill = fill;
     m->ctx = ctx;
     /* Few, short connections: a scraper, perhaps a person with curl. */
-    m->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, m,
-                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)8,
-                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)4,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
+    m->daemon = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned)8,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)4, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)10, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
     if (!m->daemon) {
-        snprintf(why, why_len, "cannot serve metrics on %s port %d (in use, or not an address "
-                               "of this machine)", bind_addr, port);
+        snprintf(why, why_len,
+                 "cannot serve metrics on %s port %d (in use, or not an address "
+                 "of this machine)",
+                 bind_addr, port);
         free(m);
         return FG_ERR_IO;
     }

@@ -68,10 +68,10 @@ struct metrics_snapshot {
     char version[32];
     char site[METRICS_NAME_MAX];
 
-    uint64_t inputs;            /* accepted from the local broker */
-    uint64_t queued;            /* minimised messages written to the outbox */
-    uint64_t sent;              /* acknowledged by the upstream broker */
-    uint64_t refused_upstream;  /* the upstream broker answered with an error reason */
+    uint64_t inputs;           /* accepted from the local broker */
+    uint64_t queued;           /* minimised messages written to the outbox */
+    uint64_t sent;             /* acknowledged by the upstream broker */
+    uint64_t refused_upstream; /* the upstream broker answered with an error reason */
     size_t nreasons;
     struct metrics_reason rejected[METRICS_MAX_REASONS];
     size_t nroutes;
@@ -104,8 +104,8 @@ struct metrics;
  * bind_addr:port (IPv4 or IPv6 literal; port 0 picks a free one, see
  * metrics_port). FG_ERR_CONFIG with a sentence in why when built without
  * libmicrohttpd or the address is bad, FG_ERR_IO when the port is taken. */
-FG_MUST_CHECK fg_err metrics_start(const char *bind_addr, int port, metrics_fill_fn fill,
-                                   void *ctx, struct metrics **out, char *why, size_t why_len);
+FG_MUST_CHECK fg_err metrics_start(const char *bind_addr, int port, metrics_fill_fn fill, void *ctx,
+                                   struct metrics **out, char *why, size_t why_len);
 int metrics_port(const struct metrics *m);
 /* Stops the server and waits for its thread; NULL is fine. */
 void metrics_stop(struct metrics *m);

@@ -16,7 +16,7 @@ enum { ST_QUEUED = 0, ST_INFLIGHT = 1, ST_DONE = 2 };
 struct slot {
     uint64_t id; /* kept after the entry is freed, so the ring stays sorted for find() */
     struct outbox_entry *e;
-    uint32_t seg;  /* segment of its PUT record */
+    uint32_t seg; /* segment of its PUT record */
     uint8_t state;
     bool unsaved; /* the write failed: in memory only until a retry succeeds */
 };
@@ -181,8 +181,7 @@ static void on_recover(void *ctx, int type, uint64_t id, struct outbox_entry *e,
     }
 }
 
-fg_err outbox_open(const struct outbox_options *opt, struct outbox **out, char *why,
-                   size_t why_len)
+fg_err outbox_open(const struct outbox_options *opt, struct outbox **out, char *why, size_t why_len)
 {
     struct outbox *o = calloc(1, sizeof *o);
     if (!o)
@@ -326,8 +325,8 @@ void outbox_requeue(struct outbox *o, uint64_t id)
     if (s && s->state == ST_INFLIGHT) {
         s->state = ST_QUEUED;
         o->inflight--;
-        size_t i = (size_t)((s - o->ring + (ptrdiff_t)o->cap - (ptrdiff_t)o->head) %
-                            (ptrdiff_t)o->cap);
+        size_t i =
+            (size_t)((s - o->ring + (ptrdiff_t)o->cap - (ptrdiff_t)o->head) % (ptrdiff_t)o->cap);
         if (i < o->send_pos)
             o->send_pos = i;
     }

@@ -48,16 +48,15 @@ struct outbox_entry {
 /* Opens (creating dir 0700) and recovers what an earlier run left: entries
  * not acknowledged upstream come back queued, in order. A torn last record
  * (crash mid-write) is cut off; why then says so. */
-FG_MUST_CHECK fg_err outbox_open(const struct outbox_options *opt, struct outbox **out,
-                                 char *why, size_t why_len);
+FG_MUST_CHECK fg_err outbox_open(const struct outbox_options *opt, struct outbox **out, char *why,
+                                 size_t why_len);
 void outbox_close(struct outbox *o);
 uint64_t outbox_recovered(struct outbox *o);
 
 /* FG_ERR_FULL past max + slack. FG_ERR_IO if the write failed: the entry is
  * then kept in memory only, outbox_write_failing() turns true until a later
  * outbox_sync() manages to write it (the caller stops taking inputs). */
-FG_MUST_CHECK fg_err outbox_put(struct outbox *o, const struct policy_output *msg,
-                                int64_t now_ms);
+FG_MUST_CHECK fg_err outbox_put(struct outbox *o, const struct policy_output *msg, int64_t now_ms);
 /* Takes up to max queued (not in-flight) entries, oldest first, marking them
  * in flight. Returns how many were written to out[]. */
 size_t outbox_take(struct outbox *o, struct outbox_entry **out, size_t max);

@@ -380,8 +380,7 @@ static int64_t replay_segment(struct outbox_log *l, const char *path, uint32_t s
             if (id > *max_id) /* ids never go back, even once every PUT is gone */
                 *max_id = id;
             fn(ctx, type, id, NULL, seg);
-        }
-        else
+        } else
             break;
         off += HDR + body + SUM;
         good_end = off;
@@ -391,9 +390,8 @@ static int64_t replay_segment(struct outbox_log *l, const char *path, uint32_t s
     return (int64_t)good_end;
 }
 
-fg_err olog_open(const char *dir, outbox_sync_mode sync, int64_t segment_bytes,
-                 olog_recover_fn fn, void *ctx, struct outbox_log **out, uint64_t *next_id,
-                 char *why, size_t why_len)
+fg_err olog_open(const char *dir, outbox_sync_mode sync, int64_t segment_bytes, olog_recover_fn fn,
+                 void *ctx, struct outbox_log **out, uint64_t *next_id, char *why, size_t why_len)
 {
     *out = NULL;
     if (sodium_init() < 0)
@@ -435,11 +433,12 @@ fg_err olog_open(const char *dir, outbox_sync_mode sync, int64_t segment_bytes,
         l->nsegs++;
         bool bad;
         size_t damaged = 0;
-        int64_t good = replay_segment(l, path, l->base + l->nsegs - 1, fn, ctx, &max_id, &bad,
-                                      &damaged);
+        int64_t good =
+            replay_segment(l, path, l->base + l->nsegs - 1, fn, ctx, &max_id, &bad, &damaged);
         if (damaged) {
-            fg_warn("outbox", "%s: skipped %zu damaged record(s); the records after them were "
-                              "recovered",
+            fg_warn("outbox",
+                    "%s: skipped %zu damaged record(s); the records after them were "
+                    "recovered",
                     path, damaged);
             snprintf(why, why_len, "skipped %zu damaged record(s) in %s", damaged, names[i]);
         }

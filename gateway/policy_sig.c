@@ -42,8 +42,9 @@ fg_err policysig_sign(const char *text, size_t len, const char *sig_path, const 
     sodium_bin2hex(pkhex, sizeof pkhex, pk, sizeof pk);
     fg_format_time(fg_now_ms(), now, sizeof now);
     char line[512];
-    int n = snprintf(line, sizeof line, "{\"role\":\"%s\",\"key\":\"%s\",\"sig\":\"%s\",\"time\":\"%s\"}\n",
-                     role, pkhex, sighex, now);
+    int n = snprintf(line, sizeof line,
+                     "{\"role\":\"%s\",\"key\":\"%s\",\"sig\":\"%s\",\"time\":\"%s\"}\n", role,
+                     pkhex, sighex, now);
     int fd = open(sig_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0 || write(fd, line, (size_t)n) != n || fsync(fd) != 0) {
         snprintf(why, why_len, "%s: %s", sig_path, strerror(errno));

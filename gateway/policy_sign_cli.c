@@ -13,10 +13,11 @@
 
 static void sign_usage(FILE *f)
 {
-    fprintf(f, "usage: fairgate policy sign FILE --key SECRET --role ROLE [--sig OUT]\n\n"
-               "Appends a detached Ed25519 signature over FILE's exact bytes to FILE.sig (or OUT).\n"
-               "The policy is checked first: an invalid policy is never signed. Any change to\n"
-               "the file afterwards, even one byte, invalidates the signature.\n");
+    fprintf(f,
+            "usage: fairgate policy sign FILE --key SECRET --role ROLE [--sig OUT]\n\n"
+            "Appends a detached Ed25519 signature over FILE's exact bytes to FILE.sig (or OUT).\n"
+            "The policy is checked first: an invalid policy is never signed. Any change to\n"
+            "the file afterwards, even one byte, invalidates the signature.\n");
 }
 
 int policy_cli_sign(int argc, char **argv)
@@ -80,8 +81,8 @@ int policy_cli_sign(int argc, char **argv)
     char fp[40];
     crypto_sign_ed25519_sk_to_pk(pk, sk);
     keys_fingerprint(pk, fp, sizeof fp);
-    printf("signed %s version %d as %s (key %s) into %s\n", policy_name(p), policy_version(p),
-           role, fp, sigpath);
+    printf("signed %s version %d as %s (key %s) into %s\n", policy_name(p), policy_version(p), role,
+           fp, sigpath);
     if (policy_names_health(p))
         printf("NOTE: this policy lets health data leave the site.\n");
     rc = 0;
@@ -144,7 +145,8 @@ int policy_cli_verify(int argc, char **argv)
             return 2;
         }
         have_cfg = true;
-        snprintf(reqbuf, sizeof reqbuf, "%s", cfg.policy_required_roles ? cfg.policy_required_roles : "");
+        snprintf(reqbuf, sizeof reqbuf, "%s",
+                 cfg.policy_required_roles ? cfg.policy_required_roles : "");
         const char *files[2] = {cfg.trust_employer, cfg.trust_works_council};
         const char *names[2] = {"employer", "works-council"};
         for (int i = 0; i < 2; i++)
@@ -233,12 +235,14 @@ int policy_cli_verify(int argc, char **argv)
         rc = 1;
     } else if (res.ok && p && !policy_expired(p, fg_now_ms())) {
         printf("\nVERDICT: may take effect (signed by every required role: %s)\n",
-               have_cfg && cfg.policy_required_roles ? cfg.policy_required_roles
-                                                     : (require ? require : "employer,works-council"));
+               have_cfg && cfg.policy_required_roles
+                   ? cfg.policy_required_roles
+                   : (require ? require : "employer,works-council"));
         rc = 0;
     } else
-        printf("\nVERDICT: refused: %s\n",
-               !res.ok ? res.reason : !p ? "the policy does not load" : "the policy has expired");
+        printf("\nVERDICT: refused: %s\n", !res.ok ? res.reason
+                                           : !p    ? "the policy does not load"
+                                                   : "the policy has expired");
 out:
     policy_free(p);
     sensor_registry_free(reg);

@@ -91,8 +91,8 @@ static void load_epoch(struct reident *r, int64_t epoch)
     free(text);
 }
 
-fg_err reident_open(const char *dir, const unsigned char wc_pk[32], struct reident **out,
-                    char *why, size_t why_len)
+fg_err reident_open(const char *dir, const unsigned char wc_pk[32], struct reident **out, char *why,
+                    size_t why_len)
 {
     *out = NULL;
     if (sodium_init() < 0)
@@ -155,8 +155,8 @@ void reident_record(struct reident *r, int64_t epoch, const char *route, const c
     cJSON_Delete(o);
     size_t pl = plain ? strlen(plain) : 0;
     unsigned char *sealed = malloc(pl + crypto_box_SEALBYTES);
-    size_t b64len = sodium_base64_ENCODED_LEN(pl + crypto_box_SEALBYTES,
-                                              sodium_base64_VARIANT_ORIGINAL);
+    size_t b64len =
+        sodium_base64_ENCODED_LEN(pl + crypto_box_SEALBYTES, sodium_base64_VARIANT_ORIGINAL);
     char *b64 = malloc(b64len);
     if (plain && sealed && b64 &&
         crypto_box_seal(sealed, (unsigned char *)plain, pl, r->x_pk) == 0) {
@@ -186,8 +186,7 @@ void reident_destroy_epoch(struct reident *r, int64_t epoch)
     epoch_path(r->dir, epoch, path, sizeof path);
     pthread_mutex_lock(&r->lock);
     if (unlink(path) == 0)
-        fg_info("reident", "deleted the re-identification table of epoch %lld",
-                (long long)epoch);
+        fg_info("reident", "deleted the re-identification table of epoch %lld", (long long)epoch);
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -311,8 +310,8 @@ static fg_err scan_dir(const char *dir, const unsigned char *wc_sk, struct scan 
 fg_err reident_lookup(const char *dir, const unsigned char *wc_sk, const char *route,
                       const char *pseudonym, char *id, size_t id_len, struct reident_hit *hit)
 {
-    struct scan s = {.route = route, .pseudonym = pseudonym, .out = id, .out_len = id_len,
-                     .hit = hit};
+    struct scan s = {
+        .route = route, .pseudonym = pseudonym, .out = id, .out_len = id_len, .hit = hit};
     fg_err e = scan_dir(dir, wc_sk, &s);
     if (e && e != FG_ERR_NOT_FOUND)
         return e;

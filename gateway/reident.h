@@ -35,13 +35,12 @@ struct reident_hit {
 };
 /* FG_OK and id filled if found and opened; FG_ERR_NOT_FOUND if no kept epoch
  * has it; FG_ERR_CRYPTO if the key cannot open it (wrong key). */
-FG_MUST_CHECK fg_err reident_lookup(const char *dir, const unsigned char *wc_sk,
-                                    const char *route, const char *pseudonym, char *id,
-                                    size_t id_len, struct reident_hit *hit);
+FG_MUST_CHECK fg_err reident_lookup(const char *dir, const unsigned char *wc_sk, const char *route,
+                                    const char *pseudonym, char *id, size_t id_len,
+                                    struct reident_hit *hit);
 /* Every (epoch, route, pseudonym) whose sealed identifier equals id. */
 typedef void (*reident_hit_fn)(void *ctx, const struct reident_hit *hit);
 FG_MUST_CHECK fg_err reident_subject(const char *dir, const unsigned char *wc_sk, const char *id,
-                                     reident_hit_fn fn, void *ctx, size_t *opened,
-                                     size_t *failed);
+                                     reident_hit_fn fn, void *ctx, size_t *opened, size_t *failed);
 
 #endif

@@ -84,7 +84,8 @@ fg_err tls_probe(const char *host, int port, const char *ca_file, int timeout_ms
                      "%s:%d closed the connection during the TLS handshake: it is probably a "
                      "plaintext port, or it refuses our TLS version",
                      host, port);
-        else if (ret == MBEDTLS_ERR_SSL_INVALID_RECORD || ret == MBEDTLS_ERR_SSL_BAD_HS_SERVER_HELLO)
+        else if (ret == MBEDTLS_ERR_SSL_INVALID_RECORD ||
+                 ret == MBEDTLS_ERR_SSL_BAD_HS_SERVER_HELLO)
             snprintf(why, why_len, "%s:%d does not speak TLS: it is probably a plaintext port",
                      host, port);
         else {
@@ -101,21 +102,19 @@ fg_err tls_probe(const char *host, int port, const char *ca_file, int timeout_ms
         peer_names(peer, names, sizeof names);
     if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED)
         snprintf(why, why_len,
-                 "the certificate of %s:%d (%s) is not signed by the configured CA %s", host,
-                 port, names, ca_file);
+                 "the certificate of %s:%d (%s) is not signed by the configured CA %s", host, port,
+                 names, ca_file);
     else if (flags & MBEDTLS_X509_BADCERT_EXPIRED)
         snprintf(why, why_len, "the certificate of %s:%d has expired", host, port);
     else if (flags & MBEDTLS_X509_BADCERT_FUTURE)
         snprintf(why, why_len, "the certificate of %s:%d is not valid yet", host, port);
     else if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH)
-        snprintf(why, why_len,
-                 "hostname mismatch: the certificate of %s:%d is for %s, not for %s", host, port,
-                 names, host);
+        snprintf(why, why_len, "hostname mismatch: the certificate of %s:%d is for %s, not for %s",
+                 host, port, names, host);
     else if (flags) {
         char info[256];
         mbedtls_x509_crt_verify_info(info, sizeof info, "", flags);
-        snprintf(why, why_len, "the certificate of %s:%d is not acceptable: %s", host, port,
-                 info);
+        snprintf(why, why_len, "the certificate of %s:%d is not acceptable: %s", host, port, info);
     } else {
         snprintf(why, why_len, "the TLS peer %s:%d looks valid", host, port);
         e = FG_OK;

@@ -46,8 +46,14 @@ static struct fg_pub *hub_for(struct hub *hubs, size_t *n, const char *topic, co
     snprintf(cert, sizeof cert, "%s/%s-hub.crt", dir, type);
     snprintf(key, sizeof key, "%s/%s-hub.key", dir, type);
     snprintf(id, sizeof id, "sim-%s-hub", type);
-    struct fg_pub_options po = {.host = host, .port = port, .client_id = id, .qos = qos,
-                                .window = 16, .ca = ca, .cert = cert, .key = key};
+    struct fg_pub_options po = {.host = host,
+                                .port = port,
+                                .client_id = id,
+                                .qos = qos,
+                                .window = 16,
+                                .ca = ca,
+                                .cert = cert,
+                                .key = key};
     struct fg_pub *p;
     if (fg_pub_connect(&po, &p, why, sizeof why) != FG_OK) {
         fprintf(stderr, "simulate: hub for %s: %s\n", type, why);
@@ -244,8 +250,8 @@ static int simulate_main(int argc, char **argv)
                 fprintf(dry ? stdout : rec, "%s\n", line);
         }
         struct fg_pub *to = pub;
-        if (!dry && cert_dir && !(to = hub_for(hubs, &nhubs, m.topic, host, port, qos, ca,
-                                               cert_dir))) {
+        if (!dry && cert_dir &&
+            !(to = hub_for(hubs, &nhubs, m.topic, host, port, qos, ca, cert_dir))) {
             rc = 1;
             break;
         }

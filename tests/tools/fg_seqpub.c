@@ -37,27 +37,52 @@ int main(int argc, char **argv)
     long count = 0, start = 0, pad = 0;
     double rate = 0;
     static const struct option opts[] = {
-        {"host", 1, 0, 'H'},  {"port", 1, 0, 'p'},   {"topic", 1, 0, 't'},
-        {"count", 1, 0, 'n'}, {"rate", 1, 0, 'r'},   {"start", 1, 0, 's'},
-        {"pad", 1, 0, 'P'},   {"id", 1, 0, 'I'},     {"qos", 1, 0, 'q'},
-        {"window", 1, 0, 'w'}, {"timeout", 1, 0, 'T'}, {"help", 0, 0, 'h'},
+        {"host", 1, 0, 'H'}, {"port", 1, 0, 'p'},   {"topic", 1, 0, 't'},   {"count", 1, 0, 'n'},
+        {"rate", 1, 0, 'r'}, {"start", 1, 0, 's'},  {"pad", 1, 0, 'P'},     {"id", 1, 0, 'I'},
+        {"qos", 1, 0, 'q'},  {"window", 1, 0, 'w'}, {"timeout", 1, 0, 'T'}, {"help", 0, 0, 'h'},
         {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
-        case 'H': host = optarg; break;
-        case 'p': port = atoi(optarg); break;
-        case 't': topic = optarg; break;
-        case 'n': count = atol(optarg); break;
-        case 'r': rate = atof(optarg); break;
-        case 's': start = atol(optarg); break;
-        case 'P': pad = atol(optarg); break;
-        case 'I': id = optarg; break;
-        case 'q': qos = atoi(optarg); break;
-        case 'w': window = atoi(optarg); break;
-        case 'T': timeout = atoi(optarg); break;
-        case 'h': usage(); return 0;
-        default: usage(); return 2;
+        case 'H':
+            host = optarg;
+            break;
+        case 'p':
+            port = atoi(optarg);
+            break;
+        case 't':
+            topic = optarg;
+            break;
+        case 'n':
+            count = atol(optarg);
+            break;
+        case 'r':
+            rate = atof(optarg);
+            break;
+        case 's':
+            start = atol(optarg);
+            break;
+        case 'P':
+            pad = atol(optarg);
+            break;
+        case 'I':
+            id = optarg;
+            break;
+        case 'q':
+            qos = atoi(optarg);
+            break;
+        case 'w':
+            window = atoi(optarg);
+            break;
+        case 'T':
+            timeout = atoi(optarg);
+            break;
+        case 'h':
+            usage();
+            return 0;
+        default:
+            usage();
+            return 2;
         }
     }
     if (!topic || count <= 0 || pad < 0 || pad > 1 << 20 || rate < 0) {

@@ -126,29 +126,59 @@ int main(int argc, char **argv)
     long count = 0;
     int idle = 3000, total = 60000, session = 0;
     static const struct option opts[] = {
-        {"host", 1, 0, 'H'}, {"port", 1, 0, 'p'},  {"topic", 1, 0, 't'}, {"count", 1, 0, 'n'},
-        {"idle", 1, 0, 'i'}, {"total", 1, 0, 'T'}, {"ca", 1, 0, 'c'},    {"cert", 1, 0, 'C'},
-        {"key", 1, 0, 'k'},  {"id", 1, 0, 'I'},    {"qos", 1, 0, 'q'},   {"session", 0, 0, 's'},
+        {"host", 1, 0, 'H'},      {"port", 1, 0, 'p'},  {"topic", 1, 0, 't'},
+        {"count", 1, 0, 'n'},     {"idle", 1, 0, 'i'},  {"total", 1, 0, 'T'},
+        {"ca", 1, 0, 'c'},        {"cert", 1, 0, 'C'},  {"key", 1, 0, 'k'},
+        {"id", 1, 0, 'I'},        {"qos", 1, 0, 'q'},   {"session", 0, 0, 's'},
         {"reconnect", 0, 0, 'R'}, {"stamp", 0, 0, 'S'}, {0, 0, 0, 0}};
     int o;
     filter = "#";
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
-        case 'H': host = optarg; break;
-        case 'p': port = atoi(optarg); break;
-        case 't': filter = optarg; break;
-        case 'n': count = atol(optarg); break;
-        case 'i': idle = atoi(optarg); break;
-        case 'T': total = atoi(optarg); break;
-        case 'c': ca = optarg; break;
-        case 'C': cert = optarg; break;
-        case 'k': key = optarg; break;
-        case 'I': id = optarg; break;
-        case 'q': qos = atoi(optarg); break;
-        case 's': session = reconnect = 1; break;
-        case 'R': reconnect = 1; break;
-        case 'S': stamp = 1; break;
-        default: return 2;
+        case 'H':
+            host = optarg;
+            break;
+        case 'p':
+            port = atoi(optarg);
+            break;
+        case 't':
+            filter = optarg;
+            break;
+        case 'n':
+            count = atol(optarg);
+            break;
+        case 'i':
+            idle = atoi(optarg);
+            break;
+        case 'T':
+            total = atoi(optarg);
+            break;
+        case 'c':
+            ca = optarg;
+            break;
+        case 'C':
+            cert = optarg;
+            break;
+        case 'k':
+            key = optarg;
+            break;
+        case 'I':
+            id = optarg;
+            break;
+        case 'q':
+            qos = atoi(optarg);
+            break;
+        case 's':
+            session = reconnect = 1;
+            break;
+        case 'R':
+            reconnect = 1;
+            break;
+        case 'S':
+            stamp = 1;
+            break;
+        default:
+            return 2;
         }
     }
     char uri[300];

@@ -163,16 +163,15 @@ static void status_json_is_json(void **state)
     assert_string_equal(cJSON_GetObjectItem(j, "time")->valuestring, "2026-01-01T00:00:00Z");
     cJSON *p = cJSON_GetObjectItem(j, "policy");
     assert_string_equal(cJSON_GetObjectItem(p, "name")->valuestring, "factory-default");
-    assert_string_equal(cJSON_GetObjectItem(p, "valid_until")->valuestring,
-                        "2027-06-30T00:00:00Z");
+    assert_string_equal(cJSON_GetObjectItem(p, "valid_until")->valuestring, "2027-06-30T00:00:00Z");
     cJSON *up = cJSON_GetObjectItem(j, "upstream");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(up, "connected")));
     assert_int_equal(cJSON_GetObjectItem(up, "certificate_days_left")->valueint, 12);
     assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "local"), "certificate_days_left"));
     cJSON *c = cJSON_GetObjectItem(j, "counters");
     assert_int_equal(cJSON_GetObjectItem(c, "rejected")->valueint, 12);
-    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "outbox"), "oldest_age_s")->valueint,
-                     1);
+    assert_int_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "outbox"), "oldest_age_s")->valueint, 1);
     cJSON_Delete(j);
 
     s.upstream.connected = false;

@@ -89,7 +89,8 @@ static fg_err put_i(struct outbox *ob, long i, int64_t retention_ms, int64_t now
 {
     char topic[64], payload[160], route[32];
     snprintf(topic, sizeof topic, "site/s/seq/%ld", i);
-    int n = snprintf(payload, sizeof payload, "{\"seq\":%ld,\"text\":\"message number %ld\"}", i, i);
+    int n =
+        snprintf(payload, sizeof payload, "{\"seq\":%ld,\"text\":\"message number %ld\"}", i, i);
     snprintf(route, sizeof route, "route-%ld", i % 3);
     struct policy_output m = {.route = route,
                               .purpose = "fault testing",
@@ -332,8 +333,12 @@ static void test_bounds(void **state)
     assert_int_equal(outbox_open(&o, &ob, why, sizeof why), FG_OK);
     char pay[40];
     memset(pay, 'x', sizeof pay);
-    struct policy_output m = {.route = "r", .purpose = "p", .topic = "t", .payload = pay,
-                              .len = sizeof pay, .policy_name = "pol"};
+    struct policy_output m = {.route = "r",
+                              .purpose = "p",
+                              .topic = "t",
+                              .payload = pay,
+                              .len = sizeof pay,
+                              .policy_name = "pol"};
     assert_int_equal(outbox_put(ob, &m, 1), FG_OK);
     assert_int_equal(outbox_put(ob, &m, 1), FG_OK);
     assert_false(outbox_full(ob));
@@ -381,7 +386,7 @@ static void test_retention_purge(void **state)
     assert_int_equal(outbox_purge_expired(ob, now + 5000, on_purge, &pc), 1);
     assert_int_equal(pc.total, 3);
     assert_string_equal(pc.last_route, "route-1"); /* seq 4 % 3 */
-    outbox_requeue_all(ob); /* id 1 back in the queue, expired */
+    outbox_requeue_all(ob);                        /* id 1 back in the queue, expired */
     assert_int_equal(outbox_purge_expired(ob, now + 6000, NULL, NULL), 1);
     struct outbox_stats st;
     outbox_get_stats(ob, &st);
@@ -676,8 +681,9 @@ static void test_recovery_beyond_capacity_keeps_the_rest(void **state)
 
     ob = open_ob(f->dir, 1000, 4096);
     uint64_t rest = outbox_recovered(ob);
-    fprintf(stderr, "stored 200, recovered %llu under the smaller bound and acknowledged them; "
-                    "%llu of the other %llu came back\n",
+    fprintf(stderr,
+            "stored 200, recovered %llu under the smaller bound and acknowledged them; "
+            "%llu of the other %llu came back\n",
             (unsigned long long)n, (unsigned long long)rest, (unsigned long long)(200 - n));
     outbox_close(ob);
     assert_int_equal(rest, 200 - n);

@@ -126,8 +126,8 @@ static void badge_is_minimised(void **state)
     assert_string_equal(cJSON_GetObjectItem(o, "zone")->valuestring, "assembly-1");
     for (int i = 0; i < f->n; i++) {
         /* undeclared (holder, rssi), unnamed (tag) and dropped (battery) never leave */
-        static const char *const never[] = {"B-10042", "Anna", "d4:3f", "rssi", "battery",
-                                            "holder", "tag"};
+        static const char *const never[] = {"B-10042", "Anna",   "d4:3f", "rssi",
+                                            "battery", "holder", "tag"};
         for (size_t k = 0; k < sizeof never / sizeof *never; k++)
             if (strstr(f->payloads[i], never[k]) || strstr(f->topics[i], never[k]))
                 fail_msg("'%s' left the site in %s", never[k], f->payloads[i]);
