@@ -84,6 +84,7 @@ struct gateway {
     pthread_mutex_t wake_lock;
     pthread_cond_t wake;
     atomic_int sleeping, work;
+    pthread_mutex_t pump_lock;
     int64_t last_stats_ms, last_sync_ms;
     atomic_int write_failing;
     char outdir[4096];
@@ -129,6 +130,8 @@ static void wake_main(struct gateway *gw)
         pthread_mutex_unlock(&gw->wake_lock);
     }
 }
+
+static void pump_from_callback(struct gateway *gw);
 
 /* ---- inputs ------------------------------------------------------------------ */
 
@@ -241,8 +244,10 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
         reject(gw, GW_REJ_POLICY_ERROR, fg_strerror(e));
         goto done;
     }
-    if (emitted || outbox_full(gw->outbox))
-        wake_main(gw); /* also to pause inputs at once when the outbox is full */
+    if (outbox_full(gw->outbox))
+        wake_main(gw); /* to pause inputs at once */
+    else if (emitted)
+        pump_from_callback(gw);
 done:
     /* Raw telemetry lives only in memory and only this long. */
     sodium_memzero(rec.arena, rec.arena_used);
@@ -571,7 +576,9 @@ static bool send_one(struct gateway *gw, struct outbox_entry *e, int64_t now)
     return true;
 }
 
-static void pump(struct gateway *gw)
+/* Sends queued entries while the window allows. One pumper at a time (the
+ * lock keeps the upstream order); callers hold pump_lock. */
+static void pump_locked(struct gateway *gw)
 {
     if (atomic_load(&gw->upstream.state) != LINK_UP)
         return;
@@ -599,6 +606,26 @@ static void pump(struct gateway *gw)
         if (i < n)
             return;
     }
+}
+
+static void pump(struct gateway *gw)
+{
+    pthread_mutex_lock(&gw->pump_lock);
+    pump_locked(gw);
+    pthread_mutex_unlock(&gw->pump_lock);
+}
+
+/* From Paho's receive thread right after an input was queued: send it now if
+ * nobody else is sending, instead of waking the main thread for every message
+ * (context switches, not privacy work, were the gateway's main cost). */
+static void pump_from_callback(struct gateway *gw)
+{
+    if (pthread_mutex_trylock(&gw->pump_lock) != 0) {
+        wake_main(gw);
+        return;
+    }
+    pump_locked(gw);
+    pthread_mutex_unlock(&gw->pump_lock);
 }
 
 /* ---- metrics and the status message ----------------------------------------- */
@@ -1292,6 +1319,7 @@ int gateway_run(struct fg_config *cfg)
     gw->upstream.name = "upstream";
     pthread_rwlock_init(&gw->policy_lock, NULL);
     pthread_mutex_init(&gw->wake_lock, NULL);
+    pthread_mutex_init(&gw->pump_lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -1489,6 +1517,7 @@ out:
     pthread_rwlock_destroy(&gw->policy_lock);
     pthread_cond_destroy(&gw->wake);
     pthread_mutex_destroy(&gw->wake_lock);
+    pthread_mutex_destroy(&gw->pump_lock);
     free(gw);
     fg_info("gateway", "stopped");
     return rc;
