@@ -56,11 +56,36 @@ void fg_jw_arr_close(struct fg_jw *w)
     w->need_comma = true;
 }
 
+/* Eight bytes at a time: nonzero when one of them needs escaping ('"', '\\',
+ * below 0x20); its lowest set bit marks the first (false positives only above
+ * a true one). */
+static inline uint64_t special8(const char *p)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t v, q, b;
+    memcpy(&v, p, 8);
+    q = v ^ (ones * '"');
+    b = v ^ (ones * '\\');
+    return (((q - ones) & ~q) | ((b - ones) & ~b) | ((v - ones * 0x20) & ~v)) & highs;
+}
+
 static void escaped(struct fg_jw *w, const char *s, size_t len)
 {
     put(w, "\"", 1);
     size_t run = 0;
     for (size_t i = 0; i < len; i++) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        while (len - i >= 8) {
+            uint64_t m = special8(s + i);
+            if (m) {
+                i += (size_t)__builtin_ctzll(m) >> 3;
+                break;
+            }
+            i += 8;
+        }
+        if (i >= len)
+            break;
+#endif
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
@@ -111,6 +136,56 @@ void fg_jw_cstr(struct fg_jw *w, const char *s)
     fg_jw_str(w, s, strlen(s));
 }
 
+/* Decimal digits of v, backwards from end; returns the start. */
+static char *digits_u64(char *end, uint64_t v)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+static const double pow10_tab[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10};
+
+/* What snprintf("%.10g") prints, for the common case of a number with at
+ * most 9 decimals and 10 significant digits (generalised coordinates,
+ * readings): v is the double nearest to m / 10^k, so its 10-digit rounding is
+ * that decimal. Returns the length, or 0 to leave it to snprintf. */
+static int num_short(double v, char *out)
+{
+    double a = fabs(v);
+    if (!(a >= 1e-4 && a < 1e9)) /* %g's fixed notation, m below 1e10 */
+        return 0;
+    for (int k = 1; k <= 9; k++) {
+        double s = a * pow10_tab[k];
+        if (s >= 1e10)
+            return 0;
+        if (s != floor(s))
+            continue;
+        if (s / pow10_tab[k] != a)
+            return 0; /* m / 10^k (correctly rounded) is not v */
+        uint64_t m = (uint64_t)s;
+        while (k > 0 && m % 10 == 0) { /* %g drops trailing zeros */
+            m /= 10;
+            k--;
+        }
+        char tmp[32], *end = tmp + sizeof tmp, *p = end;
+        for (int i = 0; i < k; i++) {
+            *--p = (char)('0' + m % 10);
+            m /= 10;
+        }
+        *--p = '.';
+        p = digits_u64(p, m);
+        if (v < 0)
+            *--p = '-';
+        int n = (int)(end - p);
+        memcpy(out, p, (size_t)n);
+        return n;
+    }
+    return 0;
+}
+
 void fg_jw_num(struct fg_jw *w, double v)
 {
     comma(w);
@@ -120,9 +195,16 @@ void fg_jw_num(struct fg_jw *w, double v)
     }
     char tmp[32];
     int n;
-    if (v == floor(v) && fabs(v) < 1e15)
-        n = snprintf(tmp, sizeof tmp, "%.0f", v);
-    else
+    if (v == floor(v) && fabs(v) < 1e15) {
+        /* as "%.0f": integral, including "-0" */
+        char *end = tmp + sizeof tmp, *p = digits_u64(end, (uint64_t)fabs(v));
+        if (signbit(v))
+            *--p = '-';
+        put(w, p, (size_t)(end - p));
+        return;
+    }
+    n = num_short(v, tmp);
+    if (!n)
         n = snprintf(tmp, sizeof tmp, "%.10g", v);
     put(w, tmp, (size_t)n);
 }
@@ -130,9 +212,12 @@ void fg_jw_num(struct fg_jw *w, double v)
 void fg_jw_int(struct fg_jw *w, int64_t v)
 {
     comma(w);
-    char tmp[24];
-    int n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
-    put(w, tmp, (size_t)n);
+    char tmp[24], *end = tmp + sizeof tmp;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    char *p = digits_u64(end, u);
+    if (v < 0)
+        *--p = '-';
+    put(w, p, (size_t)(end - p));
 }
 
 void fg_jw_bool(struct fg_jw *w, bool v)

@@ -127,8 +127,7 @@ fg_err fg_check_secret_file(const char *path, char *why, size_t why_len)
         return FG_ERR_PERM;
     }
     if (st.st_mode & 077) {
-        snprintf(why, why_len,
-                 "%s is readable by others (mode %03o); run: chmod 600 %s", path,
+        snprintf(why, why_len, "%s is readable by others (mode %03o); run: chmod 600 %s", path,
                  (unsigned)(st.st_mode & 0777), path);
         return FG_ERR_PERM;
     }
@@ -214,7 +213,7 @@ int64_t fg_monotonic_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void fg_format_time(int64_t ms, char *buf, size_t len)
+static void format_time_slow(int64_t ms, char *buf, size_t len)
 {
     time_t s = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
     int frac = (int)(ms - (int64_t)s * 1000);
@@ -223,6 +222,65 @@ void fg_format_time(int64_t ms, char *buf, size_t len)
     char base[24];
     strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(buf, len, "%s.%03dZ", base, frac);
+}
+
+static void put2(char *p, unsigned v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+}
+
+/* On the hot path (every generalised timestamp of every message): digits by
+ * hand, and the date and time of the last second formatted once per thread.
+ * Years 1000-9999 only (strftime does not pad %Y to four digits); anything else, or a buffer under
+ * 25 bytes (where snprintf would truncate), takes the strftime path, which prints the same. */
+void fg_format_time(int64_t ms, char *buf, size_t len)
+{
+    /* 1000-01-01 to 9999-12-31T23:59:59.999 */
+    if (len < 25 || ms < -30610224000000LL || ms > 253402300799999LL) {
+        format_time_slow(ms, buf, len);
+        return;
+    }
+    static _Thread_local int64_t cached_s = INT64_MIN;
+    static _Thread_local char cached[20]; /* "YYYY-MM-DDThh:mm:ss" */
+    int64_t s = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    unsigned frac = (unsigned)(ms - s * 1000);
+    if (s != cached_s) {
+        int64_t days = s >= 0 ? s / 86400 : (s - 86399) / 86400;
+        unsigned sod = (unsigned)(s - days * 86400);
+        /* civil_from_days (H. Hinnant): proleptic Gregorian, as gmtime */
+        int64_t z = days + 719468;
+        int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+        unsigned doe = (unsigned)(z - era * 146097);
+        unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        int64_t y = (int64_t)yoe + era * 400;
+        unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        unsigned mp = (5 * doy + 2) / 153;
+        unsigned d = doy - (153 * mp + 2) / 5 + 1;
+        unsigned m = mp < 10 ? mp + 3 : mp - 9;
+        if (m <= 2)
+            y++;
+        char *c = cached;
+        put2(c, (unsigned)(y / 100));
+        put2(c + 2, (unsigned)(y % 100));
+        c[4] = '-';
+        put2(c + 5, m);
+        c[7] = '-';
+        put2(c + 8, d);
+        c[10] = 'T';
+        put2(c + 11, sod / 3600);
+        c[13] = ':';
+        put2(c + 14, sod / 60 % 60);
+        c[16] = ':';
+        put2(c + 17, sod % 60);
+        cached_s = s;
+    }
+    memcpy(buf, cached, 19);
+    buf[19] = '.';
+    buf[20] = (char)('0' + frac / 100);
+    put2(buf + 21, frac % 100);
+    buf[23] = 'Z';
+    buf[24] = '\0';
 }
 
 static int digits(const char *s, size_t n)

@@ -630,14 +630,14 @@ static int cmd_selftest_writer(int argc, char **argv)
         return 1;
     }
     static const char *const flows[] = {
-        "{\"route\":\"occupancy\",\"destination\":\"site/{site}/occupancy/{zone}\","
-        "\"purpose\":\"space planning and evacuation counts\",\"categories\":[\"zone\","
-        "\"worker-id\"],\"count\":%ld,\"digest\":\"%s\"}",
-        "{\"route\":\"man-down\",\"destination\":\"site/alarms/man-down\",\"purpose\":"
-        "\"emergency response\",\"categories\":[\"worker-id\",\"zone\",\"time\","
-        "\"safety-event\"],\"count\":%ld,\"digest\":\"%s\"}",
-        "{\"route\":\"climate\",\"destination\":\"bms/climate\",\"purpose\":\"ventilation "
-        "control\",\"categories\":[\"environment\",\"time\"],\"count\":%ld,\"digest\":\"%s\"}",
+        ("{\"route\":\"occupancy\",\"destination\":\"site/{site}/occupancy/{zone}\","
+         "\"purpose\":\"space planning and evacuation counts\",\"categories\":[\"zone\","
+         "\"worker-id\"],\"count\":%ld,\"digest\":\"%s\"}"),
+        ("{\"route\":\"man-down\",\"destination\":\"site/alarms/man-down\",\"purpose\":"
+         "\"emergency response\",\"categories\":[\"worker-id\",\"zone\",\"time\","
+         "\"safety-event\"],\"count\":%ld,\"digest\":\"%s\"}"),
+        ("{\"route\":\"climate\",\"destination\":\"bms/climate\",\"purpose\":\"ventilation "
+         "control\",\"categories\":[\"environment\",\"time\"],\"count\":%ld,\"digest\":\"%s\"}"),
     };
     e = audit_append_json(a, "gateway", "gateway.start", "{\"version\":\"" FAIRGATE_VERSION "\"}");
     e = e ? e

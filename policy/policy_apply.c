@@ -192,11 +192,54 @@ static bool topic_put(char *t, size_t *len, const char *s, size_t n, bool saniti
     return true;
 }
 
+/* A field's value in a topic; "unknown" when it did not leave. */
+static bool topic_value(char *topic, size_t *len, int idx, const struct out_value *vals,
+                        const bool *have)
+{
+    if (idx < 0 || !have[idx])
+        return topic_put(topic, len, "unknown", 7, false);
+    if (vals[idx].kind == OV_STR)
+        return topic_put(topic, len, vals[idx].s, vals[idx].len, true);
+    char num[40];
+    int n = vals[idx].kind == OV_NUM ? snprintf(num, sizeof num, "%g", vals[idx].num)
+            : vals[idx].kind == OV_INT
+                ? snprintf(num, sizeof num, "%lld", (long long)vals[idx].i)
+                : snprintf(num, sizeof num, "%s", vals[idx].b ? "true" : "false");
+    return topic_put(topic, len, num, (size_t)n, true);
+}
+
 static bool expand_topic(const struct policy *p, const struct policy_route *r,
                          const struct policy_route_source *src, const struct out_value *vals,
                          const bool *have, char *topic)
 {
     size_t len = 0;
+    if (r->to_compiled) {
+        topic[0] = '\0';
+        for (int i = 0; i < r->nto_seg; i++) {
+            const struct policy_topic_seg *g = &r->to_seg[i];
+            bool ok;
+            switch (g->kind) {
+            case POLICY_TOPIC_LIT:
+                ok = topic_put(topic, &len, r->to + g->off, g->len, false);
+                break;
+            case POLICY_TOPIC_SITE:
+                ok = topic_put(topic, &len, p->site, strlen(p->site), true);
+                break;
+            case POLICY_TOPIC_ROUTE:
+                ok = topic_put(topic, &len, r->name, strlen(r->name), true);
+                break;
+            case POLICY_TOPIC_TYPE:
+                ok = topic_put(topic, &len, src->type->name, strlen(src->type->name), true);
+                break;
+            default:
+                ok = topic_value(topic, &len, src->to_field[i], vals, have);
+            }
+            if (!ok)
+                return false;
+        }
+        return true;
+    }
+    /* not compiled (more segments than POLICY_MAX_TOPIC_SEGS): read the template */
     topic[0] = '\0';
     const char *s = r->to;
     while (*s) {
@@ -217,21 +260,8 @@ static bool expand_topic(const struct policy *p, const struct policy_route *r,
             ok = topic_put(topic, &len, r->name, strlen(r->name), true);
         else if (!strcmp(ph, "type"))
             ok = topic_put(topic, &len, src->type->name, strlen(src->type->name), true);
-        else {
-            int idx = sensor_field_index(src->type, ph);
-            if (idx < 0 || !have[idx])
-                ok = topic_put(topic, &len, "unknown", 7, false);
-            else if (vals[idx].kind == OV_STR)
-                ok = topic_put(topic, &len, vals[idx].s, vals[idx].len, true);
-            else {
-                char num[40];
-                int n = vals[idx].kind == OV_NUM ? snprintf(num, sizeof num, "%g", vals[idx].num)
-                        : vals[idx].kind == OV_INT
-                            ? snprintf(num, sizeof num, "%lld", (long long)vals[idx].i)
-                            : snprintf(num, sizeof num, "%s", vals[idx].b ? "true" : "false");
-                ok = topic_put(topic, &len, num, (size_t)n, true);
-            }
-        }
+        else
+            ok = topic_value(topic, &len, sensor_field_index(src->type, ph), vals, have);
         if (!ok)
             return false;
         s = close + 1;

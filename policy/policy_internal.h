@@ -17,7 +17,8 @@
 #define POLICY_MAX_BY 4
 #define POLICY_MAX_EMIT 16
 #define POLICY_MAX_WORKER_FIELDS 4
-#define POLICY_GROUP_KEY 256 /* bytes of one group's joined `by` values */
+#define POLICY_GROUP_KEY 256     /* bytes of one group's joined `by` values */
+#define POLICY_MAX_TOPIC_SEGS 16 /* compiled destination: literals and placeholders */
 
 typedef enum {
     POLICY_KEEP = 0,
@@ -118,6 +119,22 @@ struct policy_route_source {
     signed char emit_field[POLICY_MAX_EMIT]; /* -1 for count() */
     signed char worker_field[POLICY_MAX_WORKER_FIELDS];
     size_t nworker_fields;
+    signed char to_field[POLICY_MAX_TOPIC_SEGS]; /* TOPIC_FIELD segment -> field index */
+};
+
+/* The destination template compiled at load (per-message routes), so that
+ * apply neither searches for braces nor compares placeholder names. */
+typedef enum {
+    POLICY_TOPIC_LIT = 0, /* to[off .. off+len) as written */
+    POLICY_TOPIC_SITE,
+    POLICY_TOPIC_ROUTE,
+    POLICY_TOPIC_TYPE,
+    POLICY_TOPIC_FIELD, /* the source's to_field[segment] */
+} policy_topic_seg_kind;
+
+struct policy_topic_seg {
+    policy_topic_seg_kind kind;
+    uint32_t off, len;
 };
 
 struct policy_agg_state; /* aggregate.c */
@@ -131,6 +148,9 @@ struct policy_route {
     char *name;
     char *purpose;
     char *to; /* destination template */
+    struct policy_topic_seg to_seg[POLICY_MAX_TOPIC_SEGS];
+    int nto_seg;
+    bool to_compiled; /* false: apply interprets `to` (too many segments) */
     char *from_names[POLICY_MAX_FROM];
     size_t nfrom;
     struct policy_route_source sources[POLICY_MAX_FROM];

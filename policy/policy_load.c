@@ -669,6 +669,51 @@ static fg_err check_topic(struct ctx *c, yaml_node_t *n, const struct policy_rou
     return FG_OK;
 }
 
+/* Splits a checked per-message destination into segments and resolves field
+ * placeholders per source; leaves to_compiled false when it has more segments
+ * than fit (apply then reads the template as before). */
+static void compile_topic(struct policy_route *r)
+{
+    const char *to = r->to, *s = to;
+    int n = 0;
+    r->to_compiled = false;
+    while (*s) {
+        if (n == POLICY_MAX_TOPIC_SEGS)
+            return;
+        struct policy_topic_seg *g = &r->to_seg[n];
+        const char *open = strchr(s, '{');
+        if (open != s) {
+            size_t l = open ? (size_t)(open - s) : strlen(s);
+            *g = (struct policy_topic_seg){POLICY_TOPIC_LIT, (uint32_t)(s - to), (uint32_t)l};
+            s += l;
+            n++;
+            continue;
+        }
+        const char *close = strchr(open, '}'); /* check_topic: present */
+        size_t l = (size_t)(close - open - 1);
+        *g = (struct policy_topic_seg){POLICY_TOPIC_FIELD, (uint32_t)(open + 1 - to), (uint32_t)l};
+        if (l == 4 && !memcmp(open + 1, "site", 4))
+            g->kind = POLICY_TOPIC_SITE;
+        else if (l == 5 && !memcmp(open + 1, "route", 5))
+            g->kind = POLICY_TOPIC_ROUTE;
+        else if (l == 4 && !memcmp(open + 1, "type", 4))
+            g->kind = POLICY_TOPIC_TYPE;
+        else {
+            char ph[64];
+            if (l >= sizeof ph)
+                return;
+            memcpy(ph, open + 1, l);
+            ph[l] = '\0';
+            for (size_t k = 0; k < r->nfrom; k++)
+                r->sources[k].to_field[n] = (signed char)sensor_field_index(r->sources[k].type, ph);
+        }
+        s = close + 1;
+        n++;
+    }
+    r->nto_seg = n;
+    r->to_compiled = true;
+}
+
 static fg_err parse_route(struct ctx *c, yaml_node_t *n, struct policy *p, struct policy_route *r)
 {
     struct fg_yaml *y = c->y;
@@ -806,6 +851,8 @@ static fg_err parse_route(struct ctx *c, yaml_node_t *n, struct policy *p, struc
         return e;
     if (r->agg.totals_to && (e = check_topic(c, agg, r, r->agg.totals_to)))
         return e;
+    if (!r->agg.on)
+        compile_topic(r);
     return FG_OK;
 }
 

@@ -1,7 +1,13 @@
-/* JSON payloads (cJSON): flat or nested fields addressed by path. Keys a
- * descriptor does not declare are never read, so they cannot leak. */
+/* JSON payloads: flat or nested fields addressed by path. Keys a descriptor
+ * does not declare are never read, so they cannot leak. A single-pass scanner
+ * without allocation takes plain, strictly valid payloads (nearly all of
+ * them); everything else goes through cJSON, whose verdict is the reference. */
 #include <cjson/cJSON.h>
+#include <locale.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sensors/sensor.h"
@@ -89,11 +95,455 @@ fg_err sensor_json_parse(const unsigned char *payload, size_t len, cJSON **root,
     return FG_OK;
 }
 
+/* ---- the fast path ----------------------------------------------------------
+ * One pass over the text, no allocation: a strict JSON (RFC 8259) scanner that
+ * looks each member key up once among the fields whose path leads through the
+ * enclosing object, and remembers where each declared field's value is. The
+ * checks afterwards are those of the cJSON path, in the same order, so both
+ * paths give the same record, error code and reason.
+ *
+ * It never judges anything unusual itself: whatever it does not take as
+ * plainly valid (malformed or merely lenient JSON that cJSON accepts, a
+ * non-object root, escaped keys on a declared path, \u escapes, escaped
+ * string values of declared fields, control characters, nesting deeper than
+ * JSON_MAX_DEPTH, numbers longer than cJSON reads, bytes other than JSON
+ * whitespace around the root) makes it step aside, and the cJSON path below
+ * decides. What it accepts is strict JSON, which cJSON parses to the same
+ * tree, and which precheck() passes. */
+
+enum { FV_NULL = 1, FV_STR, FV_NUM, FV_TRUE, FV_FALSE, FV_OBJ, FV_ARR };
+
+struct fast_val {
+    const char *s; /* string contents (no quotes) or number text */
+    uint32_t len;
+    unsigned char kind;
+    bool esc; /* the string contains a backslash escape */
+};
+
+struct fast {
+    const char *p, *end;
+    const struct sensor_type *t;
+    uint64_t have, dup; /* per field: a value was seen; a key on its path repeated */
+    struct fast_val v[SENSOR_MAX_FIELDS];
+};
+
+static inline void fast_ws(struct fast *x)
+{
+    while (x->p < x->end && (*x->p == ' ' || *x->p == '\n' || *x->p == '\r' || *x->p == '\t'))
+        x->p++;
+}
+
+static inline bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Bytes that end a plain run inside a JSON string: '"', '\\' and controls. */
+static inline bool str_special(unsigned char c)
+{
+    return c == '"' || c == '\\' || c < 0x20;
+}
+
+/* Eight bytes at a time: nonzero when one of them is str_special; its lowest
+ * set bit marks the first such byte (false positives only above a true one). */
+static inline uint64_t str_special8(const char *p)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t v, q, b;
+    memcpy(&v, p, 8);
+    q = v ^ (ones * '"');
+    b = v ^ (ones * '\\');
+    return (((q - ones) & ~q) | ((b - ones) & ~b) | ((v - ones * 0x20) & ~v)) & highs;
+}
+
+/* x->p just after the opening quote; leaves it after the closing one. */
+static bool fast_string(struct fast *x, const char **s, uint32_t *len, bool *esc)
+{
+    const char *p = x->p, *end = x->end;
+    *s = p;
+    *esc = false;
+    for (;;) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (end - p >= 8) {
+            uint64_t m = str_special8(p);
+            if (!m) {
+                p += 8;
+                continue;
+            }
+            p += __builtin_ctzll(m) >> 3;
+        } else
+#endif
+        {
+            while (p < end && !str_special((unsigned char)*p))
+                p++;
+            if (p >= end)
+                return false;
+        }
+        unsigned char c = (unsigned char)*p;
+        if (c == '"') {
+            if (p - *s > (ptrdiff_t)UINT32_MAX)
+                return false;
+            *len = (uint32_t)(p - *s);
+            x->p = p + 1;
+            return true;
+        }
+        if (c != '\\' || p + 1 >= end)
+            return false; /* a control character: precheck's error */
+        switch (p[1]) {
+        case '"':
+        case '\\':
+        case '/':
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't':
+            break;
+        default: /* \u (NUL, surrogates: cJSON's and precheck's call) or invalid */
+            return false;
+        }
+        *esc = true;
+        p += 2;
+    }
+}
+
+/* Strict JSON number grammar; at most 63 characters (what cJSON reads). */
+static bool fast_number(struct fast *x)
+{
+    const char *p = x->p, *end = x->end;
+    if (p < end && *p == '-')
+        p++;
+    if (p >= end)
+        return false;
+    if (*p == '0')
+        p++;
+    else if (*p >= '1' && *p <= '9')
+        while (p < end && is_digit(*p))
+            p++;
+    else
+        return false;
+    if (p < end && *p == '.') {
+        p++;
+        if (p >= end || !is_digit(*p))
+            return false;
+        while (p < end && is_digit(*p))
+            p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= end || !is_digit(*p))
+            return false;
+        while (p < end && is_digit(*p))
+            p++;
+    }
+    if (p - x->p > 63)
+        return false;
+    x->p = p;
+    return true;
+}
+
+/* The value of a strict JSON number, exactly as strtod (hence cJSON) gives
+ * it: Clinger's fast path when the digits fit in 53 bits and the power of ten
+ * is exact (one correctly rounded operation), else strtod itself. */
+static double fast_number_value(const char *s, size_t n)
+{
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char *p = s, *end = s + n;
+    bool neg = false;
+    if (*p == '-') {
+        neg = true;
+        p++;
+    }
+    uint64_t m = 0;
+    int e10 = 0;
+    bool exact = true;
+    for (; p < end && is_digit(*p); p++) {
+        m = m * 10 + (uint64_t)(*p - '0');
+        if (m > (1ull << 53)) {
+            exact = false;
+            break;
+        }
+    }
+    if (exact && p < end && *p == '.')
+        for (p++; p < end && is_digit(*p); p++) {
+            m = m * 10 + (uint64_t)(*p - '0');
+            e10--;
+            if (m > (1ull << 53)) {
+                exact = false;
+                break;
+            }
+        }
+    if (exact && p < end) { /* e or E */
+        p++;
+        bool eneg = false;
+        if (*p == '+' || *p == '-')
+            eneg = *p++ == '-';
+        int ev = 0;
+        for (; p < end; p++) {
+            ev = ev * 10 + (*p - '0');
+            if (ev > 400) {
+                exact = false;
+                break;
+            }
+        }
+        e10 += eneg ? -ev : ev;
+    }
+    if (exact && e10 >= -22 && e10 <= 22) {
+        double v = (double)m;
+        v = e10 < 0 ? v / pow10[-e10] : v * pow10[e10];
+        return neg ? -v : v;
+    }
+    char buf[64];
+    memcpy(buf, s, n); /* n <= 63: fast_number */
+    buf[n] = '\0';
+    char *dot = memchr(buf, '.', n);
+    if (dot) /* as cJSON does: strtod reads the locale's decimal point */
+        *dot = localeconv()->decimal_point[0];
+    return strtod(buf, NULL);
+}
+
+/* Fields among cand whose path component at depth d is the key k. */
+static uint64_t fast_match(const struct sensor_type *t, uint64_t cand, int d, const char *k,
+                           uint32_t kl)
+{
+    uint64_t m = 0;
+    while (cand) {
+        int i = __builtin_ctzll(cand);
+        cand &= cand - 1;
+        const char *name = t->fields[i].path[d];
+        uint32_t j = 0;
+        while (j < kl && name[j] == k[j]) /* stops at name's NUL: k has none */
+            j++;
+        if (j == kl && name[kl] == '\0')
+            m |= 1ull << i;
+    }
+    return m;
+}
+
+static bool fast_object(struct fast *x, int depth, int pdepth, uint64_t cand);
+static bool fast_array(struct fast *x, int depth);
+
+/* One value at x->p (whitespace skipped); match: the fields whose path
+ * component at pdepth named it (0 inside undeclared parts). */
+static bool fast_value(struct fast *x, int depth, int pdepth, uint64_t match)
+{
+    if (x->p >= x->end)
+        return false;
+    struct fast_val v = {.s = NULL, .len = 0, .kind = 0, .esc = false};
+    uint64_t through = 0, terminal = match;
+    if (match)
+        for (uint64_t b = match; b; b &= b - 1) {
+            int i = __builtin_ctzll(b);
+            if (x->t->fields[i].path_len > pdepth + 1)
+                through |= 1ull << i;
+        }
+    terminal &= ~through;
+    switch (*x->p) {
+    case '{':
+        if (depth + 1 > JSON_MAX_DEPTH)
+            return false;
+        x->p++;
+        if (!fast_object(x, depth + 1, pdepth + 1, through))
+            return false;
+        v.kind = FV_OBJ;
+        break;
+    case '[':
+        if (depth + 1 > JSON_MAX_DEPTH)
+            return false;
+        x->p++;
+        if (!fast_array(x, depth + 1))
+            return false;
+        v.kind = FV_ARR;
+        break;
+    case '"':
+        x->p++;
+        if (!fast_string(x, &v.s, &v.len, &v.esc))
+            return false;
+        v.kind = FV_STR;
+        break;
+    case 't':
+        if (x->end - x->p < 4 || memcmp(x->p, "true", 4))
+            return false;
+        x->p += 4;
+        v.kind = FV_TRUE;
+        break;
+    case 'f':
+        if (x->end - x->p < 5 || memcmp(x->p, "false", 5))
+            return false;
+        x->p += 5;
+        v.kind = FV_FALSE;
+        break;
+    case 'n':
+        if (x->end - x->p < 4 || memcmp(x->p, "null", 4))
+            return false;
+        x->p += 4;
+        v.kind = FV_NULL;
+        break;
+    default:
+        v.s = x->p;
+        if (!fast_number(x))
+            return false;
+        v.len = (uint32_t)(x->p - v.s);
+        v.kind = FV_NUM;
+    }
+    for (; terminal; terminal &= terminal - 1) {
+        int i = __builtin_ctzll(terminal);
+        x->v[i] = v;
+        x->have |= 1ull << i;
+    }
+    return true;
+}
+
+/* x->p just after '{'; cand: the fields whose path continues into it at
+ * component pdepth. */
+static bool fast_object(struct fast *x, int depth, int pdepth, uint64_t cand)
+{
+    uint64_t seen = 0;
+    fast_ws(x);
+    if (x->p < x->end && *x->p == '}') {
+        x->p++;
+        return true;
+    }
+    for (;;) {
+        if (x->p >= x->end || *x->p != '"')
+            return false;
+        x->p++;
+        const char *k;
+        uint32_t kl;
+        bool esc;
+        if (!fast_string(x, &k, &kl, &esc))
+            return false;
+        if (esc && cand)
+            return false; /* an escaped key could spell a field's name */
+        fast_ws(x);
+        if (x->p >= x->end || *x->p != ':')
+            return false;
+        x->p++;
+        fast_ws(x);
+        uint64_t m = cand ? fast_match(x->t, cand, pdepth, k, kl) : 0;
+        x->dup |= m & seen;
+        seen |= m;
+        if (!fast_value(x, depth, pdepth, m))
+            return false;
+        fast_ws(x);
+        if (x->p >= x->end)
+            return false;
+        if (*x->p == ',') {
+            x->p++;
+            fast_ws(x);
+            continue;
+        }
+        if (*x->p == '}') {
+            x->p++;
+            return true;
+        }
+        return false;
+    }
+}
+
+static bool fast_array(struct fast *x, int depth)
+{
+    fast_ws(x);
+    if (x->p < x->end && *x->p == ']') {
+        x->p++;
+        return true;
+    }
+    for (;;) {
+        if (!fast_value(x, depth, 0, 0))
+            return false;
+        fast_ws(x);
+        if (x->p >= x->end)
+            return false;
+        if (*x->p == ',') {
+            x->p++;
+            fast_ws(x);
+            continue;
+        }
+        if (*x->p == ']') {
+            x->p++;
+            return true;
+        }
+        return false;
+    }
+}
+
+/* True when the fast path decided (*e is the result); false: use cJSON. */
+static bool decode_fast(const struct sensor_type *t, const char *text, size_t len,
+                        struct sensor_record *rec, char *why, size_t why_len, fg_err *e)
+{
+    struct fast x;
+    x.p = text;
+    x.end = text + len;
+    x.t = t;
+    x.have = x.dup = 0;
+    fast_ws(&x);
+    if (x.p >= x.end || *x.p != '{')
+        return false;
+    x.p++;
+    uint64_t all = t->nfields >= 64 ? ~0ull : (1ull << t->nfields) - 1;
+    if (!fast_object(&x, 1, 0, all))
+        return false;
+    fast_ws(&x);
+    if (x.p != x.end)
+        return false;
+    /* escaped string values of declared fields: cJSON unescapes them */
+    for (uint64_t b = x.have; b; b &= b - 1) {
+        int i = __builtin_ctzll(b);
+        if (x.v[i].kind == FV_STR && x.v[i].esc)
+            return false;
+    }
+    /* the checks of decode_json's loop, in its order */
+    *e = FG_OK;
+    for (size_t i = 0; i < t->nfields && !*e; i++) {
+        const struct sensor_field *f = &t->fields[i];
+        uint64_t bit = 1ull << i;
+        if (x.dup & bit) {
+            snprintf(why, why_len, "duplicate key for field '%s'", f->name);
+            *e = FG_ERR_PARSE;
+            break;
+        }
+        if (!(x.have & bit))
+            continue;
+        const struct fast_val *v = &x.v[i];
+        switch (v->kind) {
+        case FV_NULL:
+            break;
+        case FV_STR:
+            *e = sensor_record_set_string(rec, i, v->s, v->len, why, why_len);
+            break;
+        case FV_NUM:
+            *e = sensor_record_set_number(rec, i, fast_number_value(v->s, v->len), why, why_len);
+            break;
+        case FV_TRUE:
+        case FV_FALSE:
+            *e = sensor_record_set_bool(rec, i, v->kind == FV_TRUE);
+            if (*e)
+                snprintf(why, why_len, "field '%s' must be %s, got a boolean", f->name,
+                         sensor_ftype_name(f->type));
+            break;
+        default:
+            snprintf(why, why_len, "field '%s' must be %s, got an object or array", f->name,
+                     sensor_ftype_name(f->type));
+            *e = FG_ERR_TYPE;
+        }
+    }
+    return true;
+}
+
 static fg_err decode_json(const struct sensor_type *t, const unsigned char *payload, size_t len,
                           struct sensor_record *rec, char *why, size_t why_len)
 {
+    fg_err e;
+    size_t flen = len && payload[len - 1] == '\0' ? len - 1 : len; /* as sensor_json_parse */
+    if (decode_fast(t, (const char *)payload, flen, rec, why, why_len, &e))
+        return e;
+    /* The general path: cJSON, one allocation per node. */
     cJSON *root;
-    fg_err e = sensor_json_parse(payload, len, &root, why, why_len);
+    e = sensor_json_parse(payload, len, &root, why, why_len);
     if (e)
         return e;
     if (!cJSON_IsObject(root)) {
