@@ -25,7 +25,7 @@ static int usage(FILE *f, int rc)
 static int reidentify_main(int argc, char **argv)
 {
     const char *config = NULL, *route = NULL, *ps = NULL, *reason = NULL, *key = NULL;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* --option value pairs */
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h"))
@@ -44,7 +44,6 @@ static int reidentify_main(int argc, char **argv)
             key = v;
         else
             return usage(stderr, 2);
-        i++;
     }
     if (!config || !route || !ps || !reason || !key)
         return usage(stderr, 2);

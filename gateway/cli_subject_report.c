@@ -70,7 +70,7 @@ static int usage(FILE *f, int rc)
 static int subject_main(int argc, char **argv)
 {
     const char *config = NULL, *id = NULL, *key = NULL, *html = NULL;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* --option value pairs */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h"))
             return usage(stdout, 0);
@@ -86,7 +86,6 @@ static int subject_main(int argc, char **argv)
             html = v;
         else
             return usage(stderr, 2);
-        i++;
     }
     if (!config || !id || !key)
         return usage(stderr, 2);
