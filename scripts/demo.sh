@@ -23,7 +23,7 @@ trap finish EXIT
 free_port() {
     local p
     for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((10000 + RANDOM % 22000))   # below the ephemeral port range
         (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
     done
     echo "demo: no free port" >&2; exit 1

@@ -61,12 +61,21 @@ broker_conf() {
 # run_broker NAME: starts mosquitto on $WORK/NAME.conf (again), appending to
 # $WORK/NAME.log; sets NAME_PID.
 run_broker() {
-    local name=$1 port_var="${1}_PORT"
-    mosquitto -c "$WORK/$name.conf" >>"$WORK/$name.log" 2>&1 &
-    local pid=$!
+    local name=$1 port_var="${1}_PORT" pid
+    # A restart on the same port can find it briefly taken (another test's
+    # client): retry for a while instead of failing at once.
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        mosquitto -c "$WORK/$name.conf" >>"$WORK/$name.log" 2>&1 &
+        pid=$!
+        if wait_port "${!port_var}" 3; then break; fi
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        pid=""
+        sleep 0.5
+    done
+    [ -n "$pid" ] || fail "mosquitto $name did not listen on ${!port_var}"
     PIDS+=("$pid")
     printf -v "${name}_PID" '%s' "$pid"
-    wait_port "${!port_var}" 10 || fail "mosquitto $name did not listen on ${!port_var}"
 }
 
 # forget_pid PID: the process is gone; take it off the clean-up list so a
