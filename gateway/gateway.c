@@ -279,8 +279,9 @@ static void link_failed(struct link *l, const char *what, int code, const char *
     /* jitter: 75%..125% so many gateways do not reconnect in lockstep */
     int64_t jitter = (int64_t)randombytes_uniform((uint32_t)(l->backoff_ms / 2 + 1));
     l->next_attempt_ms = fg_monotonic_ms() + l->backoff_ms * 3 / 4 + jitter;
-    fg_warn(l->name, "%s failed (%d%s%s); retrying in %lld ms", what, code, msg ? ": " : "",
-            msg ? msg : "", (long long)(l->next_attempt_ms - fg_monotonic_ms()));
+    fg_log_ratelimited(l->name, FG_LOG_WARN, l->name, "%s failed (%d%s%s); retrying in %lld ms",
+                       what, code, msg ? ": " : "", msg ? msg : "",
+                       (long long)(l->next_attempt_ms - fg_monotonic_ms()));
 }
 
 static void on_local_lost(void *context, char *cause)
@@ -388,7 +389,7 @@ static void on_upstream_connect_failed(void *context, MQTTAsync_failureData5 *r)
 static int on_ssl_error(const char *str, size_t len, void *u)
 {
     const char *name = u;
-    fg_error(name, "TLS: %.*s", (int)len, str);
+    fg_log_ratelimited("tls-error", FG_LOG_ERROR, name, "TLS: %.*s", (int)len, str);
     return 0;
 }
 
@@ -487,7 +488,8 @@ static void on_publish_ok(void *context, MQTTAsync_successData5 *r)
             /* The broker refused it (e.g. not authorised): it never arrives
              * by retrying; count it and let it go. */
             atomic_fetch_add(&gw->c.out_failed, 1);
-            fg_warn("upstream", "the upstream broker refused a publish (reason %d)", r->reasonCode);
+            fg_log_ratelimited("publish-refused", FG_LOG_WARN, "upstream",
+                               "the upstream broker refused a publish (reason %d)", r->reasonCode);
         } else {
             atomic_fetch_add(&gw->c.out_acked, 1);
             metrics_observe_latency(&gw->latency, metrics_monotonic_us() - sc->sent_us);
@@ -570,7 +572,8 @@ static bool send_one(struct gateway *gw, struct outbox_entry *e, int64_t now)
         atomic_fetch_sub(&gw->inflight, 1);
         free(sc);
         outbox_requeue(gw->outbox, e->id);
-        fg_warn("upstream", "send deferred: %s", MQTTAsync_strerror(rc));
+        fg_log_ratelimited("send-deferred", FG_LOG_WARN, "upstream", "send deferred: %s",
+                           MQTTAsync_strerror(rc));
         return false;
     }
     return true;
@@ -733,6 +736,7 @@ static void publish_status(struct gateway *gw)
 
 static void log_stats(struct gateway *gw, bool final)
 {
+    fg_log_ratelimit_flush(); /* bursts that stopped: say how many lines were held back */
     struct outbox_stats os;
     outbox_get_stats(gw->outbox, &os);
     char rej[512] = "";
@@ -764,7 +768,8 @@ static void log_stats(struct gateway *gw, bool final)
 static void audit_event(struct gateway *gw, const char *action, cJSON *object)
 {
     if (audit_append(gw->audit, "gateway", action, object) != FG_OK)
-        fg_error("audit", "cannot write a %s event to the audit log", action);
+        fg_log_ratelimited("audit-write", FG_LOG_ERROR, "audit",
+                           "cannot write a %s event to the audit log", action);
     cJSON_Delete(object);
 }
 

@@ -1,0 +1,93 @@
+/* Logging: repeated errors are rate-limited per cause, and the next line that
+ * gets through (or a flush) says how many were held back. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/fg_log.h"
+
+static char *capture(void (*fn)(void))
+{
+    char path[] = "/tmp/fg-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+    fn();
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    lseek(fd, 0, SEEK_SET);
+    static char buf[8192];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    close(fd);
+    unlink(path);
+    return buf;
+}
+
+static int count(const char *s, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+static void burst(void)
+{
+    for (int i = 0; i < 5; i++)
+        fg_log_ratelimited("disk", FG_LOG_ERROR, "outbox", "cannot write");
+    fg_log_ratelimited("tls", FG_LOG_ERROR, "upstream", "handshake failed");
+}
+
+static void after_interval(void)
+{
+    struct timespec ts = {0, 250000000L};
+    nanosleep(&ts, NULL);
+    fg_log_ratelimit_flush();
+    fg_log_ratelimited("disk", FG_LOG_ERROR, "outbox", "cannot write"); /* just reported: held */
+    nanosleep(&ts, NULL);
+    fg_log_ratelimited("disk", FG_LOG_ERROR, "outbox", "cannot write"); /* a new interval */
+}
+
+static void repeats_are_held_back_and_counted(void **state)
+{
+    (void)state;
+    fg_log_setup(FG_LOG_INFO, false);
+    fg_log_set_ratelimit(200);
+    char *out = capture(burst);
+    assert_int_equal(count(out, "outbox: cannot write"), 1);
+    assert_int_equal(count(out, "upstream: handshake failed"), 1); /* another cause */
+    out = capture(after_interval);
+    assert_non_null(strstr(out, "4 more like 'disk' were not logged"));
+    assert_int_equal(count(out, "outbox: cannot write"), 1);
+}
+
+static void below_level_is_silent(void **state)
+{
+    (void)state;
+    fg_log_setup(FG_LOG_ERROR, false);
+    fg_log_set_ratelimit(0);
+    char *out = capture(burst);
+    assert_int_equal(count(out, "cannot write"), 5);
+    fg_log_setup(FG_LOG_INFO, false);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(repeats_are_held_back_and_counted),
+        cmocka_unit_test(below_level_is_silent),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
