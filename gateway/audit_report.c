@@ -113,7 +113,14 @@ static void bars(FILE *f, const char *title, const char *attr, struct tally *t, 
     double max = 1;
     for (size_t i = 0; i < t->n; i++)
         max = t->v[i].n > max ? t->v[i].n : max;
-    const int row = 22, label = 230, width = 420;
+    /* the label column fits the longest label (about 7 px a character, at most
+     * 56 characters shown; the table below has the full text) */
+    size_t longest = 0;
+    for (size_t i = 0; i < t->n; i++)
+        longest = strlen(t->v[i].key) > longest ? strlen(t->v[i].key) : longest;
+    longest = longest > 56 ? 56 : longest;
+    const int row = 22, width = 420,
+              label = (int)longest * 7 + 20 < 120 ? 120 : (int)longest * 7 + 20;
     fprintf(f,
             "<svg class=\"chart\" role=\"img\" aria-label=\"%s\" width=\"%d\" height=\"%zu\" "
             "viewBox=\"0 0 %d %zu\" xmlns=\"http://www.w3.org/2000/svg\">\n",
@@ -121,7 +128,12 @@ static void bars(FILE *f, const char *title, const char *attr, struct tally *t, 
     for (size_t i = 0; i < t->n; i++) {
         double w = t->v[i].n / max * width;
         fprintf(f, "<text x=\"%d\" y=\"%zu\" text-anchor=\"end\">", label - 8, i * row + 16);
-        esc(f, t->v[i].key);
+        if (strlen(t->v[i].key) > 56) {
+            char cut[64];
+            snprintf(cut, sizeof cut, "%.53s...", t->v[i].key);
+            esc(f, cut);
+        } else
+            esc(f, t->v[i].key);
         fprintf(f,
                 "</text><rect x=\"%d\" y=\"%zu\" width=\"%.1f\" height=\"%d\" rx=\"2\"/>"
                 "<text x=\"%.1f\" y=\"%zu\">%.0f</text>\n",
