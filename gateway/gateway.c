@@ -562,6 +562,26 @@ static bool send_one(struct gateway *gw, struct outbox_entry *e, int64_t now)
     flows_hash(e->topic, e->payload, e->len, sc->hash);
     sc->sent_us = metrics_monotonic_us();
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    if (m.qos == 0) {
+        /* At most once: handed to Paho is done. Paho reports QoS 0 success
+         * only when its receive thread next wakes, which with no traffic
+         * coming back can be long after: do not let that hold the window. */
+        int rc = MQTTAsync_sendMessage(gw->upstream.client, e->topic, &m, &ro);
+        MQTTProperties_free(&props);
+        if (rc != MQTTASYNC_SUCCESS) {
+            free(sc);
+            outbox_requeue(gw->outbox, e->id);
+            fg_log_ratelimited("send-deferred", FG_LOG_WARN, "upstream", "send deferred: %s",
+                               MQTTAsync_strerror(rc));
+            return false;
+        }
+        atomic_fetch_add(&gw->c.out_acked, 1);
+        flows_add(gw->flows, sc->route, sc->purpose, sc->categories, sc->hash);
+        metrics_observe_latency(&gw->latency, metrics_monotonic_us() - sc->sent_us);
+        outbox_ack(gw->outbox, sc->id);
+        free(sc);
+        return true;
+    }
     ro.onSuccess5 = on_publish_ok;
     ro.onFailure5 = on_publish_failed;
     ro.context = sc;
