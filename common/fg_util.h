@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/fg_error.h"
 
@@ -36,6 +37,9 @@ void fg_format_time(int64_t ms, char *buf, size_t len);
 bool fg_parse_time(const char *s, size_t len, int64_t *ms);
 /* Parses "15m", "24h", "30d", "90s", "500ms" into milliseconds. */
 bool fg_parse_duration(const char *s, int64_t *ms);
+
+/* Writes s to f with &, <, >, " and ' escaped for HTML text and attributes. */
+void fg_fputs_html(FILE *f, const char *s);
 
 /* Nearest candidate by edit distance, or NULL if none is close. */
 const char *fg_suggest(const char *word, const char *const *candidates, size_t n);

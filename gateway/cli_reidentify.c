@@ -59,11 +59,8 @@ static int reidentify_main(int argc, char **argv)
         config_free(&cfg);
         return 2;
     }
-    char logpath[4096], adir[4200], rdir[4200], id[1100] = "";
-    snprintf(logpath, sizeof logpath, "%s%s", cfg.audit_log ? cfg.audit_log : cfg.state_dir,
-             cfg.audit_log ? "" : "/audit.log");
-    snprintf(adir, sizeof adir, "%s/audit", cfg.state_dir);
-    snprintf(rdir, sizeof rdir, "%s/reident", cfg.state_dir);
+    char logpath[4200], adir[4200], rdir[4200], id[1100] = "";
+    config_state_paths(&cfg, logpath, adir, rdir, sizeof logpath);
     unsigned char *sk = NULL;
     char role[KEYS_ROLE_MAX + 1] = "?";
     const char *result;

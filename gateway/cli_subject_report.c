@@ -36,27 +36,6 @@ struct flow_row {
     double count;
 };
 
-static void html_escape(FILE *f, const char *s)
-{
-    for (; *s; s++)
-        switch (*s) {
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        default:
-            fputc(*s, f);
-        }
-}
-
 static int usage(FILE *f, int rc)
 {
     fprintf(f, "usage: fairgate subject-report --config FILE --id IDENTIFIER\n"
@@ -105,11 +84,8 @@ static int subject_main(int argc, char **argv)
     struct sensor_registry *reg = NULL;
     struct policy *pol = NULL;
     char *log = NULL;
-    char logpath[4096], adir[4200], rdir[4200];
-    snprintf(logpath, sizeof logpath, "%s%s", cfg.audit_log ? cfg.audit_log : cfg.state_dir,
-             cfg.audit_log ? "" : "/audit.log");
-    snprintf(adir, sizeof adir, "%s/audit", cfg.state_dir);
-    snprintf(rdir, sizeof rdir, "%s/reident", cfg.state_dir);
+    char logpath[4200], adir[4200], rdir[4200];
+    config_state_paths(&cfg, logpath, adir, rdir, sizeof logpath);
     snprintf(role, sizeof role, "unknown-key");
     if (!hs || keys_load_secret(key, &sk, role, sizeof role, why, sizeof why) != FG_OK) {
         fprintf(stderr, "subject-report: %s\n", hs ? why : "out of memory");
@@ -231,7 +207,7 @@ static int subject_main(int argc, char **argv)
             char first[40];
             fg_format_time(hs->h[k].first_seen_ms, first, sizeof first);
             fprintf(f, "<h2>Route ");
-            html_escape(f, hs->h[k].route);
+            fg_fputs_html(f, hs->h[k].route);
             fprintf(f, ", period %lld</h2><p>Pseudonym <code>%s</code>, first seen %s</p>",
                     (long long)hs->h[k].epoch, hs->h[k].pseudonym, first);
             fputs("<table><tr><th>from</th><th>until</th><th>messages</th><th>destination</th>"
@@ -241,11 +217,11 @@ static int subject_main(int argc, char **argv)
                 if (rows[i].hit == k) {
                     fprintf(f, "<tr><td>%s</td><td>%s</td><td>%.0f</td><td>", rows[i].since,
                             rows[i].until, rows[i].count);
-                    html_escape(f, rows[i].destination);
+                    fg_fputs_html(f, rows[i].destination);
                     fputs("</td><td>", f);
-                    html_escape(f, rows[i].purpose);
+                    fg_fputs_html(f, rows[i].purpose);
                     fputs("</td><td>", f);
-                    html_escape(f, rows[i].categories);
+                    fg_fputs_html(f, rows[i].categories);
                     fputs("</td></tr>", f);
                 }
             fputs("</table>", f);

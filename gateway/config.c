@@ -365,6 +365,17 @@ fg_err config_load(const char *path, struct fg_config *cfg, char *why, size_t wh
     return e;
 }
 
+void config_state_paths(const struct fg_config *cfg, char *audit_log, char *audit_dir,
+                        char *reident_dir, size_t len)
+{
+    if (cfg->audit_log)
+        snprintf(audit_log, len, "%s", cfg->audit_log);
+    else
+        snprintf(audit_log, len, "%s/audit.log", cfg->state_dir);
+    snprintf(audit_dir, len, "%s/audit", cfg->state_dir);
+    snprintf(reident_dir, len, "%s/reident", cfg->state_dir);
+}
+
 void config_print_help(FILE *out, bool md)
 {
     if (md)

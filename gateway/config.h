@@ -76,6 +76,11 @@ FG_MUST_CHECK fg_err config_load(const char *path, struct fg_config *cfg, char *
                                  size_t why_len);
 void config_init_defaults(struct fg_config *cfg);
 void config_free(struct fg_config *cfg);
+/* Where the audit log, its key directory and the sealed re-identification
+ * tables of this configuration live (buffers of 4096 bytes or more). */
+void config_state_paths(const struct fg_config *cfg, char *audit_log, char *audit_dir,
+                        char *reident_dir, size_t len);
+
 /* Prints every key with type, default and description (markdown when md). */
 void config_print_help(FILE *out, bool md);
 
