@@ -11,6 +11,7 @@
 #include "gateway/config.h"
 #include "gateway/keys.h"
 #include "gateway/reident.h"
+#include "gateway/wc_cli.h"
 
 static int usage(FILE *f, int rc)
 {
@@ -24,27 +25,12 @@ static int usage(FILE *f, int rc)
 
 static int reidentify_main(int argc, char **argv)
 {
-    const char *config = NULL, *route = NULL, *ps = NULL, *reason = NULL, *key = NULL;
-    for (int i = 1; i < argc; i += 2) { /* --option value pairs */
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
-            return usage(stdout, 0);
-        if (!v)
-            return usage(stderr, 2);
-        if (!strcmp(a, "--config") || !strcmp(a, "-c"))
-            config = v;
-        else if (!strcmp(a, "--route"))
-            route = v;
-        else if (!strcmp(a, "--pseudonym"))
-            ps = v;
-        else if (!strcmp(a, "--reason"))
-            reason = v;
-        else if (!strcmp(a, "--key"))
-            key = v;
-        else
-            return usage(stderr, 2);
-    }
+    static const char *const names[] = {"config", "route", "pseudonym", "reason", "key"};
+    const char *v[5];
+    int opt = wc_options(argc, argv, names, v, 5);
+    if (opt)
+        return usage(opt == 1 ? stdout : stderr, opt == 1 ? 0 : 2);
+    const char *config = v[0], *route = v[1], *ps = v[2], *reason = v[3], *key = v[4];
     if (!config || !route || !ps || !reason || !key)
         return usage(stderr, 2);
     if (strlen(reason) < 10) {
@@ -52,15 +38,10 @@ static int reidentify_main(int argc, char **argv)
                         "recorded in the audit log\n");
         return 2;
     }
-    struct fg_config cfg;
-    char why[1024];
-    if (config_load(config, &cfg, why, sizeof why) != FG_OK) {
-        fprintf(stderr, "reidentify: %s\n", why);
-        config_free(&cfg);
+    struct wc_state st;
+    if (wc_state_load(&st, config, "reidentify"))
         return 2;
-    }
-    char logpath[4200], adir[4200], rdir[4200], id[1100] = "";
-    config_state_paths(&cfg, logpath, adir, rdir, sizeof logpath);
+    char why[1024], id[1100] = "";
     unsigned char *sk = NULL;
     char role[KEYS_ROLE_MAX + 1] = "?";
     const char *result;
@@ -69,7 +50,7 @@ static int reidentify_main(int argc, char **argv)
     if (e)
         result = "refused: the key cannot be read";
     else {
-        e = reident_lookup(rdir, sk, route, ps, id, sizeof id, &hit);
+        e = reident_lookup(st.reident_dir, sk, route, ps, id, sizeof id, &hit);
         result = e == FG_OK              ? "revealed"
                  : e == FG_ERR_CRYPTO    ? "refused: not the works council's key"
                  : e == FG_ERR_NOT_FOUND ? "not found: unknown pseudonym, or its epoch key was "
@@ -87,7 +68,8 @@ static int reidentify_main(int argc, char **argv)
     /* Audited before anything is shown: no record, no reveal. */
     /* The actor is the role the key says it belongs to, not who it should be. */
     const char *actor = keys_role_valid(role) ? role : "unknown-key";
-    fg_err ae = audit_submit(logpath, adir, actor, "reidentify", o, 5000, awhy, sizeof awhy);
+    fg_err ae =
+        audit_submit(st.audit_log, st.audit_dir, actor, "reidentify", o, 5000, awhy, sizeof awhy);
     cJSON_Delete(o);
     int rc = 1;
     if (ae) {
@@ -104,7 +86,7 @@ static int reidentify_main(int argc, char **argv)
     sodium_memzero(id, sizeof id);
     if (sk)
         sodium_free(sk);
-    config_free(&cfg);
+    wc_state_free(&st);
     return rc;
 }
 

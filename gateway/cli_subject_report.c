@@ -14,6 +14,7 @@
 #include "gateway/config.h"
 #include "gateway/keys.h"
 #include "gateway/reident.h"
+#include "gateway/wc_cli.h"
 #include "policy/policy.h"
 
 #define MAX_HITS 512
@@ -48,33 +49,18 @@ static int usage(FILE *f, int rc)
 
 static int subject_main(int argc, char **argv)
 {
-    const char *config = NULL, *id = NULL, *key = NULL, *html = NULL;
-    for (int i = 1; i < argc; i += 2) { /* --option value pairs */
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
-            return usage(stdout, 0);
-        if (!v)
-            return usage(stderr, 2);
-        if (!strcmp(a, "--config") || !strcmp(a, "-c"))
-            config = v;
-        else if (!strcmp(a, "--id"))
-            id = v;
-        else if (!strcmp(a, "--key"))
-            key = v;
-        else if (!strcmp(a, "--html"))
-            html = v;
-        else
-            return usage(stderr, 2);
-    }
+    static const char *const names[] = {"config", "id", "key", "html"};
+    const char *v[4];
+    int opt = wc_options(argc, argv, names, v, 4);
+    if (opt)
+        return usage(opt == 1 ? stdout : stderr, opt == 1 ? 0 : 2);
+    const char *config = v[0], *id = v[1], *key = v[2], *html = v[3];
     if (!config || !id || !key)
         return usage(stderr, 2);
-    struct fg_config cfg;
-    char why[1024];
-    if (config_load(config, &cfg, why, sizeof why) != FG_OK) {
-        fprintf(stderr, "subject-report: %s\n", why);
-        config_free(&cfg);
+    struct wc_state st;
+    if (wc_state_load(&st, config, "subject-report"))
         return 2;
-    }
+    char why[1024];
     int rc = 1;
     unsigned char *sk = NULL;
     char role[KEYS_ROLE_MAX + 1];
@@ -84,8 +70,7 @@ static int subject_main(int argc, char **argv)
     struct sensor_registry *reg = NULL;
     struct policy *pol = NULL;
     char *log = NULL;
-    char logpath[4200], adir[4200], rdir[4200];
-    config_state_paths(&cfg, logpath, adir, rdir, sizeof logpath);
+    const char *logpath = st.audit_log, *adir = st.audit_dir, *rdir = st.reident_dir;
     snprintf(role, sizeof role, "unknown-key");
     if (!hs || keys_load_secret(key, &sk, role, sizeof role, why, sizeof why) != FG_OK) {
         fprintf(stderr, "subject-report: %s\n", hs ? why : "out of memory");
@@ -106,12 +91,12 @@ static int subject_main(int argc, char **argv)
     /* the epoch length comes from the policy in force */
     int64_t rotate = 86400000LL;
     if (sensor_registry_new(&reg) == FG_OK &&
-        (!cfg.sensors_builtin || sensor_registry_load_builtin(reg, why, sizeof why) == FG_OK)) {
-        for (size_t i = 0; i < cfg.nsensor_dirs; i++)
-            if (sensor_registry_load_dir(reg, cfg.sensor_dirs[i], why, sizeof why) != FG_OK)
+        (!st.cfg.sensors_builtin || sensor_registry_load_builtin(reg, why, sizeof why) == FG_OK)) {
+        for (size_t i = 0; i < st.cfg.nsensor_dirs; i++)
+            if (sensor_registry_load_dir(reg, st.cfg.sensor_dirs[i], why, sizeof why) != FG_OK)
                 break;
-        if (cfg.policy_file &&
-            policy_load_file(cfg.policy_file, reg, cfg.site, &pol, why, sizeof why) == FG_OK)
+        if (st.cfg.policy_file &&
+            policy_load_file(st.cfg.policy_file, reg, st.cfg.site, &pol, why, sizeof why) == FG_OK)
             rotate = policy_rotate_ms(pol);
     }
     size_t loglen = 0;
@@ -239,7 +224,7 @@ out:
     sensor_registry_free(reg);
     if (sk)
         sodium_free(sk);
-    config_free(&cfg);
+    wc_state_free(&st);
     return rc;
 }
 

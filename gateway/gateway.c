@@ -69,6 +69,7 @@ struct gateway {
     uint64_t seen_connects, seen_losses, rej_audited[GW_REJ__COUNT];
     int64_t last_flow_ms, last_flow_wall_ms, last_rotate_ms;
     char policy_stamp[128];
+    int64_t policy_polled_ms;
     bool expiry_reported;
     struct sensor_registry *sensors;
     struct policy *policy; /* NULL: nothing is forwarded */
@@ -203,7 +204,6 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
     struct gateway *gw = context;
     (void)topic_len;
     atomic_fetch_add(&gw->c.in, 1);
-    int ret = 1;
     char why[256] = "";
     if (m->payloadlen < 0 || m->payloadlen > gw->cfg->max_payload) {
         reject(gw, GW_REJ_OVERSIZE, NULL);
@@ -253,7 +253,7 @@ done:
     sodium_memzero(rec.arena, rec.arena_used);
     MQTTAsync_freeMessage(&m);
     MQTTAsync_free(topic);
-    return ret;
+    return 1; /* Paho acknowledges whatever we return (see emit_to_outbox) */
 }
 
 /* We subscribe to nothing upstream; Paho insists on a handler all the same. */
@@ -927,49 +927,19 @@ static void log_policy_warning(void *ctx, const char *msg)
 fg_err gateway_check_policy_signatures(const struct fg_config *cfg, const char *text, size_t len,
                                        cJSON *signers, char *why, size_t why_len)
 {
-    const char *required[8];
-    size_t nreq = 0;
-    char roles[256];
-    snprintf(roles, sizeof roles, "%s",
-             cfg->policy_required_roles ? cfg->policy_required_roles : "");
-    char *save = NULL;
-    for (char *r = strtok_r(roles, ", ", &save); r && nreq < 8; r = strtok_r(NULL, ", ", &save))
-        required[nreq++] = r;
-    if (!nreq) {
+    struct policysig_setup su;
+    if (policysig_setup_from_config(&su, cfg, why, why_len) != FG_OK)
+        return FG_ERR_CONFIG;
+    if (!su.nrequired) {
         fg_warn("policy", "policy.required_roles is empty: the policy takes effect unsigned "
                           "(lab use only)");
         return FG_OK;
     }
-    struct policysig_trust trust[2];
-    size_t ntrust = 0;
-    const char *files[2] = {cfg->trust_employer, cfg->trust_works_council};
-    const char *names[2] = {"employer", "works-council"};
-    for (int i = 0; i < 2; i++) {
-        if (!files[i])
-            continue;
-        char role[KEYS_ROLE_MAX + 1];
-        if (keys_load_public(files[i], trust[ntrust].pk, role, sizeof role, why, why_len))
-            return FG_ERR_CONFIG;
-        trust[ntrust++].role = names[i];
-    }
-    for (size_t i = 0; i < nreq; i++) {
-        bool known = false;
-        for (size_t k = 0; k < ntrust; k++)
-            known = known || !strcmp(trust[k].role, required[i]);
-        if (!known) {
-            snprintf(why, why_len, "no trusted key is configured for the %s (trust.%s)",
-                     required[i],
-                     !strcmp(required[i], "works-council") ? "works_council" : required[i]);
-            return FG_ERR_CONFIG;
-        }
-    }
-    char sigpath[4200];
-    if (cfg->policy_signatures)
-        snprintf(sigpath, sizeof sigpath, "%s", cfg->policy_signatures);
-    else
-        policysig_default_path(cfg->policy_file, sigpath, sizeof sigpath);
+    if (policysig_setup_complete(&su, why, why_len) != FG_OK)
+        return FG_ERR_CONFIG;
     struct policysig_result res;
-    if (policysig_verify(text, len, sigpath, trust, ntrust, required, nreq, &res) != FG_OK) {
+    if (policysig_verify(text, len, su.sig_path, su.trust, su.ntrust, su.required, su.nrequired,
+                         &res) != FG_OK) {
         snprintf(why, why_len, "cannot read the policy signatures");
         return FG_ERR_IO;
     }
@@ -1091,13 +1061,9 @@ static void load_policy(struct gateway *gw, bool reload)
 static fg_err open_audit(struct gateway *gw)
 {
     const struct fg_config *cfg = gw->cfg;
-    char logpath[4096], dir[4096], why[512];
-    snprintf(dir, sizeof dir, "%s/audit", cfg->state_dir);
-    snprintf(gw->audit_dir, sizeof gw->audit_dir, "%s", dir);
-    if (cfg->audit_log)
-        snprintf(logpath, sizeof logpath, "%s", cfg->audit_log);
-    else
-        snprintf(logpath, sizeof logpath, "%s/audit.log", cfg->state_dir);
+    char logpath[4096], rdir[4096], why[512];
+    const char *dir = gw->audit_dir;
+    config_state_paths(cfg, logpath, gw->audit_dir, rdir, sizeof logpath);
     struct audit_options ao = {
         .log_path = logpath,
         .state_dir = dir,
@@ -1170,10 +1136,9 @@ static fg_err load_gateway_id(struct gateway *gw)
  * editors that replace files. */
 static bool policy_files_changed(struct gateway *gw, int64_t mono)
 {
-    static _Thread_local int64_t last_poll;
-    if (!gw->cfg->policy_watch || !gw->cfg->policy_file || mono - last_poll < 2000)
+    if (!gw->cfg->policy_watch || !gw->cfg->policy_file || mono - gw->policy_polled_ms < 2000)
         return false;
-    last_poll = mono;
+    gw->policy_polled_ms = mono;
     char sigpath[4200];
     if (gw->cfg->policy_signatures)
         snprintf(sigpath, sizeof sigpath, "%s", gw->cfg->policy_signatures);

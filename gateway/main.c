@@ -22,12 +22,10 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
-        printf("fairgate %s\n", FAIRGATE_VERSION);
-        return 0;
-    }
+    /* --version is the `version` command: one place prints it. */
+    const char *name = strcmp(argv[1], "--version") == 0 ? "version" : argv[1];
     for (const struct fg_command *const *c = fg_commands; *c; c++)
-        if (strcmp((*c)->name, argv[1]) == 0)
+        if (strcmp((*c)->name, name) == 0)
             return (*c)->main(argc - 1, argv + 1);
     fprintf(stderr, "fairgate: unknown command '%s'\n\n", argv[1]);
     usage(stderr);

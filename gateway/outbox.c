@@ -4,6 +4,7 @@
 #include "gateway/outbox.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@ struct outbox {
     size_t send_pos;         /* offset from head where queued entries may start */
     uint64_t live, bytes, inflight, next_id, purged, recovered, write_errors, unsaved;
     bool recover_failed;
+    atomic_bool full; /* live or bytes at their bound; written under the lock */
 };
 
 static struct slot *slot_at(struct outbox *o, size_t i)
@@ -125,6 +127,13 @@ static bool grow(struct outbox *o)
     return true;
 }
 
+/* Lock held. The flag lets the per-message path ask without the lock. */
+static void update_full(struct outbox *o)
+{
+    atomic_store(&o->full, o->live >= (uint64_t)o->opt.max_messages ||
+                               o->bytes >= (uint64_t)o->opt.max_bytes);
+}
+
 static bool push(struct outbox *o, struct outbox_entry *e, uint32_t seg)
 {
     if (o->count + 1 >= o->cap && !grow(o))
@@ -138,6 +147,7 @@ static bool push(struct outbox *o, struct outbox_entry *e, uint32_t seg)
     o->count++;
     o->live++;
     o->bytes += e->len;
+    update_full(o);
     return true;
 }
 
@@ -152,6 +162,7 @@ static void finish(struct outbox *o, struct slot *s, int type)
     s->state = ST_DONE;
     o->live--;
     o->bytes -= s->e->len;
+    update_full(o);
     outbox_entry_free(s->e);
     s->e = NULL;
 }
@@ -170,13 +181,7 @@ static void on_recover(void *ctx, int type, uint64_t id, struct outbox_entry *e,
     }
     struct slot *s = find(o, id);
     if (s && s->state != ST_DONE) {
-        if (s->state == ST_INFLIGHT)
-            o->inflight--;
-        s->state = ST_DONE;
-        o->live--;
-        o->bytes -= s->e->len;
-        outbox_entry_free(s->e);
-        s->e = NULL;
+        finish(o, s, type); /* o->log is not set yet: nothing is written back */
         compact(o);
     }
 }
@@ -411,8 +416,5 @@ void outbox_get_stats(struct outbox *o, struct outbox_stats *st)
 
 bool outbox_full(struct outbox *o)
 {
-    pthread_mutex_lock(&o->lock);
-    bool full = o->live >= (uint64_t)o->opt.max_messages || o->bytes >= (uint64_t)o->opt.max_bytes;
-    pthread_mutex_unlock(&o->lock);
-    return full;
+    return atomic_load(&o->full);
 }

@@ -324,9 +324,20 @@ static int cmp_names(const void *a, const void *b)
 }
 
 /* Reads one segment; returns the offset where valid records end. */
-static int64_t replay_segment(struct outbox_log *l, const char *path, uint32_t seg,
-                              olog_recover_fn fn, void *ctx, uint64_t *max_id, bool *bad,
-                              size_t *damaged)
+/* A whole record whose checksum verifies starts at off; *body gets its length. */
+static bool record_at(const unsigned char *buf, size_t len, size_t off, uint32_t *body)
+{
+    const unsigned char *r = buf + off;
+    *body = get_u32(r + 8);
+    if (get_u32(r) != MAGIC || *body > MAX_BODY || off + HDR + *body + SUM > len)
+        return false;
+    unsigned char sum[SUM];
+    checksum(r, HDR + *body, sum);
+    return sodium_memcmp(sum, r + HDR + *body, SUM) == 0;
+}
+
+static int64_t replay_segment(const char *path, uint32_t seg, olog_recover_fn fn, void *ctx,
+                              uint64_t *max_id, bool *bad, size_t *damaged)
 {
     char *buf;
     size_t len;
@@ -337,33 +348,20 @@ static int64_t replay_segment(struct outbox_log *l, const char *path, uint32_t s
     }
     size_t off = 0, good_end = 0;
     *damaged = 0;
+    uint32_t body = 0;
     while (off + HDR + SUM <= len) {
         const unsigned char *r = (const unsigned char *)buf + off;
-        uint32_t body = get_u32(r + 8);
-        bool ok = get_u32(r) == MAGIC && body <= MAX_BODY && off + HDR + body + SUM <= len;
-        if (ok) {
-            unsigned char sum[SUM];
-            checksum(r, HDR + body, sum);
-            ok = sodium_memcmp(sum, r + HDR + body, SUM) == 0;
-        }
-        if (!ok) {
+        if (!record_at((const unsigned char *)buf, len, off, &body)) {
             /* Damage in the middle must not cost the records after it: look
              * for the next record that verifies; if none, this is the tail. */
             size_t next = off + 1;
-            bool found = false;
-            for (; next + HDR + SUM <= len && !found; next++) {
-                const unsigned char *q = (const unsigned char *)buf + next;
-                uint32_t b = get_u32(q + 8);
-                if (get_u32(q) != MAGIC || b > MAX_BODY || next + HDR + b + SUM > len)
-                    continue;
-                unsigned char sum[SUM];
-                checksum(q, HDR + b, sum);
-                found = sodium_memcmp(sum, q + HDR + b, SUM) == 0;
-            }
-            if (!found)
+            while (next + HDR + SUM <= len &&
+                   !record_at((const unsigned char *)buf, len, next, &body))
+                next++;
+            if (next + HDR + SUM > len)
                 break;
             (*damaged)++;
-            off = next - 1;
+            off = next;
             continue;
         }
         uint64_t id = get_u64(r + 12);
@@ -372,7 +370,6 @@ static int64_t replay_segment(struct outbox_log *l, const char *path, uint32_t s
             struct outbox_entry *e = decode_put(r + HDR, body, id);
             if (!e)
                 break;
-            l->segs[seg - l->base].live++;
             if (id > *max_id)
                 *max_id = id;
             fn(ctx, type, id, e, seg);
@@ -434,7 +431,7 @@ fg_err olog_open(const char *dir, outbox_sync_mode sync, int64_t segment_bytes, 
         bool bad;
         size_t damaged = 0;
         int64_t good =
-            replay_segment(l, path, l->base + l->nsegs - 1, fn, ctx, &max_id, &bad, &damaged);
+            replay_segment(path, l->base + l->nsegs - 1, fn, ctx, &max_id, &bad, &damaged);
         if (damaged) {
             fg_warn("outbox",
                     "%s: skipped %zu damaged record(s); the records after them were "
@@ -452,12 +449,11 @@ fg_err olog_open(const char *dir, outbox_sync_mode sync, int64_t segment_bytes, 
             snprintf(why, why_len, "recovered %s up to byte %lld", names[i], (long long)good);
         }
     }
-    /* Reopen the last segment for appends, or start one. */
+    /* Reopen the last segment for appends, or start one. Live counts are
+     * set by the caller from what it recovered (olog_recount). */
     if (l->nsegs) {
         l->nsegs--;
-        uint64_t live = l->segs[l->nsegs].live;
         e = open_segment(l, l->segs[l->nsegs].first_id);
-        l->segs[l->nsegs - 1].live = live;
     } else
         e = open_segment(l, max_id + 1);
     for (size_t i = 0; i < n; i++)

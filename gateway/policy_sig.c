@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/fg_util.h"
+#include "gateway/config.h"
 #include "gateway/keys.h"
 
 void policysig_default_path(const char *policy_path, char *out, size_t out_len)
@@ -132,6 +133,72 @@ fg_err policysig_verify(const char *text, size_t len, const char *sig_path,
                      required[i]);
         else
             snprintf(res->reason, sizeof res->reason, "not signed by the %s", required[i]);
+    }
+    return FG_OK;
+}
+
+void policysig_setup_init(struct policysig_setup *s, const char *required_csv)
+{
+    memset(s, 0, sizeof *s);
+    policysig_setup_require(s, required_csv);
+}
+
+void policysig_setup_require(struct policysig_setup *s, const char *required_csv)
+{
+    s->nrequired = 0;
+    snprintf(s->roles, sizeof s->roles, "%s", required_csv ? required_csv : "");
+    char *save = NULL;
+    for (char *r = strtok_r(s->roles, ", ", &save); r && s->nrequired < 8;
+         r = strtok_r(NULL, ", ", &save))
+        s->required[s->nrequired++] = r;
+}
+
+fg_err policysig_setup_trust(struct policysig_setup *s, const char *role, const char *pub_file,
+                             char *why, size_t why_len)
+{
+    if (s->ntrust == 4 || strlen(role) >= sizeof s->trust_roles[0]) {
+        snprintf(why, why_len, "too many trusted keys, or role '%s' too long", role);
+        return FG_ERR_CONFIG;
+    }
+    char file_role[KEYS_ROLE_MAX + 1];
+    fg_err e = keys_load_public(pub_file, s->trust[s->ntrust].pk, file_role, sizeof file_role, why,
+                                why_len);
+    if (e)
+        return e;
+    snprintf(s->trust_roles[s->ntrust], sizeof s->trust_roles[0], "%s", role);
+    s->trust[s->ntrust].role = s->trust_roles[s->ntrust];
+    s->ntrust++;
+    return FG_OK;
+}
+
+fg_err policysig_setup_from_config(struct policysig_setup *s, const struct fg_config *cfg,
+                                   char *why, size_t why_len)
+{
+    policysig_setup_init(s, cfg->policy_required_roles);
+    fg_err e = FG_OK;
+    if (cfg->trust_employer)
+        e = policysig_setup_trust(s, "employer", cfg->trust_employer, why, why_len);
+    if (!e && cfg->trust_works_council)
+        e = policysig_setup_trust(s, "works-council", cfg->trust_works_council, why, why_len);
+    if (cfg->policy_signatures)
+        snprintf(s->sig_path, sizeof s->sig_path, "%s", cfg->policy_signatures);
+    else if (cfg->policy_file)
+        policysig_default_path(cfg->policy_file, s->sig_path, sizeof s->sig_path);
+    return e ? FG_ERR_CONFIG : FG_OK;
+}
+
+fg_err policysig_setup_complete(const struct policysig_setup *s, char *why, size_t why_len)
+{
+    for (size_t i = 0; i < s->nrequired; i++) {
+        bool known = false;
+        for (size_t k = 0; k < s->ntrust && !known; k++)
+            known = !strcmp(s->trust[k].role, s->required[i]);
+        if (!known) {
+            snprintf(why, why_len, "no trusted key is configured for the %s (trust.%s)",
+                     s->required[i],
+                     !strcmp(s->required[i], "works-council") ? "works_council" : s->required[i]);
+            return FG_ERR_CONFIG;
+        }
     }
     return FG_OK;
 }

@@ -41,6 +41,34 @@ FG_MUST_CHECK fg_err policysig_verify(const char *text, size_t len, const char *
                                       const struct policysig_trust *trust, size_t ntrust,
                                       const char *const *required, size_t nrequired,
                                       struct policysig_result *res);
+/* What a configuration asks of a policy's signatures: trusted keys per role,
+ * required roles, and where the signatures are. Shared by the daemon,
+ * `config check` and `policy verify --config`. */
+struct fg_config;
+struct policysig_setup {
+    struct policysig_trust trust[4];
+    size_t ntrust;
+    const char *required[8];
+    size_t nrequired;
+    char roles[256];         /* storage for required[] */
+    char trust_roles[4][32]; /* storage for trust[].role */
+    char sig_path[4200];
+};
+/* Empty setup; required roles from csv ("employer,works-council"). */
+void policysig_setup_init(struct policysig_setup *s, const char *required_csv);
+/* Replaces the required roles. */
+void policysig_setup_require(struct policysig_setup *s, const char *required_csv);
+/* Adds ROLE's public key from a file (fairgate keys format). */
+FG_MUST_CHECK fg_err policysig_setup_trust(struct policysig_setup *s, const char *role,
+                                           const char *pub_file, char *why, size_t why_len);
+/* policy.required_roles, trust.* and policy.signatures of cfg. */
+FG_MUST_CHECK fg_err policysig_setup_from_config(struct policysig_setup *s,
+                                                 const struct fg_config *cfg, char *why,
+                                                 size_t why_len);
+/* FG_ERR_CONFIG when a required role has no trusted key at all. */
+FG_MUST_CHECK fg_err policysig_setup_complete(const struct policysig_setup *s, char *why,
+                                              size_t why_len);
+
 /* Default signature file: POLICY.sig */
 void policysig_default_path(const char *policy_path, char *out, size_t out_len);
 

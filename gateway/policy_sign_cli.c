@@ -134,64 +134,39 @@ int policy_cli_verify(int argc, char **argv)
     struct fg_config cfg;
     bool have_cfg = false;
     char why[1024];
-    struct policysig_trust trust[4];
-    char trust_roles[4][KEYS_ROLE_MAX + 1];
-    size_t ntrust = 0;
-    char reqbuf[256] = "employer,works-council";
+    struct policysig_setup su;
+    policysig_setup_init(&su, "employer,works-council");
     if (config) {
-        if (config_load(config, &cfg, why, sizeof why) != FG_OK) {
+        have_cfg = true;
+        if (config_load(config, &cfg, why, sizeof why) != FG_OK ||
+            policysig_setup_from_config(&su, &cfg, why, sizeof why) != FG_OK) {
             fprintf(stderr, "policy verify: %s\n", why);
             config_free(&cfg);
             return 2;
         }
-        have_cfg = true;
-        snprintf(reqbuf, sizeof reqbuf, "%s",
-                 cfg.policy_required_roles ? cfg.policy_required_roles : "");
-        const char *files[2] = {cfg.trust_employer, cfg.trust_works_council};
-        const char *names[2] = {"employer", "works-council"};
-        for (int i = 0; i < 2; i++)
-            if (files[i]) {
-                char r[KEYS_ROLE_MAX + 1];
-                if (keys_load_public(files[i], trust[ntrust].pk, r, sizeof r, why, sizeof why)) {
-                    fprintf(stderr, "policy verify: %s\n", why);
-                    config_free(&cfg);
-                    return 2;
-                }
-                trust[ntrust++].role = names[i];
-            }
-        if (!sig && cfg.policy_signatures)
-            sig = cfg.policy_signatures;
     }
-    for (size_t i = 0; i < ntrust_spec && ntrust < 4; i++) {
+    for (size_t i = 0; i < ntrust_spec; i++) {
         const char *eq = strchr(trust_spec[i], '=');
+        char role[KEYS_ROLE_MAX + 1];
         if (!eq || eq == trust_spec[i] || (size_t)(eq - trust_spec[i]) > KEYS_ROLE_MAX) {
             fprintf(stderr, "policy verify: --trust takes ROLE=PUBFILE\n");
             return 2;
         }
-        snprintf(trust_roles[ntrust], sizeof trust_roles[0], "%.*s", (int)(eq - trust_spec[i]),
-                 trust_spec[i]);
-        char r[KEYS_ROLE_MAX + 1];
-        if (keys_load_public(eq + 1, trust[ntrust].pk, r, sizeof r, why, sizeof why)) {
+        snprintf(role, sizeof role, "%.*s", (int)(eq - trust_spec[i]), trust_spec[i]);
+        if (policysig_setup_trust(&su, role, eq + 1, why, sizeof why) != FG_OK) {
             fprintf(stderr, "policy verify: %s\n", why);
             return 2;
         }
-        trust[ntrust].role = trust_roles[ntrust];
-        ntrust++;
     }
     if (require)
-        snprintf(reqbuf, sizeof reqbuf, "%s", require);
-    const char *required[8];
-    size_t nreq = 0;
-    char *save = NULL;
-    for (char *r = strtok_r(reqbuf, ", ", &save); r && nreq < 8; r = strtok_r(NULL, ", ", &save))
-        required[nreq++] = r;
+        policysig_setup_require(&su, require);
     char *text = NULL;
     size_t len = 0;
-    char sigpath[4200];
+    const char *sigpath = su.sig_path;
     if (sig)
-        snprintf(sigpath, sizeof sigpath, "%s", sig);
-    else
-        policysig_default_path(file, sigpath, sizeof sigpath);
+        snprintf(su.sig_path, sizeof su.sig_path, "%s", sig);
+    else if (!have_cfg || !cfg.policy_signatures)
+        policysig_default_path(file, su.sig_path, sizeof su.sig_path);
     int rc = 1;
     struct sensor_registry *reg = NULL;
     struct policy *p = NULL;
@@ -200,7 +175,8 @@ int policy_cli_verify(int argc, char **argv)
         goto out;
     }
     struct policysig_result res;
-    if (policysig_verify(text, len, sigpath, trust, ntrust, required, nreq, &res) != FG_OK) {
+    if (policysig_verify(text, len, sigpath, su.trust, su.ntrust, su.required, su.nrequired,
+                         &res) != FG_OK) {
         fprintf(stderr, "policy verify: cannot read %s\n", sigpath);
         goto out;
     }
@@ -221,15 +197,15 @@ int policy_cli_verify(int argc, char **argv)
     printf("\n%-14s %-29s %-25s %s\n", "role", "key fingerprint", "signed", "status");
     for (size_t i = 0; i < res.nsigners; i++) {
         const struct policysig_signer *s = &res.signers[i];
-        const char *st = !s->valid     ? "DOES NOT MATCH THIS CONTENT"
-                         : ntrust == 0 ? "valid (key not checked: no trust given)"
-                         : s->trusted  ? "valid, trusted key"
-                                       : "valid, but NOT the trusted key for this role";
+        const char *st = !s->valid        ? "DOES NOT MATCH THIS CONTENT"
+                         : su.ntrust == 0 ? "valid (key not checked: no trust given)"
+                         : s->trusted     ? "valid, trusted key"
+                                          : "valid, but NOT the trusted key for this role";
         printf("%-14s %-29s %-25s %s\n", s->role, s->key_fp, s->time, st);
     }
     if (!res.nsigners)
         printf("(no signatures)\n");
-    if (ntrust == 0) {
+    if (su.ntrust == 0) {
         printf("\nno trusted keys given (--config or --trust): cannot say whether it may take "
                "effect\n");
         rc = 1;
