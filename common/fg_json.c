@@ -56,19 +56,6 @@ void fg_jw_arr_close(struct fg_jw *w)
     w->need_comma = true;
 }
 
-/* Eight bytes at a time: nonzero when one of them needs escaping ('"', '\\',
- * below 0x20); its lowest set bit marks the first (false positives only above
- * a true one). */
-static inline uint64_t special8(const char *p)
-{
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    uint64_t v, q, b;
-    memcpy(&v, p, 8);
-    q = v ^ (ones * '"');
-    b = v ^ (ones * '\\');
-    return (((q - ones) & ~q) | ((b - ones) & ~b) | ((v - ones * 0x20) & ~v)) & highs;
-}
-
 static void escaped(struct fg_jw *w, const char *s, size_t len)
 {
     put(w, "\"", 1);
@@ -76,7 +63,7 @@ static void escaped(struct fg_jw *w, const char *s, size_t len)
     for (size_t i = 0; i < len; i++) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
         while (len - i >= 8) {
-            uint64_t m = special8(s + i);
+            uint64_t m = fg_json_special8(s + i);
             if (m) {
                 i += (size_t)__builtin_ctzll(m) >> 3;
                 break;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct fg_jw {
     char *buf;
@@ -13,6 +14,19 @@ struct fg_jw {
     bool overflow;
     bool need_comma;
 };
+
+/* Eight bytes at p: nonzero when one of them ends a plain run of a JSON
+ * string ('"', '\\' or a byte below 0x20); on little-endian machines its lowest
+ * set bit marks the first such byte (false positives only above a true one). */
+static inline uint64_t fg_json_special8(const char *p)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t v, q, b;
+    memcpy(&v, p, 8);
+    q = v ^ (ones * '"');
+    b = v ^ (ones * '\\');
+    return (((q - ones) & ~q) | ((b - ones) & ~b) | ((v - ones * 0x20) & ~v)) & highs;
+}
 
 void fg_jw_init(struct fg_jw *w, char *buf, size_t cap);
 void fg_jw_obj_open(struct fg_jw *w);

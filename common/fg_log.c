@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
+
+#include "common/fg_util.h"
 
 static fg_log_level g_level = FG_LOG_INFO;
 static bool g_syslog;
@@ -46,13 +47,6 @@ bool fg_log_parse_level(const char *s, fg_log_level *out)
     return false;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void fg_log_set_ratelimit(int64_t interval_ms)
 {
     pthread_mutex_lock(&g_rl_lock);
@@ -65,7 +59,7 @@ void fg_log_ratelimited(const char *key, fg_log_level level, const char *compone
 {
     if (level > g_level)
         return;
-    int64_t now = mono_ms();
+    int64_t now = fg_monotonic_ms();
     uint64_t suppressed = 0;
     pthread_mutex_lock(&g_rl_lock);
     size_t i = 0;
@@ -96,7 +90,7 @@ void fg_log_ratelimited(const char *key, fg_log_level level, const char *compone
 
 void fg_log_ratelimit_flush(void)
 {
-    int64_t now = mono_ms();
+    int64_t now = fg_monotonic_ms();
     pthread_mutex_lock(&g_rl_lock);
     for (size_t i = 0; i < RL_SLOTS && g_rl[i].key; i++) {
         struct rl_slot *s = &g_rl[i];
@@ -125,15 +119,10 @@ void fg_log_write(fg_log_level level, const char *component, const char *fmt, ..
         syslog(prio[level], "%s: %s", component, msg);
         return;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
     char when[32];
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    fg_format_time(fg_now_ms(), when, sizeof when);
     /* One fprintf under a lock so lines from Paho's threads never interleave. */
     pthread_mutex_lock(&g_lock);
-    fprintf(stderr, "%s.%03ldZ %-5s %s: %s\n", when, ts.tv_nsec / 1000000, tags[level], component,
-            msg);
+    fprintf(stderr, "%s %-5s %s: %s\n", when, tags[level], component, msg);
     pthread_mutex_unlock(&g_lock);
 }

@@ -130,16 +130,6 @@ static void describe(const struct sensor_type *t)
     }
 }
 
-/* A topic the type's pattern matches: each {placeholder} becomes "sample". */
-static void sample_topic(const struct sensor_type *t, char *buf, size_t len)
-{
-    size_t o = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < t->nsegs && o < len; i++)
-        o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? "/" : "",
-                              t->segs[i][0] == '{' ? "sample" : t->segs[i]);
-}
-
 static int check(const char *file, const char *sample, const char *topic)
 {
     struct sensor_registry *r;
@@ -165,7 +155,7 @@ static int check(const char *file, const char *sample, const char *topic)
             return 1;
         }
         if (!topic) {
-            sample_topic(t, tbuf, sizeof tbuf);
+            sensor_type_topic(t, "sample", tbuf, sizeof tbuf); /* one the pattern matches */
             topic = tbuf;
         }
         static struct sensor_record rec;

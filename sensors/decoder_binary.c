@@ -43,17 +43,14 @@ static fg_err decode_binary(const struct sensor_type *t, const unsigned char *pa
         } else
             sv = (int64_t)u;
         fg_err e;
-        if (f->type == SENSOR_BOOLEAN)
+        if (f->type == SENSOR_BOOLEAN) /* the one type set_bool takes: cannot fail */
             e = sensor_record_set_bool(rec, i, sv != 0);
         else if (f->type == SENSOR_INTEGER && f->scale == 1.0)
             e = sensor_record_set_int(rec, i, sv, why, why_len);
         else
             e = sensor_record_set_number(rec, i, (double)sv * f->scale, why, why_len);
-        if (e) {
-            if (f->type == SENSOR_BOOLEAN)
-                snprintf(why, why_len, "field '%s' cannot be stored", f->name);
+        if (e)
             return e;
-        }
     }
     return FG_OK;
 }

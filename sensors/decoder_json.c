@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fg_json.h"
 #include "sensors/sensor.h"
 #include "sensors/sensor_json.h"
 
@@ -144,18 +145,6 @@ static inline bool str_special(unsigned char c)
     return c == '"' || c == '\\' || c < 0x20;
 }
 
-/* Eight bytes at a time: nonzero when one of them is str_special; its lowest
- * set bit marks the first such byte (false positives only above a true one). */
-static inline uint64_t str_special8(const char *p)
-{
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    uint64_t v, q, b;
-    memcpy(&v, p, 8);
-    q = v ^ (ones * '"');
-    b = v ^ (ones * '\\');
-    return (((q - ones) & ~q) | ((b - ones) & ~b) | ((v - ones * 0x20) & ~v)) & highs;
-}
-
 /* x->p just after the opening quote; leaves it after the closing one. */
 static bool fast_string(struct fast *x, const char **s, uint32_t *len, bool *esc)
 {
@@ -165,7 +154,7 @@ static bool fast_string(struct fast *x, const char **s, uint32_t *len, bool *esc
     for (;;) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
         if (end - p >= 8) {
-            uint64_t m = str_special8(p);
+            uint64_t m = fg_json_special8(p);
             if (!m) {
                 p += 8;
                 continue;
@@ -324,6 +313,15 @@ static uint64_t fast_match(const struct sensor_type *t, uint64_t cand, int d, co
     return m;
 }
 
+/* The literal lit (true, false, null) at x->p; leaves x->p after it. */
+static bool fast_literal(struct fast *x, const char *lit, size_t n)
+{
+    if ((size_t)(x->end - x->p) < n || memcmp(x->p, lit, n))
+        return false;
+    x->p += n;
+    return true;
+}
+
 static bool fast_object(struct fast *x, int depth, int pdepth, uint64_t cand);
 static bool fast_array(struct fast *x, int depth);
 
@@ -366,21 +364,18 @@ static bool fast_value(struct fast *x, int depth, int pdepth, uint64_t match)
         v.kind = FV_STR;
         break;
     case 't':
-        if (x->end - x->p < 4 || memcmp(x->p, "true", 4))
+        if (!fast_literal(x, "true", 4))
             return false;
-        x->p += 4;
         v.kind = FV_TRUE;
         break;
     case 'f':
-        if (x->end - x->p < 5 || memcmp(x->p, "false", 5))
+        if (!fast_literal(x, "false", 5))
             return false;
-        x->p += 5;
         v.kind = FV_FALSE;
         break;
     case 'n':
-        if (x->end - x->p < 4 || memcmp(x->p, "null", 4))
+        if (!fast_literal(x, "null", 4))
             return false;
-        x->p += 4;
         v.kind = FV_NULL;
         break;
     default:
@@ -471,6 +466,34 @@ static bool fast_array(struct fast *x, int depth)
     }
 }
 
+/* Stores one declared field's JSON value of the given kind (FV_*): the
+ * checks and reasons both paths share. num is read for FV_NUM only. */
+static fg_err store_value(struct sensor_record *rec, size_t i, int kind, const char *s, size_t len,
+                          double num, char *why, size_t why_len)
+{
+    const struct sensor_field *f = &rec->type->fields[i];
+    fg_err e;
+    switch (kind) {
+    case FV_NULL:
+        return FG_OK;
+    case FV_STR:
+        return sensor_record_set_string(rec, i, s, len, why, why_len);
+    case FV_NUM:
+        return sensor_record_set_number(rec, i, num, why, why_len);
+    case FV_TRUE:
+    case FV_FALSE:
+        e = sensor_record_set_bool(rec, i, kind == FV_TRUE);
+        if (e)
+            snprintf(why, why_len, "field '%s' must be %s, got a boolean", f->name,
+                     sensor_ftype_name(f->type));
+        return e;
+    default:
+        snprintf(why, why_len, "field '%s' must be %s, got an object or array", f->name,
+                 sensor_ftype_name(f->type));
+        return FG_ERR_TYPE;
+    }
+}
+
 /* True when the fast path decided (*e is the result); false: use cJSON. */
 static bool decode_fast(const struct sensor_type *t, const char *text, size_t len,
                         struct sensor_record *rec, char *why, size_t why_len, fg_err *e)
@@ -509,27 +532,8 @@ static bool decode_fast(const struct sensor_type *t, const char *text, size_t le
         if (!(x.have & bit))
             continue;
         const struct fast_val *v = &x.v[i];
-        switch (v->kind) {
-        case FV_NULL:
-            break;
-        case FV_STR:
-            *e = sensor_record_set_string(rec, i, v->s, v->len, why, why_len);
-            break;
-        case FV_NUM:
-            *e = sensor_record_set_number(rec, i, fast_number_value(v->s, v->len), why, why_len);
-            break;
-        case FV_TRUE:
-        case FV_FALSE:
-            *e = sensor_record_set_bool(rec, i, v->kind == FV_TRUE);
-            if (*e)
-                snprintf(why, why_len, "field '%s' must be %s, got a boolean", f->name,
-                         sensor_ftype_name(f->type));
-            break;
-        default:
-            snprintf(why, why_len, "field '%s' must be %s, got an object or array", f->name,
-                     sensor_ftype_name(f->type));
-            *e = FG_ERR_TYPE;
-        }
+        double num = v->kind == FV_NUM ? fast_number_value(v->s, v->len) : 0;
+        *e = store_value(rec, i, v->kind, v->s, v->len, num, why, why_len);
     }
     return true;
 }
@@ -562,23 +566,16 @@ static fg_err decode_json(const struct sensor_type *t, const unsigned char *payl
             e = FG_ERR_PARSE;
             break;
         }
-        if (!node || cJSON_IsNull(node))
+        if (!node)
             continue;
-        if (cJSON_IsString(node))
-            e = sensor_record_set_string(rec, i, node->valuestring, strlen(node->valuestring), why,
-                                         why_len);
-        else if (cJSON_IsNumber(node))
-            e = sensor_record_set_number(rec, i, node->valuedouble, why, why_len);
-        else if (cJSON_IsBool(node)) {
-            e = sensor_record_set_bool(rec, i, cJSON_IsTrue(node));
-            if (e)
-                snprintf(why, why_len, "field '%s' must be %s, got a boolean", f->name,
-                         sensor_ftype_name(f->type));
-        } else {
-            snprintf(why, why_len, "field '%s' must be %s, got an object or array", f->name,
-                     sensor_ftype_name(f->type));
-            e = FG_ERR_TYPE;
-        }
+        int kind = cJSON_IsNull(node)     ? FV_NULL
+                   : cJSON_IsString(node) ? FV_STR
+                   : cJSON_IsNumber(node) ? FV_NUM
+                   : cJSON_IsTrue(node)   ? FV_TRUE
+                   : cJSON_IsFalse(node)  ? FV_FALSE
+                                          : FV_OBJ;
+        const char *s = kind == FV_STR ? node->valuestring : NULL;
+        e = store_value(rec, i, kind, s, s ? strlen(s) : 0, node->valuedouble, why, why_len);
     }
 out:
     cJSON_Delete(root);

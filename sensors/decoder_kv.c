@@ -47,9 +47,14 @@ static bool parse_number(struct span v, double *out)
     return *end == '\0' && errno == 0 && isfinite(*out);
 }
 
+static bool span_eq(struct span v, const char *s, size_t len)
+{
+    return len == v.len && memcmp(v.p, s, len) == 0;
+}
+
 static bool span_is(struct span v, const char *s)
 {
-    return strlen(s) == v.len && memcmp(v.p, s, v.len) == 0;
+    return span_eq(v, s, strlen(s));
 }
 
 static fg_err store(const struct sensor_field *f, size_t idx, struct span v,
@@ -123,9 +128,10 @@ static fg_err decode_kv(const struct sensor_type *t, const unsigned char *payloa
     for (size_t i = 0; i < t->nfields; i++) {
         const struct sensor_field *f = &t->fields[i];
         const char *key = f->path[0];
+        size_t key_len = strlen(key);
         int found = -1;
         for (size_t j = 0; j < n; j++)
-            if (span_is(keys[j], key)) {
+            if (span_eq(keys[j], key, key_len)) {
                 if (found >= 0) {
                     snprintf(why, why_len, "duplicate key for field '%s'", f->name);
                     return FG_ERR_PARSE;

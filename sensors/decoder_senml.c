@@ -34,42 +34,76 @@ struct pack_state {
     double newest; /* newest resolved time of any record */
 };
 
-/* Checks one record's keys: types of base and value fields, duplicates and
- * must-understand ("_"-suffixed) keys. */
-static fg_err check_record(const cJSON *r, struct pack_state *st, char *why, size_t why_len)
+/* The RFC 8428 keys a record may carry, with the JSON type each needs. */
+enum {
+    K_BN,
+    K_BU,
+    K_N,
+    K_U,
+    K_VS,
+    K_VD,
+    K_BT,
+    K_BV,
+    K_BS,
+    K_BVER,
+    K_V,
+    K_S,
+    K_T,
+    K_UT,
+    K_VB,
+    K__N
+};
+static const struct {
+    const char *name;
+    char want; /* 's'tring, 'n'umber, 'b'oolean */
+} senml_keys[K__N] = {
+    [K_BN] = {"bn", 's'}, [K_BU] = {"bu", 's'},     [K_N] = {"n", 's'},   [K_U] = {"u", 's'},
+    [K_VS] = {"vs", 's'}, [K_VD] = {"vd", 's'},     [K_BT] = {"bt", 'n'}, [K_BV] = {"bv", 'n'},
+    [K_BS] = {"bs", 'n'}, [K_BVER] = {"bver", 'n'}, [K_V] = {"v", 'n'},   [K_S] = {"s", 'n'},
+    [K_T] = {"t", 'n'},   [K_UT] = {"ut", 'n'},     [K_VB] = {"vb", 'b'},
+};
+
+/* Checks one record's keys (types of base and value fields, duplicates,
+ * must-understand "_"-suffixed keys) and collects the known ones in k, in
+ * one pass over the record. */
+static fg_err check_record(const cJSON *r, struct pack_state *st, const cJSON *k[K__N], char *why,
+                           size_t why_len)
 {
+    for (int i = 0; i < K__N; i++)
+        k[i] = NULL;
     for (const cJSON *c = r->child; c; c = c->next) {
-        const char *k = c->string;
+        const char *key = c->string;
         for (const cJSON *d = c->next; d; d = d->next)
-            if (strcmp(d->string, k) == 0) {
-                snprintf(why, why_len, "SenML record has key '%s' twice", k);
+            if (strcmp(d->string, key) == 0) {
+                snprintf(why, why_len, "SenML record has key '%s' twice", key);
                 return FG_ERR_PARSE;
             }
-        size_t kl = strlen(k);
-        if (kl && k[kl - 1] == '_') {
+        size_t kl = strlen(key);
+        if (kl && key[kl - 1] == '_') {
             snprintf(why, why_len, "SenML must-understand key is not supported");
             return FG_ERR_PARSE;
         }
-        bool want_str = !strcmp(k, "bn") || !strcmp(k, "bu") || !strcmp(k, "n") ||
-                        !strcmp(k, "u") || !strcmp(k, "vs") || !strcmp(k, "vd");
-        bool want_num = !strcmp(k, "bt") || !strcmp(k, "bv") || !strcmp(k, "bs") ||
-                        !strcmp(k, "bver") || !strcmp(k, "v") || !strcmp(k, "s") ||
-                        !strcmp(k, "t") || !strcmp(k, "ut");
-        bool want_bool = !strcmp(k, "vb");
-        if ((want_str && !cJSON_IsString(c)) || (want_num && !cJSON_IsNumber(c)) ||
-            (want_bool && !cJSON_IsBool(c))) {
-            snprintf(why, why_len, "SenML key '%s' must be %s", k,
-                     want_str   ? "a string"
-                     : want_num ? "a number"
-                                : "true or false");
+        int i = 0;
+        while (i < K__N && strcmp(key, senml_keys[i].name) != 0)
+            i++;
+        if (i == K__N)
+            continue; /* not RFC 8428's: never read */
+        char want = senml_keys[i].want;
+        if ((want == 's' && !cJSON_IsString(c)) || (want == 'n' && !cJSON_IsNumber(c)) ||
+            (want == 'b' && !cJSON_IsBool(c))) {
+            snprintf(why, why_len, "SenML key '%s' must be %s", key,
+                     want == 's'   ? "a string"
+                     : want == 'n' ? "a number"
+                                   : "true or false");
             return FG_ERR_TYPE;
         }
-        if (want_num && !isfinite(c->valuedouble)) {
-            snprintf(why, why_len, "SenML key '%s' is not a finite number", k);
+        if (want == 'n' && !isfinite(c->valuedouble)) {
+            snprintf(why, why_len, "SenML key '%s' is not a finite number", key);
             return FG_ERR_RANGE;
         }
+        k[i] = c;
     }
-    const cJSON *bn = cJSON_GetObjectItemCaseSensitive(r, "bn");
+    const cJSON *bn = k[K_BN];
     if (bn) {
         if (!name_ok(bn->valuestring, false)) {
             snprintf(why, why_len, "SenML base name has characters RFC 8428 forbids");
@@ -82,17 +116,16 @@ static fg_err check_record(const cJSON *r, struct pack_state *st, char *why, siz
         }
         st->bn = bn->valuestring;
     }
-    const cJSON *x;
-    if ((x = cJSON_GetObjectItemCaseSensitive(r, "bt"))) {
-        st->bt = x->valuedouble;
+    if (k[K_BT]) {
+        st->bt = k[K_BT]->valuedouble;
         st->have_time = true;
     }
-    if ((x = cJSON_GetObjectItemCaseSensitive(r, "bu")))
-        st->bu = x->valuestring;
-    if ((x = cJSON_GetObjectItemCaseSensitive(r, "bv")))
-        st->bv = x->valuedouble;
-    if ((x = cJSON_GetObjectItemCaseSensitive(r, "bver")) &&
-        (x->valuedouble != floor(x->valuedouble) || x->valuedouble < 1)) {
+    if (k[K_BU])
+        st->bu = k[K_BU]->valuestring;
+    if (k[K_BV])
+        st->bv = k[K_BV]->valuedouble;
+    const cJSON *x = k[K_BVER];
+    if (x && (x->valuedouble != floor(x->valuedouble) || x->valuedouble < 1)) {
         snprintf(why, why_len, "SenML version 'bver' must be a positive integer");
         return FG_ERR_RANGE;
     }
@@ -125,15 +158,11 @@ static fg_err decode_senml(const struct sensor_type *t, const unsigned char *pay
             e = FG_ERR_PARSE;
             break;
         }
-        if ((e = check_record(r, &st, why, why_len)))
+        const cJSON *k[K__N];
+        if ((e = check_record(r, &st, k, why, why_len)))
             break;
-        const cJSON *n = cJSON_GetObjectItemCaseSensitive(r, "n");
-        const cJSON *u = cJSON_GetObjectItemCaseSensitive(r, "u");
-        const cJSON *tt = cJSON_GetObjectItemCaseSensitive(r, "t");
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, "v");
-        const cJSON *vs = cJSON_GetObjectItemCaseSensitive(r, "vs");
-        const cJSON *vb = cJSON_GetObjectItemCaseSensitive(r, "vb");
-        const cJSON *vd = cJSON_GetObjectItemCaseSensitive(r, "vd");
+        const cJSON *n = k[K_N], *u = k[K_U], *tt = k[K_T], *v = k[K_V], *vs = k[K_VS],
+                    *vb = k[K_VB], *vd = k[K_VD];
         const char *name = n ? n->valuestring : "";
         if (!name_ok(name, st.bn != NULL) || (!*name && !st.bn)) {
             snprintf(why, why_len, "SenML record name is empty or has forbidden characters");

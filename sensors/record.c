@@ -99,9 +99,10 @@ fg_err sensor_record_set_string(struct sensor_record *rec, size_t idx, const cha
         return FG_ERR_PARSE;
     }
     if (f->type == SENSOR_ENUM) {
+        /* s has no NUL (utf8_valid), so strncmp stops at the value's end */
         bool ok = false;
         for (size_t i = 0; i < f->nvalues && !ok; i++)
-            ok = strlen(f->values[i]) == len && memcmp(f->values[i], s, len) == 0;
+            ok = strncmp(f->values[i], s, len) == 0 && f->values[i][len] == '\0';
         if (!ok) {
             snprintf(why, why_len, "field '%s' has a value outside its allowed list", f->name);
             return FG_ERR_RANGE;

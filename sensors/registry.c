@@ -197,12 +197,12 @@ static fg_err compile_topic(struct ctx *c, yaml_node_t *n, struct sensor_type *t
     return FG_OK;
 }
 
-void sensor_type_filter(const struct sensor_type *t, char *buf, size_t len)
+void sensor_type_topic(const struct sensor_type *t, const char *fill, char *buf, size_t len)
 {
     size_t o = 0;
     buf[0] = '\0';
     for (int i = 0; i < t->nsegs && o < len; i++) {
-        const char *s = t->segs[i][0] == '{' ? "+" : t->segs[i];
+        const char *s = t->segs[i][0] == '{' ? fill : t->segs[i];
         o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? "/" : "", s);
     }
 }
@@ -231,7 +231,7 @@ const struct sensor_type *sensor_registry_match(const struct sensor_registry *r,
                         device[len] = '\0';
                     }
                 }
-            } else if (strlen(t->segs[i]) != len || memcmp(t->segs[i], p, len) != 0)
+            } else if (strncmp(t->segs[i], p, len) != 0 || t->segs[i][len] != '\0')
                 ok = false;
             p += len;
             if (i + 1 < t->nsegs) {

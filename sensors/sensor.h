@@ -155,8 +155,9 @@ const struct sensor_type *sensor_registry_find(const struct sensor_registry *r, 
 /* The type whose topic pattern matches; captures {device}. NULL if none. */
 const struct sensor_type *sensor_registry_match(const struct sensor_registry *r, const char *topic,
                                                 char *device, size_t device_len);
-/* MQTT subscription filter for a type: {x} -> + */
-void sensor_type_filter(const struct sensor_type *t, char *buf, size_t len);
+/* The type's topic pattern with each {placeholder} replaced by fill: "+"
+ * gives its MQTT subscription filter, a device name a topic it matches. */
+void sensor_type_topic(const struct sensor_type *t, const char *fill, char *buf, size_t len);
 
 /* Topic -> type -> typed record. Fields not declared are ignored; declared
  * fields are type-checked and range-checked. */
