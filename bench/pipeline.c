@@ -143,6 +143,19 @@ static fg_err emit(void *ctx, const struct policy_output *out)
 /* Makes the benchmark inputs: the simulator's factory stream (badges and
  * environment sensors, about 200 bytes each); with bench types, badge lines
  * are rewritten as bench-badge messages carrying seq and t_ns. */
+/* What the gateway's pump does per message, minus MQTT: take up to four
+ * entries and acknowledge them at once. */
+static void pump_outbox(struct outbox *ob)
+{
+    struct outbox_entry *e[4];
+    size_t k = outbox_take(ob, e, 4);
+    for (size_t j = 0; j < k; j++) {
+        uint64_t id = e[j]->id;
+        outbox_entry_free(e[j]);
+        outbox_ack(ob, id);
+    }
+}
+
 static struct input *make_inputs(size_t n, int workers, bool bench_badge, double *mean_len)
 {
     struct input *in = calloc(n, sizeof *in);
@@ -277,12 +290,10 @@ int main(int argc, char **argv)
     if (use_outbox) {
         struct outbox_options oo = {
             .max_messages = 100000, .max_bytes = 64 << 20, .slack_messages = 256};
-#ifdef FG_OUTBOX_OPEN_WHY
-        if (outbox_open(&oo, &ob, why, sizeof why) != FG_OK)
-#else
-        if (outbox_open(&oo, &ob) != FG_OK)
-#endif
+        if (outbox_open(&oo, &ob, why, sizeof why) != FG_OK) {
+            fprintf(stderr, "pipeline: outbox: %s\n", why);
             return 1;
+        }
     }
     static struct sensor_record rec;
     struct sinkstate ss = {.outbox = ob};
@@ -309,16 +320,8 @@ int main(int argc, char **argv)
                 int emitted = 0;
                 if (policy_apply(pol, keys, &rec, now, emit, &ss, &emitted) != FG_OK)
                     rejected++;
-                if (ob) {
-                    /* What the gateway's pump does per message, minus MQTT. */
-                    struct outbox_entry *e[4];
-                    size_t k = outbox_take(ob, e, 4);
-                    for (size_t j = 0; j < k; j++) {
-                        uint64_t id = e[j]->id;
-                        outbox_entry_free(e[j]);
-                        outbox_ack(ob, id);
-                    }
-                }
+                if (ob)
+                    pump_outbox(ob);
             }
             if (mono_s() - w0 >= stop)
                 break;
@@ -376,16 +379,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "pipeline: aggregation apply failed\n");
                 return 1;
             }
-            /* keep the outbox from filling */
-            if (ob) {
-                struct outbox_entry *e[4];
-                size_t k = outbox_take(ob, e, 4);
-                for (size_t j = 0; j < k; j++) {
-                    uint64_t id = e[j]->id;
-                    outbox_entry_free(e[j]);
-                    outbox_ack(ob, id);
-                }
-            }
+            if (ob)
+                pump_outbox(ob); /* keeps the outbox from filling */
         }
         long rss1 = status_kib("VmRSS");
         long long live1 = g_live_bytes;

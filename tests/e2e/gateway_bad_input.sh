@@ -34,6 +34,7 @@ for id in 66601 66602 66603 66604 66605 66606 66607 66608; do
     grep -q "B-$id" "$WORK/upstream.jsonl" && fail "bad input B-$id was forwarded"
     grep -q "$id" "$WORK/gateway.log" && fail "bad input B-$id appears in the log"
 done
+grep -q "B-66609" "$WORK/upstream.jsonl" && fail "the good message's badge id left unpseudonymised"
 grep -q "final: in=10 queued=1 out=1 rejected=9" "$WORK/gateway.log" || fail "counters wrong"
 for reason in "malformed payload" "wrong field type" "value out of range" "oversize payload" \
     "unknown topic" "required field missing"; do

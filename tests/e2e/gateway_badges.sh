@@ -24,6 +24,7 @@ badges = [r for r in raw if r["topic"].startswith("raw/uwb-badge/")]
 envs = [r for r in raw if r["topic"].startswith("raw/environment/")]
 pos = [u for u in up if "/positions/" in u["topic"]]
 clim = [u for u in up if "/climate/" in u["topic"]]
+assert badges and envs, "simulator sent %d badge, %d environment messages" % (len(badges), len(envs))
 assert len(up) == len(pos) + len(clim), "unexpected topics upstream: %r" % {u["topic"] for u in up}
 assert len(pos) == len(badges), "badge messages: %d in, %d out" % (len(badges), len(pos))
 assert len(clim) == len(envs), "environment messages: %d in, %d out" % (len(envs), len(clim))
@@ -43,9 +44,6 @@ for u in pos:
     assert u["props"].get("fairgate-id"), "no message id"
     assert 0 < u.get("expiry", 0) <= 7 * 86400, "no message expiry"
 # pseudonyms: one per badge, stable within the run
-by_badge = {}
-for r, u in zip(badges, pos):
-    pass
 pseudonyms = {json.loads(u["payload"])["badge"] for u in pos}
 assert len(pseudonyms) == len(ids), "%d badges but %d pseudonyms" % (len(ids), len(pseudonyms))
 ids_up = [u["props"]["fairgate-id"] for u in up]

@@ -37,6 +37,7 @@ allowed = {
     "climate": {"temperature", "humidity", "co2", "noise", "zone", "ts"},
     "machines": {"window_start", "window_end", "machine", "shift", "parts", "faults", "state", "ts"},
 }
+assert up, "nothing arrived upstream"
 secrets = set()
 for r in raw:
     p = json.loads(r["payload"]) if r.get("payload", "").startswith("{") else {}
@@ -44,6 +45,7 @@ for r in raw:
         v = p.get(k) if isinstance(p, dict) else None
         if isinstance(v, str) and len(v) > 3:
             secrets.add(v)
+assert secrets, "no raw identifiers collected: the simulator format changed?"
 text = open(sys.argv[2]).read()
 for s in secrets:
     assert s not in text, "raw identifier upstream: %s" % s
@@ -60,6 +62,7 @@ for u in up:
     kinds[kind] = kinds.get(kind, 0) + 1
     assert u["props"].get("purpose"), "no purpose property"
 envs = [r for r in raw if r["topic"].startswith("raw/environment/")]
+assert envs, "no environment messages simulated"
 assert kinds.get("climate", 0) == len(envs), "climate: %d in, %d out" % (len(envs), kinds.get("climate", 0))
 # per-message routes do not depend on the clock: replay must agree exactly
 def per_message(msgs):

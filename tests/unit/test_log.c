@@ -73,14 +73,30 @@ static void repeats_are_held_back_and_counted(void **state)
     assert_int_equal(count(out, "outbox: cannot write"), 1);
 }
 
+static void burst_and_warnings(void)
+{
+    burst();
+    fg_log_ratelimited("slow", FG_LOG_WARN, "outbox", "write was slow");
+    fg_warn("outbox", "write was slow again");
+    fg_info("outbox", "all is well");
+}
+
+/* At level error, warnings and info are silent; with no rate limit every error
+ * line gets through. */
 static void below_level_is_silent(void **state)
 {
     (void)state;
     fg_log_setup(FG_LOG_ERROR, false);
     fg_log_set_ratelimit(0);
-    char *out = capture(burst);
+    char *out = capture(burst_and_warnings);
     assert_int_equal(count(out, "cannot write"), 5);
+    assert_int_equal(count(out, "handshake failed"), 1);
+    assert_int_equal(count(out, "slow"), 0);
+    assert_int_equal(count(out, "all is well"), 0);
     fg_log_setup(FG_LOG_INFO, false);
+    out = capture(burst_and_warnings); /* the same calls at level info do log */
+    assert_int_equal(count(out, "write was slow"), 2);
+    assert_int_equal(count(out, "all is well"), 1);
 }
 
 int main(void)

@@ -221,6 +221,7 @@ static void test_topic_values_cannot_add_levels(void **state)
                                          "    fields: { zone: keep }\n");
     struct outs o = {0};
     run(p, "test/badge/d1", "{\"badge\":\"B\",\"zone\":\"a/#/+\"}", &o);
+    assert_int_equal(o.n, 1);
     assert_string_equal(o.m[0].topic, "s/a____/x");
     outs_free(&o);
     policy_free(p);
