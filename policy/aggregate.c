@@ -23,8 +23,6 @@
 #include "common/fg_util.h"
 #include "policy/policy_internal.h"
 
-#define OUT_PAYLOAD 4096
-#define OUT_TOPIC 512
 #define SET_MIN_CAP 16
 
 /* Open-addressing set of nonzero 64-bit hashes, linear probing, load <= 1/2. */
@@ -186,6 +184,30 @@ static void group_free(struct policy *p, const struct policy_route *r, struct gr
     free(g);
 }
 
+/* Categories an aggregate message of r carries (values and `by` keys, not
+ * counts), over every source type: a field's category may differ per type. */
+static uint32_t agg_categories(const struct policy_route *r)
+{
+    uint32_t cats = 0;
+    for (size_t k = 0; k < r->nfrom; k++) {
+        const struct policy_route_source *src = &r->sources[k];
+        const struct sensor_field *fields = src->type->fields;
+        for (size_t i = 0; i < r->agg.nemit; i++) {
+            int f = src->emit_field[i];
+            policy_agg_fn fn = r->agg.emit[i].fn;
+            if (f >= 0 && fn != POLICY_AGG_COUNT && fn != POLICY_AGG_COUNT_DISTINCT)
+                cats |= 1u << fields[f].category;
+        }
+        for (size_t i = 0; i < r->agg.nby; i++) {
+            int f = src->by_field[i];
+            bool zone = src->action[f] == POLICY_GENERALISE &&
+                        r->rules[src->rule[f]].gen == POLICY_GEN_ZONE;
+            cats |= 1u << (zone ? SENSOR_CAT_ZONE : fields[f].category);
+        }
+    }
+    return cats;
+}
+
 fg_err policy_agg_setup(struct policy *p)
 {
     randombytes_buf(p->hash_key, sizeof p->hash_key);
@@ -217,26 +239,14 @@ fg_err policy_agg_setup(struct policy *p)
         s->overflow->keylen = 9;
         randombytes_buf(&s->rng, sizeof s->rng);
         s->rng |= 1;
-        const struct policy_route_source *src0 = &r->sources[0];
         for (size_t i = 0; i < r->agg.nemit; i++) {
             bool share = r->agg.emit[i].fn == POLICY_AGG_COUNT_DISTINCT;
             for (size_t k = 0; k < r->nfrom && share; k++)
                 share = r->sources[k].nworker_fields == 1 &&
                         r->sources[k].emit_field[i] == r->sources[k].worker_field[0];
             s->share[i] = share;
-            int f = src0->emit_field[i];
-            if (f >= 0 && r->agg.emit[i].fn != POLICY_AGG_COUNT &&
-                r->agg.emit[i].fn != POLICY_AGG_COUNT_DISTINCT)
-                s->cats |= 1u << src0->type->fields[f].category;
         }
-        for (size_t i = 0; i < r->agg.nby; i++) {
-            int f = src0->by_field[i];
-            sensor_category cat = src0->type->fields[f].category;
-            int a = src0->action[f];
-            if (a == POLICY_GENERALISE && r->rules[src0->rule[f]].gen == POLICY_GEN_ZONE)
-                cat = SENSOR_CAT_ZONE;
-            s->cats |= 1u << cat;
-        }
+        s->cats = agg_categories(r);
     }
     return FG_OK;
 }
@@ -421,20 +431,6 @@ static int cmp_group(const void *a, const void *b)
     return c ? c : (x->keylen > y->keylen) - (x->keylen < y->keylen);
 }
 
-static bool topic_put(char *t, size_t *len, const char *s, size_t n, bool sanitise)
-{
-    if (*len + n + 1 > OUT_TOPIC)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (sanitise && (ch == '/' || ch == '+' || ch == '#' || (unsigned char)ch < 0x20))
-            ch = '_';
-        t[(*len)++] = ch;
-    }
-    t[*len] = '\0';
-    return true;
-}
-
 static bool group_topic(const struct policy *p, const struct policy_route *r, const struct group *g,
                         bool total, char *topic)
 {
@@ -444,23 +440,23 @@ static bool group_topic(const struct policy *p, const struct policy_route *r, co
     while (*s) {
         const char *open = strchr(s, '{');
         if (!open)
-            return topic_put(topic, &len, s, strlen(s), false);
-        if (!topic_put(topic, &len, s, (size_t)(open - s), false))
+            return policy_topic_put(topic, &len, s, strlen(s), false);
+        if (!policy_topic_put(topic, &len, s, (size_t)(open - s), false))
             return false;
         const char *close = strchr(open, '}');
         size_t l = (size_t)(close - open - 1);
         bool ok = false;
         if (l == 4 && !memcmp(open + 1, "site", 4))
-            ok = topic_put(topic, &len, p->site, strlen(p->site), true);
+            ok = policy_topic_put(topic, &len, p->site, strlen(p->site), true);
         else if (l == 5 && !memcmp(open + 1, "route", 5))
-            ok = topic_put(topic, &len, r->name, strlen(r->name), true);
+            ok = policy_topic_put(topic, &len, r->name, strlen(r->name), true);
         else if (l == 4 && !memcmp(open + 1, "type", 4))
-            ok = topic_put(topic, &len, r->from_names[0], strlen(r->from_names[0]), true);
+            ok = policy_topic_put(topic, &len, r->from_names[0], strlen(r->from_names[0]), true);
         else
             for (size_t i = 0; i < r->agg.nby; i++)
                 if (strlen(r->agg.by[i]) == l && !memcmp(open + 1, r->agg.by[i], l)) {
-                    ok = total ? topic_put(topic, &len, "_total", 6, false)
-                               : topic_put(topic, &len, g->key + g->off[i], g->len[i], true);
+                    ok = total ? policy_topic_put(topic, &len, "_total", 6, false)
+                               : policy_topic_put(topic, &len, g->key + g->off[i], g->len[i], true);
                     break;
                 }
         if (!ok)
@@ -474,7 +470,7 @@ static fg_err emit_group(struct policy *p, struct policy_route *r, struct group 
                          policy_emit_fn emit, void *ctx)
 {
     struct policy_agg_state *s = r->state;
-    char payload[OUT_PAYLOAD], topic[OUT_TOPIC], tb[40];
+    char payload[POLICY_OUT_PAYLOAD], topic[POLICY_OUT_TOPIC], tb[40];
     struct fg_jw w;
     fg_jw_init(&w, payload, sizeof payload);
     fg_jw_obj_open(&w);
@@ -683,6 +679,5 @@ fg_err policy_agg_tick(struct policy *p, int64_t now_ms, bool flush, policy_emit
 
 size_t policy_agg_memory(const struct policy *p)
 {
-    size_t fixed = 0;
-    return p->agg_bytes + fixed;
+    return p->agg_bytes;
 }

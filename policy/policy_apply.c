@@ -9,9 +9,6 @@
 #include "common/fg_util.h"
 #include "policy/policy_internal.h"
 
-#define OUT_PAYLOAD 4096
-#define OUT_TOPIC 512
-
 /* A field's value after its action, as text for topics and as JSON. */
 struct out_value {
     enum { OV_STR, OV_NUM, OV_INT, OV_BOOL } kind;
@@ -30,42 +27,46 @@ static double cell_centre(double v, double step)
     return floor(v / step) * step + step / 2;
 }
 
-/* Grid cell of a coordinate: metres for x/y, degrees for lat/lon (a longitude
- * cell is as wide in metres as a latitude cell is high, hence the partner). */
-static double grid(const struct sensor_record *rec, const struct sensor_type *t,
-                   const struct policy_field_rule *rule, double v)
-{
-    const char *f = rule->field;
-    double step_deg = rule->step / M_PER_DEG_LAT;
-    double out;
-    if (!strcmp(f, "lat") || !strcmp(f, "latitude"))
-        out = cell_centre(v, step_deg);
-    else if (policy_is_longitude(f)) {
-        int pi = rule->partner ? sensor_field_index(t, rule->partner) : -1;
-        double lat = 0;
-        if (pi >= 0 && rec->values[pi].present)
-            lat = t->fields[pi].type == SENSOR_INTEGER ? (double)rec->values[pi].v.i
-                                                       : rec->values[pi].v.num;
-        double c = cos(cell_centre(lat, step_deg) * M_PI / 180.0);
-        if (c < 0.01)
-            c = 0.01; /* near the poles cells would be absurdly wide */
-        out = cell_centre(v, step_deg / c);
-    } else
-        return cell_centre(v, rule->step);
-    return round(out * 1e6) / 1e6;
-}
-
 static double number_of(const struct sensor_field *f, const struct sensor_value *v)
 {
     return f->type == SENSOR_INTEGER ? (double)v->v.i : v->v.num;
 }
 
+/* Grid cell of a coordinate: metres for x/y, degrees for lat/lon (a longitude
+ * cell is as wide in metres as a latitude cell is high, hence the partner
+ * latitude, field index pi). */
+static double grid(const struct sensor_record *rec, const struct policy_field_rule *rule, int pi,
+                   double v)
+{
+    double step_deg = rule->step / M_PER_DEG_LAT;
+    double out;
+    switch (rule->grid_axis) {
+    case POLICY_GRID_LAT:
+        out = cell_centre(v, step_deg);
+        break;
+    case POLICY_GRID_LON: {
+        double lat = 0;
+        if (pi >= 0 && rec->values[pi].present)
+            lat = number_of(&rec->type->fields[pi], &rec->values[pi]);
+        double c = cos(cell_centre(lat, step_deg) * M_PI / 180.0);
+        if (c < 0.01)
+            c = 0.01; /* near the poles cells would be absurdly wide */
+        out = cell_centre(v, step_deg / c);
+        break;
+    }
+    default:
+        return cell_centre(v, rule->step);
+    }
+    return round(out * 1e6) / 1e6;
+}
+
 /* A field's value after its action. False when the value cannot be formed
  * (a zone without its other coordinate): the field then does not leave. */
 static fg_err transform(const struct policy *p, const struct policy_route *r,
-                        struct pseudonym_keyring *keys, const struct sensor_record *rec, size_t idx,
-                        policy_action_kind action, const struct policy_field_rule *rule,
-                        int64_t now_ms, struct out_value *o, bool *ok)
+                        const struct policy_route_source *src, struct pseudonym_keyring *keys,
+                        const struct sensor_record *rec, size_t idx, policy_action_kind action,
+                        const struct policy_field_rule *rule, int64_t now_ms, struct out_value *o,
+                        bool *ok)
 {
     const struct sensor_field *f = &rec->type->fields[idx];
     const struct sensor_value *v = &rec->values[idx];
@@ -114,8 +115,8 @@ static fg_err transform(const struct policy *p, const struct policy_route *r,
         return FG_OK;
     }
     if (action == POLICY_GENERALISE) {
+        int pi = src->partner[idx];
         if (rule->gen == POLICY_GEN_ZONE) {
-            int pi = sensor_field_index(rec->type, rule->partner);
             if (pi < 0 || !rec->values[pi].present) {
                 *ok = false;
                 return FG_OK;
@@ -128,7 +129,7 @@ static fg_err transform(const struct policy *p, const struct policy_route *r,
             return FG_OK;
         }
         if (rule->gen == POLICY_GEN_GRID) {
-            o->num = grid(rec, rec->type, rule, number_of(f, v));
+            o->num = grid(rec, rule, pi, number_of(f, v));
             o->kind = OV_NUM;
             return FG_OK;
         }
@@ -143,11 +144,8 @@ static fg_err transform(const struct policy *p, const struct policy_route *r,
             o->kind = OV_NUM;
             o->num = round((double)o->i / rule->step) * rule->step;
         }
-        if (o->kind == OV_NUM && rule->step < 1) {
-            /* 0.1 * 3 is 0.30000000000000004: print what the policy means */
-            double scale = pow(10, ceil(-log10(rule->step)) + 1);
-            o->num = round(o->num * scale) / scale;
-        }
+        if (o->kind == OV_NUM && rule->round_scale) /* print what the policy means */
+            o->num = round(o->num * rule->round_scale) / rule->round_scale;
     }
     if (f->type == SENSOR_TIMESTAMP) {
         fg_format_time(o->i, o->buf, sizeof o->buf);
@@ -178,9 +176,9 @@ static void write_value(struct fg_jw *w, const struct out_value *o)
 
 /* Appends text to a topic, replacing characters that would change its
  * meaning: a field value must never become a wildcard or a new level. */
-static bool topic_put(char *t, size_t *len, const char *s, size_t n, bool sanitise)
+bool policy_topic_put(char *t, size_t *len, const char *s, size_t n, bool sanitise)
 {
-    if (*len + n + 1 > OUT_TOPIC)
+    if (*len + n + 1 > POLICY_OUT_TOPIC)
         return false;
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
@@ -197,74 +195,44 @@ static bool topic_value(char *topic, size_t *len, int idx, const struct out_valu
                         const bool *have)
 {
     if (idx < 0 || !have[idx])
-        return topic_put(topic, len, "unknown", 7, false);
+        return policy_topic_put(topic, len, "unknown", 7, false);
     if (vals[idx].kind == OV_STR)
-        return topic_put(topic, len, vals[idx].s, vals[idx].len, true);
+        return policy_topic_put(topic, len, vals[idx].s, vals[idx].len, true);
     char num[40];
     int n = vals[idx].kind == OV_NUM ? snprintf(num, sizeof num, "%g", vals[idx].num)
             : vals[idx].kind == OV_INT
                 ? snprintf(num, sizeof num, "%lld", (long long)vals[idx].i)
                 : snprintf(num, sizeof num, "%s", vals[idx].b ? "true" : "false");
-    return topic_put(topic, len, num, (size_t)n, true);
+    return policy_topic_put(topic, len, num, (size_t)n, true);
 }
 
-static bool expand_topic(const struct policy *p, const struct policy_route *r,
-                         const struct policy_route_source *src, const struct out_value *vals,
-                         const bool *have, char *topic)
+static bool expand_topic(const struct policy *p, const struct policy_route *r, size_t si,
+                         const struct out_value *vals, const bool *have, char *topic)
 {
+    const struct sensor_type *t = r->sources[si].type;
     size_t len = 0;
-    if (r->to_compiled) {
-        topic[0] = '\0';
-        for (int i = 0; i < r->nto_seg; i++) {
-            const struct policy_topic_seg *g = &r->to_seg[i];
-            bool ok;
-            switch (g->kind) {
-            case POLICY_TOPIC_LIT:
-                ok = topic_put(topic, &len, r->to + g->off, g->len, false);
-                break;
-            case POLICY_TOPIC_SITE:
-                ok = topic_put(topic, &len, p->site, strlen(p->site), true);
-                break;
-            case POLICY_TOPIC_ROUTE:
-                ok = topic_put(topic, &len, r->name, strlen(r->name), true);
-                break;
-            case POLICY_TOPIC_TYPE:
-                ok = topic_put(topic, &len, src->type->name, strlen(src->type->name), true);
-                break;
-            default:
-                ok = topic_value(topic, &len, src->to_field[i], vals, have);
-            }
-            if (!ok)
-                return false;
-        }
-        return true;
-    }
-    /* not compiled (more segments than POLICY_MAX_TOPIC_SEGS): read the template */
     topic[0] = '\0';
-    const char *s = r->to;
-    while (*s) {
-        const char *open = strchr(s, '{');
-        if (!open)
-            return topic_put(topic, &len, s, strlen(s), false);
-        if (!topic_put(topic, &len, s, (size_t)(open - s), false))
-            return false;
-        const char *close = strchr(open, '}');
-        char ph[64];
-        size_t l = (size_t)(close - open - 1);
-        memcpy(ph, open + 1, l);
-        ph[l] = '\0';
+    for (int i = 0; i < r->nto_seg; i++) {
+        const struct policy_topic_seg *g = &r->to_seg[i];
         bool ok;
-        if (!strcmp(ph, "site"))
-            ok = topic_put(topic, &len, p->site, strlen(p->site), true);
-        else if (!strcmp(ph, "route"))
-            ok = topic_put(topic, &len, r->name, strlen(r->name), true);
-        else if (!strcmp(ph, "type"))
-            ok = topic_put(topic, &len, src->type->name, strlen(src->type->name), true);
-        else
-            ok = topic_value(topic, &len, sensor_field_index(src->type, ph), vals, have);
+        switch (g->kind) {
+        case POLICY_TOPIC_LIT:
+            ok = policy_topic_put(topic, &len, r->to + g->off, g->len, false);
+            break;
+        case POLICY_TOPIC_SITE:
+            ok = policy_topic_put(topic, &len, p->site, strlen(p->site), true);
+            break;
+        case POLICY_TOPIC_ROUTE:
+            ok = policy_topic_put(topic, &len, r->name, strlen(r->name), true);
+            break;
+        case POLICY_TOPIC_TYPE:
+            ok = policy_topic_put(topic, &len, t->name, strlen(t->name), true);
+            break;
+        default:
+            ok = topic_value(topic, &len, g->field[si], vals, have);
+        }
         if (!ok)
             return false;
-        s = close + 1;
     }
     return true;
 }
@@ -283,8 +251,8 @@ static fg_err group_key(const struct policy *p, const struct policy_route *r,
             int a = src->action[idx];
             const struct policy_field_rule *rule =
                 a == POLICY_GENERALISE ? &r->rules[src->rule[idx]] : NULL;
-            fg_err e = transform(p, r, keys, rec, (size_t)idx, (policy_action_kind)a, rule, now_ms,
-                                 o, &ok);
+            fg_err e = transform(p, r, src, keys, rec, (size_t)idx, (policy_action_kind)a, rule,
+                                 now_ms, o, &ok);
             if (e)
                 return e;
         }
@@ -332,12 +300,12 @@ fg_err policy_apply(struct policy *p, struct pseudonym_keyring *keys,
     const struct sensor_type *t = rec->type;
     for (size_t ri = 0; ri < p->nroutes; ri++) {
         struct policy_route *r = &p->routes[ri];
-        const struct policy_route_source *src = NULL;
-        for (size_t k = 0; k < r->nfrom; k++)
-            if (r->sources[k].type == t)
-                src = &r->sources[k];
-        if (!src)
+        size_t si = 0;
+        while (si < r->nfrom && r->sources[si].type != t)
+            si++;
+        if (si == r->nfrom)
             continue;
+        const struct policy_route_source *src = &r->sources[si];
         r->c.matched++;
         if (!policy_cond_eval(r, src, rec)) {
             r->c.filtered++;
@@ -357,7 +325,7 @@ fg_err policy_apply(struct policy *p, struct pseudonym_keyring *keys,
         }
         struct out_value vals[SENSOR_MAX_FIELDS];
         bool have[SENSOR_MAX_FIELDS] = {0};
-        char payload[OUT_PAYLOAD], topic[OUT_TOPIC];
+        char payload[POLICY_OUT_PAYLOAD], topic[POLICY_OUT_TOPIC];
         struct fg_jw w;
         uint32_t cats = 0;
         fg_jw_init(&w, payload, sizeof payload);
@@ -368,23 +336,25 @@ fg_err policy_apply(struct policy *p, struct pseudonym_keyring *keys,
                 continue; /* fail closed: unnamed fields never leave */
             const struct policy_field_rule *rule = &r->rules[src->rule[i]];
             bool ok;
-            fg_err e =
-                transform(p, r, keys, rec, i, (policy_action_kind)a, rule, now_ms, &vals[i], &ok);
+            fg_err e = transform(p, r, src, keys, rec, i, (policy_action_kind)a, rule, now_ms,
+                                 &vals[i], &ok);
             if (e)
                 return e;
             if (!ok)
                 continue;
             have[i] = true;
-            cats |= 1u << t->fields[i].category;
-            if (a == POLICY_GENERALISE && rule->gen == POLICY_GEN_ZONE)
-                cats = (cats & ~(1u << SENSOR_CAT_LOCATION)) | 1u << SENSOR_CAT_ZONE;
+            /* a coordinate mapped to a zone leaves as a zone, no longer a location;
+             * other location fields of the record still flag the location */
+            cats |= 1u << (a == POLICY_GENERALISE && rule->gen == POLICY_GEN_ZONE
+                               ? SENSOR_CAT_ZONE
+                               : t->fields[i].category);
             fg_jw_key(&w, t->fields[i].name);
             write_value(&w, &vals[i]);
         }
         fg_jw_obj_close(&w);
         if (!fg_jw_finish(&w))
             return FG_ERR_TOO_BIG;
-        if (!expand_topic(p, r, src, vals, have, topic))
+        if (!expand_topic(p, r, si, vals, have, topic))
             return FG_ERR_TOO_BIG;
         struct policy_output out = {
             .route = r->name,

@@ -328,12 +328,6 @@ bool policy_cond_eval(const struct policy_route *r, const struct policy_route_so
     return r->cond_root < 0 || eval(r, src, rec, r->cond_root);
 }
 
-const char *policy_op_text(policy_cond_op op)
-{
-    static const char *const t[] = {"==", "!=", "<", "<=", ">", ">="};
-    return (unsigned)op < 6 ? t[op] : "?";
-}
-
 static void app(char *buf, size_t len, size_t *at, const char *s)
 {
     size_t l = strlen(s);

@@ -40,7 +40,6 @@ struct lang {
     const char *no_min_group;
     const char *totals;
     const char *by_coarse; /* field, how */
-    const char *no_single;
     const char *never;     /* list */
     const char *to;        /* topic */
     const char *retention; /* duration */
@@ -107,7 +106,6 @@ static const struct lang EN = {
               "would reveal a group that was not sent, a second group (or the total) is "
               "withheld as well.\n",
     .by_coarse = "  %s is used for grouping %s.\n",
-    .no_single = "",
     .never = "  Never leaves: %s.\n",
     .to = "  Sent to: %s.\n",
     .retention = "  Kept at the destination for at most %s.\n",
@@ -177,7 +175,6 @@ static const struct lang NL = {
               "andere groepen een niet-verstuurde groep zou verraden, wordt nog een groep (of "
               "het totaal) achtergehouden.\n",
     .by_coarse = "  %s wordt %s gebruikt om te groeperen.\n",
-    .no_single = "",
     .never = "  Gaat nooit naar buiten: %s.\n",
     .to = "  Verstuurd naar: %s.\n",
     .retention = "  Wordt op de bestemming hoogstens %s bewaard.\n",
@@ -244,13 +241,7 @@ static void fmt_date(int64_t ms, char *buf, size_t len)
     snprintf(buf, len, "%s", t);
 }
 
-/* A growing list "a, b and c" in a fixed buffer. */
-struct list {
-    char buf[2048];
-    const char *items[SENSOR_MAX_FIELDS * POLICY_MAX_FROM];
-    size_t n;
-};
-
+/* A list "a, b and c". */
 static void list_text(const struct lang *L, char *const *items, size_t n, char *out, size_t len)
 {
     size_t at = 0;

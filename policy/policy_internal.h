@@ -17,8 +17,9 @@
 #define POLICY_MAX_BY 4
 #define POLICY_MAX_EMIT 16
 #define POLICY_MAX_WORKER_FIELDS 4
-#define POLICY_GROUP_KEY 256     /* bytes of one group's joined `by` values */
-#define POLICY_MAX_TOPIC_SEGS 16 /* compiled destination: literals and placeholders */
+#define POLICY_GROUP_KEY 256 /* bytes of one group's joined `by` values */
+#define POLICY_OUT_PAYLOAD 4096
+#define POLICY_OUT_TOPIC 512
 
 typedef enum {
     POLICY_KEEP = 0,
@@ -33,11 +34,21 @@ typedef enum {
     POLICY_GEN_GRID,     /* a location -> centre of a grid cell `step` metres wide */
 } policy_gen_kind;
 
+/* GRID: how a cell `step` metres wide maps onto the coordinate (set at load
+ * from the field name). */
+typedef enum {
+    POLICY_GRID_METRES = 0, /* x / y */
+    POLICY_GRID_LAT,        /* degrees of latitude */
+    POLICY_GRID_LON,        /* degrees of longitude: width depends on the partner latitude */
+} policy_grid_axis;
+
 struct policy_field_rule {
     char *field;
     policy_action_kind action;
     policy_gen_kind gen;
-    double step;   /* STEP: number step or ms; GRID: metres */
+    double step;        /* STEP: number step or ms; GRID: metres */
+    double round_scale; /* STEP below 1: 10^digits to print what the policy means; else 0 */
+    policy_grid_axis grid_axis;
     char *partner; /* ZONE/GRID: the other coordinate (y for x, lon for lat) */
     int line, col; /* where it was written, for messages */
 };
@@ -113,13 +124,13 @@ struct policy_route_source {
     const struct sensor_type *type;
     signed char action[SENSOR_MAX_FIELDS];     /* -1 = not named: drop */
     int rule[SENSOR_MAX_FIELDS];               /* index into route->rules */
-    signed char partner_of[SENSOR_MAX_FIELDS]; /* consumed by a zone/grid rule: owner index */
+    signed char partner_of[SENSOR_MAX_FIELDS]; /* consumed by a zone rule: owner index */
+    signed char partner[SENSOR_MAX_FIELDS];    /* zone/grid rule owner -> partner index */
     signed char cond_field[POLICY_MAX_COND];   /* CMP node -> field index, -1 if absent */
     signed char by_field[POLICY_MAX_BY];
     signed char emit_field[POLICY_MAX_EMIT]; /* -1 for count() */
     signed char worker_field[POLICY_MAX_WORKER_FIELDS];
     size_t nworker_fields;
-    signed char to_field[POLICY_MAX_TOPIC_SEGS]; /* TOPIC_FIELD segment -> field index */
 };
 
 /* The destination template compiled at load (per-message routes), so that
@@ -129,12 +140,13 @@ typedef enum {
     POLICY_TOPIC_SITE,
     POLICY_TOPIC_ROUTE,
     POLICY_TOPIC_TYPE,
-    POLICY_TOPIC_FIELD, /* the source's to_field[segment] */
+    POLICY_TOPIC_FIELD, /* field[source index] of the record */
 } policy_topic_seg_kind;
 
 struct policy_topic_seg {
     policy_topic_seg_kind kind;
     uint32_t off, len;
+    signed char field[POLICY_MAX_FROM]; /* FIELD: per source, the field index */
 };
 
 struct policy_agg_state; /* aggregate.c */
@@ -147,10 +159,9 @@ struct policy_route_counters {
 struct policy_route {
     char *name;
     char *purpose;
-    char *to; /* destination template */
-    struct policy_topic_seg to_seg[POLICY_MAX_TOPIC_SEGS];
+    char *to;                        /* destination template */
+    struct policy_topic_seg *to_seg; /* per-message routes: `to` compiled at load */
     int nto_seg;
-    bool to_compiled; /* false: apply interprets `to` (too many segments) */
     char *from_names[POLICY_MAX_FROM];
     size_t nfrom;
     struct policy_route_source sources[POLICY_MAX_FROM];
@@ -194,11 +205,10 @@ struct policy {
     _Atomic uint64_t records, expired_drops;
 };
 
-const char *policy_action_name(policy_action_kind a);
-const char *policy_agg_fn_name(policy_agg_fn f);
-const char *policy_op_text(policy_cond_op op);
-
-bool policy_is_longitude(const char *field);
+/* Appends n bytes of s to a topic of POLICY_OUT_TOPIC bytes; with sanitise,
+ * characters that would change its meaning (levels, wildcards, controls)
+ * become '_'. False when it would not fit. */
+bool policy_topic_put(char *topic, size_t *len, const char *s, size_t n, bool sanitise);
 
 /* Zone containing (x, y), or NULL ("outside"). */
 const char *policy_zone_of(const struct policy *p, double x, double y);

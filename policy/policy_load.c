@@ -25,16 +25,6 @@ static const char *const action_names[] = {"keep", "drop", "pseudonymise", "gene
 static const char *const agg_fn_names[] = {
     "count", "count_distinct", "sum", "mean", "min", "max", "p50", "p90", "p99"};
 
-const char *policy_action_name(policy_action_kind a)
-{
-    return (unsigned)a < N(action_names) ? action_names[a] : "?";
-}
-
-const char *policy_agg_fn_name(policy_agg_fn f)
-{
-    return (unsigned)f < N(agg_fn_names) ? agg_fn_names[f] : "?";
-}
-
 struct ctx {
     struct fg_yaml *y;
     const struct sensor_registry *reg;
@@ -104,7 +94,7 @@ static const char *default_partner(const char *f)
     return NULL;
 }
 
-bool policy_is_longitude(const char *f)
+static bool is_longitude(const char *f)
 {
     return !strcmp(f, "lon") || !strcmp(f, "lng") || !strcmp(f, "longitude");
 }
@@ -148,7 +138,10 @@ static fg_err parse_generalise(struct ctx *c, yaml_node_t *n, struct policy_fiel
                        NULL);
         rule->gen = POLICY_GEN_GRID;
         rule->step = !strcmp(end, "km") ? m * 1000 : m;
-        if (policy_is_longitude(rule->field)) {
+        if (!strcmp(rule->field, "lat") || !strcmp(rule->field, "latitude"))
+            rule->grid_axis = POLICY_GRID_LAT;
+        else if (is_longitude(rule->field)) {
+            rule->grid_axis = POLICY_GRID_LON;
             /* a longitude cell's width in degrees depends on the latitude */
             rule->partner = strdup(default_partner(rule->field));
             if (!rule->partner)
@@ -164,9 +157,11 @@ static fg_err parse_generalise(struct ctx *c, yaml_node_t *n, struct policy_fiel
     rule->gen = POLICY_GEN_STEP;
     if (fg_parse_duration(w1, &ms) && ms > 0)
         rule->step = (double)ms;
-    else if (fg_yaml_to_double(w1, &d) && d > 0 && isfinite(d))
+    else if (fg_yaml_to_double(w1, &d) && d > 0 && isfinite(d)) {
         rule->step = d;
-    else
+        if (d < 1) /* 0.1 * 3 is 0.30000000000000004: apply rounds to these digits */
+            rule->round_scale = pow(10, ceil(-log10(d)) + 1);
+    } else
         return bad(c, n,
                    "generalise step '%s' is neither a duration, a positive number, zone nor grid",
                    w1, NULL);
@@ -621,6 +616,7 @@ static fg_err parse_fields(struct ctx *c, yaml_node_t *fields, struct policy_rou
                                rule->partner, NULL);
                 src->partner_of[pi] = (signed char)idx;
             }
+            src->partner[idx] = (signed char)pi;
         }
     }
     return FG_OK;
@@ -670,28 +666,30 @@ static fg_err check_topic(struct ctx *c, yaml_node_t *n, const struct policy_rou
 }
 
 /* Splits a checked per-message destination into segments and resolves field
- * placeholders per source; leaves to_compiled false when it has more segments
- * than fit (apply then reads the template as before). */
-static void compile_topic(struct policy_route *r)
+ * placeholders per source, so apply neither searches for braces nor compares
+ * placeholder names. */
+static fg_err compile_topic(struct policy_route *r)
 {
     const char *to = r->to, *s = to;
+    size_t max = 1;
+    for (const char *q = strchr(to, '{'); q; q = strchr(q + 1, '{'))
+        max += 2; /* a placeholder and the literal after it */
+    if (!(r->to_seg = calloc(max, sizeof *r->to_seg)))
+        return FG_ERR_NOMEM;
     int n = 0;
-    r->to_compiled = false;
     while (*s) {
-        if (n == POLICY_MAX_TOPIC_SEGS)
-            return;
-        struct policy_topic_seg *g = &r->to_seg[n];
+        struct policy_topic_seg *g = &r->to_seg[n++];
         const char *open = strchr(s, '{');
         if (open != s) {
             size_t l = open ? (size_t)(open - s) : strlen(s);
-            *g = (struct policy_topic_seg){POLICY_TOPIC_LIT, (uint32_t)(s - to), (uint32_t)l};
+            *g = (struct policy_topic_seg){POLICY_TOPIC_LIT, (uint32_t)(s - to), (uint32_t)l, {0}};
             s += l;
-            n++;
             continue;
         }
-        const char *close = strchr(open, '}'); /* check_topic: present */
+        const char *close = strchr(open, '}'); /* check_topic: present, name below 64 */
         size_t l = (size_t)(close - open - 1);
-        *g = (struct policy_topic_seg){POLICY_TOPIC_FIELD, (uint32_t)(open + 1 - to), (uint32_t)l};
+        *g = (struct policy_topic_seg){
+            POLICY_TOPIC_FIELD, (uint32_t)(open + 1 - to), (uint32_t)l, {0}};
         if (l == 4 && !memcmp(open + 1, "site", 4))
             g->kind = POLICY_TOPIC_SITE;
         else if (l == 5 && !memcmp(open + 1, "route", 5))
@@ -700,18 +698,15 @@ static void compile_topic(struct policy_route *r)
             g->kind = POLICY_TOPIC_TYPE;
         else {
             char ph[64];
-            if (l >= sizeof ph)
-                return;
             memcpy(ph, open + 1, l);
             ph[l] = '\0';
             for (size_t k = 0; k < r->nfrom; k++)
-                r->sources[k].to_field[n] = (signed char)sensor_field_index(r->sources[k].type, ph);
+                g->field[k] = (signed char)sensor_field_index(r->sources[k].type, ph);
         }
         s = close + 1;
-        n++;
     }
     r->nto_seg = n;
-    r->to_compiled = true;
+    return FG_OK;
 }
 
 static fg_err parse_route(struct ctx *c, yaml_node_t *n, struct policy *p, struct policy_route *r)
@@ -797,6 +792,7 @@ static fg_err parse_route(struct ctx *c, yaml_node_t *n, struct policy *p, struc
         src->type = t;
         memset(src->action, -1, sizeof src->action);
         memset(src->partner_of, -1, sizeof src->partner_of);
+        memset(src->partner, -1, sizeof src->partner);
         memset(src->cond_field, -1, sizeof src->cond_field);
         memset(src->by_field, -1, sizeof src->by_field);
         memset(src->emit_field, -1, sizeof src->emit_field);
@@ -851,9 +847,7 @@ static fg_err parse_route(struct ctx *c, yaml_node_t *n, struct policy *p, struc
         return e;
     if (r->agg.totals_to && (e = check_topic(c, agg, r, r->agg.totals_to)))
         return e;
-    if (!r->agg.on)
-        compile_topic(r);
-    return FG_OK;
+    return r->agg.on ? FG_OK : compile_topic(r);
 }
 
 static fg_err parse_zones(struct ctx *c, yaml_node_t *n, struct policy *p)
@@ -1104,6 +1098,7 @@ void policy_free(struct policy *p)
         free(r->name);
         free(r->purpose);
         free(r->to);
+        free(r->to_seg);
         free(r->when);
         for (size_t k = 0; k < r->nfrom; k++)
             free(r->from_names[k]);

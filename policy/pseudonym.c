@@ -43,11 +43,6 @@ int64_t pseudonym_epoch_of(const struct pseudonym_keyring *k, int64_t now_ms)
     return now_ms / k->rotate_ms;
 }
 
-int64_t pseudonym_current_epoch(const struct pseudonym_keyring *k)
-{
-    return k->current;
-}
-
 static struct epoch_key *find(const struct pseudonym_keyring *k, int64_t epoch)
 {
     for (size_t i = 0; i < k->nkeys; i++)

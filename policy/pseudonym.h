@@ -34,7 +34,6 @@ void pseudonym_keyring_set_observer(struct pseudonym_keyring *k, pseudonym_obser
  * Cheap when nothing changes; call it per message or per second. */
 FG_MUST_CHECK fg_err pseudonym_keyring_tick(struct pseudonym_keyring *k, int64_t now_ms);
 int64_t pseudonym_epoch_of(const struct pseudonym_keyring *k, int64_t now_ms);
-int64_t pseudonym_current_epoch(const struct pseudonym_keyring *k);
 /* out gets PSEUDONYM_HEX_LEN hex chars + NUL. Fails if the epoch key is gone. */
 FG_MUST_CHECK fg_err pseudonym_make(const struct pseudonym_keyring *k, int64_t epoch,
                                     const char *domain, const char *value, size_t len,
