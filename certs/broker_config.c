@@ -246,6 +246,19 @@ fg_err certs_broker_config(const struct certs_broker_req *req, size_t *n_sensors
             }
         }
     }
+    /* Each line of the ACL is "user NAME" or "topic ... raw/TYPE/+": a hub name is a
+     * certificate CN, and neither part may break out of its line or widen its topic. */
+    for (size_t i = 0; i < req->n_hubs; i++) {
+        const char *eq = strchr(req->hubs[i], '=');
+        size_t nlen = eq ? (size_t)(eq - req->hubs[i]) : 0;
+        char name[65] = "";
+        if (nlen < sizeof name)
+            snprintf(name, sizeof name, "%.*s", (int)nlen, req->hubs[i]);
+        if (!eq || !certs_name_ok(name) || !eq[1] || strpbrk(eq + 1, "/+#\n\r")) {
+            snprintf(why, why_len, "A hub is NAME=SENSOR_TYPE, not '%s'.", req->hubs[i]);
+            return FG_ERR_CONFIG;
+        }
+    }
     if (port < 1 || port > 65535) {
         snprintf(why, why_len, "The port must be between 1 and 65535, not %d.", port);
         return FG_ERR_RANGE;
@@ -310,13 +323,7 @@ fg_err certs_broker_config(const struct certs_broker_req *req, size_t *n_sensors
         "user %s\ntopic read raw/#\ntopic write site/#\ntopic write fairgate/#\n",
         gateway);
     for (size_t i = 0; i < req->n_hubs; i++) {
-        const char *eq = strchr(req->hubs[i], '=');
-        if (!eq || eq == req->hubs[i] || !eq[1] || strchr(eq + 1, '/') || strchr(eq + 1, '+') ||
-            strchr(eq + 1, '#')) {
-            snprintf(why, why_len, "A hub is NAME=SENSOR_TYPE, not '%s'.", req->hubs[i]);
-            e = FG_ERR_CONFIG;
-            goto out;
-        }
+        const char *eq = strchr(req->hubs[i], '='); /* checked on entry */
         if (i == 0)
             put(&a, "\n# Hubs publish for the devices of one sensor type, nothing else.\n");
         put(&a, "user %.*s\ntopic write raw/%s/+\n", (int)(eq - req->hubs[i]), req->hubs[i],

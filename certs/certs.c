@@ -36,18 +36,23 @@ bool certs_kind_parse(const char *s, enum certs_kind *out)
     return false;
 }
 
-bool certs_name_ok(const char *name)
+bool certs_token_ok(const char *s, size_t max, bool space)
 {
-    size_t n = name ? strlen(name) : 0;
-    if (n == 0 || n > 64 || name[0] == '.' || name[0] == '-')
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > max || s[0] == '.' || s[0] == '-' || s[0] == ' ')
         return false;
     for (size_t i = 0; i < n; i++) {
-        char c = name[i];
+        char c = s[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
+              c == '.' || c == '_' || c == '-' || (space && c == ' ')))
             return false;
     }
     return true;
+}
+
+bool certs_name_ok(const char *name)
+{
+    return certs_token_ok(name, 64, false);
 }
 
 fg_err certs_rng_init(struct certs_rng *rng)
@@ -275,7 +280,7 @@ static void key_usage_text(const mbedtls_x509_crt *crt, char *buf, size_t len)
             certs_append(buf, len, ku[i].name);
 }
 
-static void ext_key_usage_text(const mbedtls_x509_crt *crt, char *buf, size_t len)
+void certs_ext_key_usage_text(const mbedtls_x509_crt *crt, char *buf, size_t len)
 {
     static const struct {
         const char *oid;
@@ -330,7 +335,7 @@ fg_err certs_inspect(const char *path, struct certs_info *out, char *why, size_t
     certs_san_parse(&crt, &san);
     certs_san_text(&san, out->san, sizeof out->san);
     key_usage_text(&crt, out->key_usage, sizeof out->key_usage);
-    ext_key_usage_text(&crt, out->ext_key_usage, sizeof out->ext_key_usage);
+    certs_ext_key_usage_text(&crt, out->ext_key_usage, sizeof out->ext_key_usage);
     unsigned char digest[32];
     if (mbedtls_sha256_ret(crt.raw.p, crt.raw.len, digest, 0) == 0) {
         size_t used = 0;

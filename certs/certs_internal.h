@@ -45,6 +45,12 @@ struct certs_san {
 void certs_san_parse(const mbedtls_x509_crt *crt, struct certs_san *san);
 void certs_san_text(const struct certs_san *san, char *buf, size_t len);
 
+/* "clientAuth, serverAuth", or "" without the extension. */
+void certs_ext_key_usage_text(const mbedtls_x509_crt *crt, char *buf, size_t len);
+
+/* 1..max of [A-Za-z0-9._-] (and ' ' with space), not starting with '.', '-' or ' '. */
+bool certs_token_ok(const char *s, size_t max, bool space);
+
 /* Appends ", piece" (or "piece" when buf is empty), truncating safely. */
 void certs_append(char *buf, size_t len, const char *piece);
 

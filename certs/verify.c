@@ -87,15 +87,12 @@ static void check_usage(struct certs_report *rep, const char *path, const mbedtl
     size_t oid_len = usage == CERTS_USAGE_SERVER ? MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)
                                                  : MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH);
     if (mbedtls_x509_crt_check_extended_key_usage(crt, oid, oid_len) != 0) {
-        struct certs_info info;
-        char ignored[64];
-        const char *eku = "none";
-        if (certs_inspect(path, &info, ignored, sizeof ignored) == FG_OK && info.ext_key_usage[0])
-            eku = info.ext_key_usage;
+        char eku[160];
+        certs_ext_key_usage_text(crt, eku, sizeof eku);
         add(rep, FG_ERR_TLS,
             "The certificate %s is not allowed for TLS %s authentication (its extended key "
             "usage is %s).",
-            path, role, eku);
+            path, role, eku[0] ? eku : "none");
     }
     if (mbedtls_x509_crt_check_key_usage(crt, MBEDTLS_X509_KU_DIGITAL_SIGNATURE) != 0)
         add(rep, FG_ERR_TLS,

@@ -41,32 +41,15 @@ struct crt_params {
     int64_t not_before_ms, not_after_ms;
 };
 
+/* The site name goes into O=; spaces are fine there. */
 static bool site_ok(const char *s)
 {
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > 48 || s[0] == ' ' || s[0] == '-' || s[0] == '.')
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == ' ' || c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
+    return certs_token_ok(s, 48, true);
 }
 
 static bool dns_ok(const char *s)
 {
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > 253 || s[0] == '.' || s[0] == '-')
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
+    return certs_token_ok(s, 253, false);
 }
 
 static void x509_time(int64_t ms, char out[16])

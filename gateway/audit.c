@@ -786,31 +786,33 @@ fg_err audit_prune(const char *log_path, const char *state_dir, int64_t before_m
                    const unsigned char pubkey[32], uint64_t *removed, char *why, size_t why_len)
 {
     *removed = 0;
+    /* Lock first, then read and verify once: what is rewritten is what was verified. */
+    int fd = open(log_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fg_err oe = errno == ENOENT ? FG_ERR_NOT_FOUND : FG_ERR_IO;
+        snprintf(why, why_len, "cannot read %s: %s", log_path, fg_strerror(oe));
+        return oe;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(why, why_len, "%s cannot be locked (is the daemon running?)", log_path);
+        close(fd);
+        return FG_ERR_IO;
+    }
     struct audit_verify_result vr;
-    fg_err e = audit_verify_file(log_path, pubkey, NULL, &vr);
+    char *buf = NULL;
+    size_t len = 0;
+    fg_err e = audit_verify_file_text(log_path, pubkey, NULL, &vr, &buf, &len);
     if (e != FG_OK) {
+        close(fd);
         snprintf(why, why_len, "cannot read %s: %s", log_path, fg_strerror(e));
         return e;
     }
     if (!vr.ok) {
+        free(buf);
+        close(fd);
         snprintf(why, why_len, "%s does not verify (line %zu: %s); refusing to prune", log_path,
                  vr.bad_line, audit_damage_str(vr.damage));
         return FG_ERR_SIGNATURE;
-    }
-    int fd = open(log_path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        snprintf(why, why_len, "%s cannot be locked (is the daemon running?)", log_path);
-        if (fd >= 0)
-            close(fd);
-        return FG_ERR_IO;
-    }
-    char *buf = NULL;
-    size_t len = 0;
-    e = fg_read_file(log_path, (size_t)1 << 34, &buf, &len);
-    if (e != FG_OK) {
-        close(fd);
-        snprintf(why, why_len, "cannot read %s", log_path);
-        return e;
     }
     /* Walk the lines: carry the hand-over chain, find the first checkpoint >= before. */
     cJSON *handovers = cJSON_CreateArray();

@@ -89,6 +89,12 @@ struct audit_verify_result {
 /* Returns FG_OK when the check ran (see res->ok), an error if it could not run. */
 FG_MUST_CHECK fg_err audit_verify_file(const char *log_path, const unsigned char pubkey[32],
                                        const char *witness_path, struct audit_verify_result *res);
+/* Same, and hands back the log text it verified (caller frees): a reader that goes on
+ * to use the log (report, prune) works on exactly the bytes that were checked. */
+FG_MUST_CHECK fg_err audit_verify_file_text(const char *log_path, const unsigned char pubkey[32],
+                                            const char *witness_path,
+                                            struct audit_verify_result *res, char **log_text,
+                                            size_t *log_len);
 /* Same over memory; witness_json may be NULL. Used by the fuzzer and the tests. */
 FG_MUST_CHECK fg_err audit_verify_buffer(const char *buf, size_t len,
                                          const unsigned char pubkey[32], const char *witness_json,

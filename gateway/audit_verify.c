@@ -337,7 +337,7 @@ static void check_witness(struct verifier *vf, const char *wjson, size_t first, 
         if (i >= vf->n || get(vf, i)->seq != (int64_t)ws || strcmp(hash_of(vf, i), wh) != 0)
             damage(vf, AUDIT_FORKED, i, "seq %llu differs from the witnessed checkpoint",
                    (unsigned long long)ws);
-        else if (we >= vf->nkeys || sodium_memcmp(vf->keys[we], wpk, 32) != 0)
+        else if (we < 1 || we > vf->epoch || sodium_memcmp(vf->keys[we], wpk, 32) != 0)
             damage(vf, AUDIT_FORKED, i, "epoch %llu key differs from the witness",
                    (unsigned long long)we);
         else if (hex_ok(wch, 64)) {
@@ -421,6 +421,12 @@ fg_err audit_verify_buffer(const char *buf, size_t len, const unsigned char pubk
     if (sodium_init() < 0)
         return FG_ERR_CRYPTO;
     struct verifier vf = {.first_pk = pubkey, .res = res};
+    /* Room for the first epochs up front: add_key(1) below then cannot fail, and a
+     * later failure leaves the chain short of a key, which reports damage. */
+    vf.nkeys = 16;
+    vf.keys = calloc(vf.nkeys, sizeof *vf.keys);
+    if (!vf.keys)
+        return FG_ERR_NOMEM;
     size_t cap = 0;
     const char *p = buf, *end = buf + len;
     while (p < end) {
@@ -434,6 +440,7 @@ fg_err audit_verify_buffer(const char *buf, size_t len, const unsigned char pubk
             struct vline *nv = realloc(vf.v, cap * sizeof *nv);
             if (!nv) {
                 free(vf.v);
+                free(vf.keys);
                 return FG_ERR_NOMEM;
             }
             vf.v = nv;
@@ -454,7 +461,6 @@ fg_err audit_verify_buffer(const char *buf, size_t len, const unsigned char pubk
             memcpy(eprev, anchor_head, 65);
     }
     size_t last_cp = first; /* lines from here on are unsealed */
-    bool any_cp = false;
     for (size_t i = first; i < vf.n && res->damage == AUDIT_INTACT; i++) {
         int64_t e = (int64_t)(base + (i - first) + 1);
         struct vline *l = get(&vf, i);
@@ -498,7 +504,7 @@ fg_err audit_verify_buffer(const char *buf, size_t len, const unsigned char pubk
         }
         if (is_cp) {
             res->checkpoints++;
-            res->has_checkpoint = any_cp = true;
+            res->has_checkpoint = true;
             res->cp_seq = (uint64_t)l->seq - 1;
             res->cp_epoch = vf.epoch;
             memcpy(res->cp_head, l->prev, 65);
@@ -511,7 +517,6 @@ fg_err audit_verify_buffer(const char *buf, size_t len, const unsigned char pubk
         memcpy(eprev, hash_of(&vf, i), 65);
     }
     res->unsealed = vf.n > last_cp ? vf.n - last_cp : 0;
-    (void)any_cp;
     res->epoch = vf.epoch;
     memcpy(res->log_id, vf.log_id, sizeof res->log_id);
     if (res->damage == AUDIT_INTACT && vf.n - first == 0 && !res->torn_tail)
@@ -532,23 +537,35 @@ fg_err audit_verify_buffer(const char *buf, size_t len, const unsigned char pubk
     return FG_OK;
 }
 
-fg_err audit_verify_file(const char *log_path, const unsigned char pubkey[32],
-                         const char *witness_path, struct audit_verify_result *res)
+fg_err audit_verify_file_text(const char *log_path, const unsigned char pubkey[32],
+                              const char *witness_path, struct audit_verify_result *res,
+                              char **log_text, size_t *log_len)
 {
     char *buf = NULL, *w = NULL;
     size_t len = 0;
     memset(res, 0, sizeof *res);
     fg_err e = fg_read_file(log_path, (size_t)1 << 34, &buf, &len);
-    if (e != FG_OK)
-        return e;
-    if (witness_path && (e = fg_read_file(witness_path, 65536, &w, NULL)) != FG_OK) {
-        free(buf);
-        return e;
-    }
-    e = audit_verify_buffer(buf, len, pubkey, w, res);
-    free(buf);
+    if (e == FG_OK && witness_path)
+        e = fg_read_file(witness_path, 65536, &w, NULL);
+    if (e == FG_OK)
+        e = audit_verify_buffer(buf, len, pubkey, w, res);
     free(w);
+    if (e != FG_OK || !log_text) {
+        free(buf);
+        buf = NULL;
+        len = 0;
+    }
+    if (log_text) {
+        *log_text = buf;
+        *log_len = len;
+    }
     return e;
+}
+
+fg_err audit_verify_file(const char *log_path, const unsigned char pubkey[32],
+                         const char *witness_path, struct audit_verify_result *res)
+{
+    return audit_verify_file_text(log_path, pubkey, witness_path, res, NULL, NULL);
 }
 
 fg_err audit_write_witness(const char *path, const struct audit_verify_result *res)

@@ -121,9 +121,7 @@ static int record_read(const struct opts *o, const char *action, cJSON *obj)
     cJSON_Delete(obj);
     if (e != FG_OK) {
         fprintf(stderr, "fairgate audit: could not record this read in %s: %s\n", o->log,
-                e == FG_OK ? ""
-                : why[0]   ? why
-                           : fg_strerror(e));
+                why[0] ? why : fg_strerror(e));
         return 1;
     }
     return 0;
