@@ -20,7 +20,7 @@
 
 #include "common/fg_log.h"
 #include "common/fg_util.h"
-#include "gateway/outbox.h"
+#include "outbox/outbox.h"
 #include "policy/policy.h"
 #include "policy/pseudonym.h"
 #include "sensors/sensor.h"

@@ -116,7 +116,7 @@ struct sensor_record {
     char arena[SENSOR_ARENA];
 };
 
-/* A decoder: one file, one const struct (sensors/decoder_NAME.c exporting
+/* A decoder: one file, one const struct (sensors/decoders/decoder_NAME.c exporting
  * sensor_decoder_NAME); CMake generates the registry. */
 struct sensor_decoder {
     const char *name; /* "json", "binary", "senml", or a custom name for format: c:NAME */

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "common/fg_util.h"
-#include "gateway/audit.h"
+#include "audit/audit.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -20,7 +20,7 @@
 
 #include "common/fg_log.h"
 #include "common/fg_util.h"
-#include "gateway/audit.h"
+#include "audit/audit.h"
 
 /* ---- fixture: one big log, an older copy, a witness ------------------------------ */
 

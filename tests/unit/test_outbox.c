@@ -1,4 +1,4 @@
-/* The outbox through gateway/outbox.h only: order of take/ack/requeue, bounds,
+/* The outbox through outbox/outbox.h only: order of take/ack/requeue, bounds,
  * retention, and the durable segment log: reopen, acknowledgements, torn and
  * damaged records, segment deletion, ids across reopens, and write failures
  * (FAIRGATE_FAULT_OUTBOX_ENOSPC). */
@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "common/fg_error.h"
-#include "gateway/outbox.h"
+#include "outbox/outbox.h"
 
 #define MAXN 512
 

@@ -5,7 +5,7 @@
  * counts as absent. A field reads the key named by its `path` (default: the
  * field name). Used by descriptors with `format: c` and `decoder: kv`.
  *
- * To write your own: copy this file to sensors/decoder_NAME.c, export
+ * To write your own: copy this file to sensors/decoders/decoder_NAME.c, export
  * `const struct sensor_decoder sensor_decoder_NAME`, rebuild. Store values
  * only through the sensor_record_set_* helpers: they apply the descriptor's
  * type, limit and UTF-8 checks. Report errors by field name, never by value. */

@@ -2,7 +2,7 @@
  *   u32 magic | u8 type | u8 0 | u16 0 | u32 body length | u64 id | body | 16-byte BLAKE2b
  * The checksum covers header and body, so a torn or bit-rotted record is
  * recognised and never replayed as a message. */
-#include "gateway/outbox_log.h"
+#include "outbox/segment_log.h"
 
 #include <dirent.h>
 #include <errno.h>

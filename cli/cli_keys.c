@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "common/fg_command.h"
-#include "gateway/keys.h"
+#include "council/keys.h"
 
 static int usage(FILE *o, int rc)
 {

@@ -12,7 +12,7 @@
 FG_MUST_CHECK fg_err policy_cli_registry(const char *const *dirs, size_t ndirs,
                                          struct sensor_registry **out);
 
-/* policy sign / policy verify (gateway/policy_sign_cli.c). */
+/* policy sign / policy verify (cli/policy_sign.c). */
 int policy_cli_sign(int argc, char **argv);
 int policy_cli_verify(int argc, char **argv);
 

@@ -1,4 +1,4 @@
-/* fairgate audit init|verify|show|export|report|prune: a thin CLI over gateway/audit.h. */
+/* fairgate audit init|verify|show|export|report|prune: a thin CLI over audit/audit.h. */
 #include <errno.h>
 #include <sodium.h>
 #include <stddef.h>
@@ -10,8 +10,8 @@
 
 #include "common/fg_command.h"
 #include "common/fg_util.h"
-#include "gateway/audit.h"
-#include "gateway/audit_inbox.h"
+#include "audit/audit.h"
+#include "audit/inbox.h"
 
 /* Exit codes of verify (documented in docs/audit.md). */
 enum { EXIT_INTACT = 0, EXIT_DAMAGED = 1, EXIT_USAGE = 2, EXIT_TORN = 3 };

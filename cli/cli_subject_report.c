@@ -9,12 +9,12 @@
 
 #include "common/fg_command.h"
 #include "common/fg_util.h"
-#include "gateway/audit.h"
-#include "gateway/audit_inbox.h"
+#include "audit/audit.h"
+#include "audit/inbox.h"
 #include "gateway/config.h"
-#include "gateway/keys.h"
-#include "gateway/reident.h"
-#include "gateway/wc_cli.h"
+#include "council/keys.h"
+#include "council/reident.h"
+#include "cli/wc_options.h"
 #include "policy/policy.h"
 
 #define MAX_HITS 512

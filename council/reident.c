@@ -1,4 +1,4 @@
-#include "gateway/reident.h"
+#include "council/reident.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>

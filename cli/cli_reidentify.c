@@ -7,11 +7,11 @@
 
 #include "common/fg_command.h"
 #include "common/fg_util.h"
-#include "gateway/audit_inbox.h"
+#include "audit/inbox.h"
 #include "gateway/config.h"
-#include "gateway/keys.h"
-#include "gateway/reident.h"
-#include "gateway/wc_cli.h"
+#include "council/keys.h"
+#include "council/reident.h"
+#include "cli/wc_options.h"
 
 static int usage(FILE *f, int rc)
 {

@@ -1,4 +1,4 @@
-#include "gateway/policy_sig.h"
+#include "council/policy_sig.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -11,7 +11,7 @@
 
 #include "common/fg_util.h"
 #include "gateway/config.h"
-#include "gateway/keys.h"
+#include "council/keys.h"
 
 void policysig_default_path(const char *policy_path, char *out, size_t out_len)
 {

@@ -1,7 +1,7 @@
 /* Audit log writer: append, checkpoint, epoch hand-over, torn-tail repair, prune.
  * Out-of-memory policy: return FG_ERR_NOMEM, never abort (the gateway keeps running
  * and reports that it cannot audit). */
-#include "gateway/audit.h"
+#include "audit/audit.h"
 
 #include <dirent.h>
 #include <errno.h>

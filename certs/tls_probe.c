@@ -1,4 +1,4 @@
-#include "gateway/tls_probe.h"
+#include "certs/tls_probe.h"
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/error.h>

@@ -1,4 +1,4 @@
-#include "gateway/flows.h"
+#include "audit/flows.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
@@ -8,7 +8,7 @@
 
 #include "common/fg_log.h"
 #include "common/fg_util.h"
-#include "gateway/audit.h"
+#include "audit/audit.h"
 #include "sensors/sensor.h"
 
 #define MAX_FLOWS 128

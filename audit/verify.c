@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "common/fg_util.h"
-#include "gateway/audit.h"
+#include "audit/audit.h"
 
 static const char *const damage_names[] = {
     [AUDIT_INTACT] = "intact",

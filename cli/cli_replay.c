@@ -14,7 +14,7 @@
 #include "common/fg_json.h"
 #include "common/fg_util.h"
 #include "policy/policy.h"
-#include "policy/policy_cli.h"
+#include "cli/policy_cli.h"
 
 #define MAX_LINE (1 << 20)
 #define MAX_SENSOR_DIRS 8

@@ -1,12 +1,12 @@
 /* The outbox's durable part: append-only segment files of checksummed records
- * (PUT an entry, ACK or PURGE an id). Internal to gateway/outbox.c; every call
+ * (PUT an entry, ACK or PURGE an id). Internal to outbox/outbox.c; every call
  * is made with the outbox lock held. */
 #ifndef OUTBOX_LOG_H
 #define OUTBOX_LOG_H
 
 #include <stdint.h>
 
-#include "gateway/outbox.h"
+#include "outbox/outbox.h"
 
 enum { OLOG_PUT = 1, OLOG_ACK = 2, OLOG_PURGE = 3 };
 

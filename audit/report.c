@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "common/fg_util.h"
-#include "gateway/audit.h"
+#include "audit/audit.h"
 
 /* A tiny ordered tally; report cardinalities are small (categories, routes, days). */
 struct tally_item {

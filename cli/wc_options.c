@@ -1,4 +1,4 @@
-#include "gateway/wc_cli.h"
+#include "cli/wc_options.h"
 
 #include <stdio.h>
 #include <string.h>

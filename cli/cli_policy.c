@@ -8,7 +8,7 @@
 #include "common/fg_command.h"
 #include "common/fg_util.h"
 #include "policy/policy.h"
-#include "policy/policy_cli.h"
+#include "cli/policy_cli.h"
 
 #define MAX_SENSOR_DIRS 8
 

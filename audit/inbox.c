@@ -1,4 +1,4 @@
-#include "gateway/audit_inbox.h"
+#include "audit/inbox.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,7 +13,7 @@
 
 #include "common/fg_log.h"
 #include "common/fg_util.h"
-#include "gateway/audit.h"
+#include "audit/audit.h"
 
 static bool daemon_holds_lock(const char *log_path)
 {

@@ -1,4 +1,4 @@
-#include "gateway/keys.h"
+#include "council/keys.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* The outbox index: a FIFO ring of entries with in-flight marks, mirrored to
- * the segment log (gateway/outbox_log.c) when a directory is given. Acks may
+ * the segment log (outbox/segment_log.c) when a directory is given. Acks may
  * come out of order; acknowledged entries leave holes that the head skips. */
-#include "gateway/outbox.h"
+#include "outbox/outbox.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "common/fg_log.h"
-#include "gateway/outbox_log.h"
+#include "outbox/segment_log.h"
 
 enum { ST_QUEUED = 0, ST_INFLIGHT = 1, ST_DONE = 2 };
 

@@ -6,10 +6,10 @@
 
 #include "common/fg_util.h"
 #include "gateway/config.h"
-#include "gateway/keys.h"
-#include "gateway/policy_sig.h"
+#include "council/keys.h"
+#include "council/policy_sig.h"
 #include "policy/policy.h"
-#include "policy/policy_cli.h"
+#include "cli/policy_cli.h"
 
 static void sign_usage(FILE *f)
 {
