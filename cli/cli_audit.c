@@ -409,13 +409,19 @@ static int cmd_show(int argc, char **argv)
     return record_read(&o, "audit.read", ob);
 }
 
+/* A cell a spreadsheet would read as a formula (=, +, -, @, or a leading tab or CR
+ * that some strip first) gets a leading ' so it stays text: names, purposes and
+ * reasons come from people who may not be on the council's side. */
 static void csv_field(FILE *f, const char *s)
 {
-    if (!strpbrk(s, ",\"\n\r")) {
+    bool formula = strchr("=+-@\t\r", s[0]) && s[0];
+    if (!formula && !strpbrk(s, ",\"\n\r")) {
         fputs(s, f);
         return;
     }
     fputc('"', f);
+    if (formula)
+        fputc('\'', f);
     for (; *s; s++) {
         if (*s == '"')
             fputc('"', f);
@@ -430,11 +436,13 @@ static int cmd_export(int argc, char **argv)
     if (!parse(argc, argv, &o, "export"))
         return EXIT_USAGE;
     if (o.help) {
-        printf("usage: fairgate audit export LOG --format csv|json [--out FILE] [filters of show]\n"
-               "                              [--state DIR [--as ACTOR]]\n\n"
-               "csv columns: seq,time,actor,action,route,destination,purpose,categories,count,"
-               "object\n(categories joined with ';'). json: an array of the events as logged.\n"
-               "With --state the export itself is appended to the log as audit.export.\n");
+        printf(
+            "usage: fairgate audit export LOG --format csv|json [--out FILE] [filters of show]\n"
+            "                              [--state DIR [--as ACTOR]]\n\n"
+            "csv columns: seq,time,actor,action,route,destination,purpose,categories,count,"
+            "object\n(categories joined with ';'; a cell starting with = + - @, tab or CR gets a\n"
+            "leading ' so spreadsheets show it as text). json: the events as logged.\n"
+            "With --state the export itself is appended to the log as audit.export.\n");
         return 0;
     }
     if (!need(o.log, "LOG", "export") || !need(o.format, "--format csv|json", "export"))

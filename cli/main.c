@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "common/fg_command.h"
+#include "common/fg_harden.h"
 
 static void usage(FILE *out)
 {
@@ -17,6 +18,12 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* Before anything is read: no core dump may hold raw data or keys. */
+    char why[256];
+    if (fg_harden_process(why, sizeof why) != FG_OK) {
+        fprintf(stderr, "fairgate: %s\n", why);
+        return 1;
+    }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(argc < 2 ? stderr : stdout);

@@ -89,13 +89,27 @@ static fg_err write_all(int fd, const void *data, size_t len)
 
 fg_err fg_write_file_atomic(const char *path, const void *data, size_t len, int mode)
 {
+    /* The temp file sits next to path (same file system for rename) under a random
+     * name, is created exclusively (O_EXCL: never an existing file, nor one another
+     * user planted), never through a link (O_NOFOLLOW), and stays 0600 until its
+     * content is complete; only then does it get its final mode. rename() replaces
+     * path itself, even if path is a symlink, and never writes through it. */
     char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return FG_ERR_TOO_BIG;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    int fd = -1;
+    for (int attempt = 0; attempt < 16 && fd < 0; attempt++) {
+        unsigned char rnd[8];
+        char hex[sizeof rnd * 2 + 1];
+        randombytes_buf(rnd, sizeof rnd);
+        sodium_bin2hex(hex, sizeof hex, rnd, sizeof rnd);
+        if (snprintf(tmp, sizeof tmp, "%s.tmp.%s", path, hex) >= (int)sizeof tmp)
+            return FG_ERR_TOO_BIG;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
+            return FG_ERR_IO;
+    }
     if (fd < 0)
         return FG_ERR_IO;
-    if (fchmod(fd, (mode_t)mode) != 0 || write_all(fd, data, len) != FG_OK || fsync(fd) != 0) {
+    if (write_all(fd, data, len) != FG_OK || fchmod(fd, (mode_t)mode) != 0 || fsync(fd) != 0) {
         close(fd);
         unlink(tmp);
         return FG_ERR_IO;

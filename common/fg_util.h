@@ -13,7 +13,9 @@
  * Fails with FG_ERR_TOO_BIG past max bytes. */
 FG_MUST_CHECK fg_err fg_read_file(const char *path, size_t max, char **out, size_t *len);
 
-/* Writes atomically: temp file in the same directory, fsync, rename, fsync dir. */
+/* Writes atomically: a temp file with a random name in the same directory, created
+ * exclusively (O_EXCL|O_NOFOLLOW, 0600 until complete, then mode), fsync, rename over
+ * path (a symlink at path is replaced, never followed), fsync dir. */
 FG_MUST_CHECK fg_err fg_write_file_atomic(const char *path, const void *data, size_t len, int mode);
 
 /* Secret files must be regular, owned by us and not readable by group/others. */
