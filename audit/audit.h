@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/fg_error.h"
+#include "common/fg_i18n.h"
 
 enum audit_fsync {
     AUDIT_FSYNC_INTERVAL = 0, /* fdatasync from audit_tick every fsync_interval_ms */
@@ -28,6 +29,7 @@ struct audit_options {
 };
 
 struct audit;
+struct audit_reporter;
 
 /* Opens (or creates, with the first key pair) the log, repairs a torn last line,
  * and starts a new epoch. Holds an exclusive lock on the log until audit_close.
@@ -126,11 +128,31 @@ FG_MUST_CHECK fg_err audit_prune(const char *log_path, const char *state_dir, in
 
 struct audit_report_options {
     const char *log_path, *out_path, *witness_path;
-    const unsigned char *pubkey; /* 32 bytes */
-    int64_t gap_ms;              /* report silences longer than this; 0: 1 hour */
+    const unsigned char *pubkey;        /* 32 bytes */
+    int64_t gap_ms;                     /* report silences longer than this; 0: 1 hour */
+    fg_lang lang;                       /* the reader's language */
+    struct audit_verify_result *result; /* optional: the verification the report shows */
+    bool live; /* the log is being written: a last line without '\n' is not read yet */
 };
-/* One self-contained HTML file for a works council meeting. */
+/* One self-contained HTML file for a works council meeting (docs/audit.md). Returns
+ * FG_OK when the report was written, also for a damaged log: the report says so,
+ * and o->result (if given) carries the verdict for the caller's exit status. */
 FG_MUST_CHECK fg_err audit_report_html(const struct audit_report_options *o, char *why,
                                        size_t why_len);
+
+/* The report in en, nl and de (DIR/audit-report-LANG.html) and DIR/verification.txt
+ * (verdict and first-key fingerprint in three languages), each written atomically. */
+FG_MUST_CHECK fg_err audit_report_to_dir(const struct audit_report_options *o, const char *dir,
+                                         char *why, size_t why_len);
+
+/* The daemon's hook: writes that report into dir every every_ms (0: only on
+ * request) and when requested (SIGUSR1). Never blocks the caller: the report is
+ * written by a thread; the next tick records it as audit.read. dir NULL or "":
+ * *out = NULL and every call is a no-op. Call tick from the thread that appends. */
+FG_MUST_CHECK fg_err audit_reporter_new(struct audit *a, const char *log_path, const char *dir,
+                                        int64_t every_ms, struct audit_reporter **out);
+void audit_reporter_tick(struct audit_reporter *r, struct audit *a, int64_t mono_ms,
+                         bool requested);
+void audit_reporter_free(struct audit_reporter *r); /* waits for a report being written */
 
 #endif

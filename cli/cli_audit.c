@@ -18,7 +18,7 @@ enum { EXIT_INTACT = 0, EXIT_DAMAGED = 1, EXIT_USAGE = 2, EXIT_TORN = 3 };
 
 struct opts {
     const char *log, *state, *key, *witness, *html, *format, *out, *pub, *as;
-    const char *since, *until, *route, *action, *actor, *before, *gap, *fsync;
+    const char *since, *until, *route, *action, *actor, *before, *gap, *fsync, *lang, *to;
     bool update_witness, quiet, help;
     long events, cp_every, rotate_every, delay_us;
 };
@@ -37,7 +37,7 @@ static const struct optdef optdefs[] = {
     O("--format", format), O("--out", out),       O("--pub", pub),         O("--as", as),
     O("--since", since),   O("--until", until),   O("--route", route),     O("--action", action),
     O("--actor", actor),   O("--before", before), O("--gap", gap),         O("--fsync", fsync),
-    O("--log", log),
+    O("--log", log),       O("--lang", lang),     O("--to", to),
 };
 
 /* Parses --name VALUE pairs and the one positional LOG; returns false on a bad arg. */
@@ -526,17 +526,32 @@ static int cmd_report(int argc, char **argv)
     if (!parse(argc, argv, &o, "report"))
         return EXIT_USAGE;
     if (o.help) {
-        printf("usage: fairgate audit report LOG --key PUBKEY --html OUT [--witness FILE]\n"
-               "                              [--gap DURATION] [--state DIR [--as ACTOR]]\n\n"
-               "Writes one self-contained HTML file for a works council meeting: data\n"
-               "categories, destinations, purposes, messages per day, policy changes and\n"
-               "signers, re-identifications, retention deletions, gaps, verification result.\n"
-               "--gap: silences longer than this are listed (default 1h).\n");
+        printf("usage: fairgate audit report LOG --key PUBKEY (--html OUT | --to DIR)\n"
+               "                              [--lang en|nl|de] [--witness FILE] [--gap DURATION]\n"
+               "                              [--state DIR [--as ACTOR]]\n\n"
+               "Writes one self-contained HTML file for a works council meeting: a first page\n"
+               "in plain words (what left the site, purposes, who looked at whom and why, what\n"
+               "was refused, what weakened co-determination, whether the log is intact), charts\n"
+               "per day and per route, then every event in words. Printable on A4.\n"
+               "--to DIR: writes DIR/audit-report-LANG.html for en, nl and de and\n"
+               "DIR/verification.txt (verdict and key fingerprint), as the gateway does.\n"
+               "--lang: default from FAIRGATE_LANG or LANG, else en.\n"
+               "--gap: silences longer than this are listed (default 1h).\n"
+               "exit: 0 intact, 1 damaged (the report says so), 2 usage or unreadable,\n"
+               "3 intact except a torn last line\n");
         return 0;
     }
-    if (!need(o.log, "LOG", "report") || !need(o.key, "--key PUBKEY", "report") ||
-        !need(o.html, "--html OUT", "report"))
+    if (!need(o.log, "LOG", "report") || !need(o.key, "--key PUBKEY", "report"))
         return EXIT_USAGE;
+    if (!o.html && !o.to) {
+        fprintf(stderr, "fairgate audit report: --html OUT or --to DIR is required\n");
+        return EXIT_USAGE;
+    }
+    fg_lang lang = fg_lang_from_env();
+    if (o.lang && !fg_lang_parse(o.lang, &lang)) {
+        fprintf(stderr, "fairgate audit report: --lang is en, nl or de\n");
+        return EXIT_USAGE;
+    }
     unsigned char pk[32];
     int64_t gap = 0;
     if (!load_key(o.key, pk))
@@ -545,22 +560,34 @@ static int cmd_report(int argc, char **argv)
         fprintf(stderr, "fairgate audit report: --gap takes a duration like 30m or 2h\n");
         return EXIT_USAGE;
     }
+    struct audit_verify_result vr;
     struct audit_report_options ro = {.log_path = o.log,
                                       .out_path = o.html,
                                       .witness_path = o.witness,
                                       .pubkey = pk,
-                                      .gap_ms = gap};
+                                      .gap_ms = gap,
+                                      .lang = lang,
+                                      .result = &vr};
     char why[512] = "";
-    fg_err e = audit_report_html(&ro, why, sizeof why);
+    fg_err e = o.to ? audit_report_to_dir(&ro, o.to, why, sizeof why)
+                    : audit_report_html(&ro, why, sizeof why);
     if (e != FG_OK) {
         fprintf(stderr, "fairgate audit report: %s\n", why[0] ? why : fg_strerror(e));
-        return 1;
+        return e == FG_ERR_NOT_FOUND || e == FG_ERR_IO ? EXIT_USAGE : 1;
     }
     if (!o.quiet)
-        printf("wrote %s\n", o.html);
+        printf("wrote %s\n", o.to ? o.to : o.html);
+    if (!vr.ok)
+        fprintf(stderr,
+                "fairgate audit report: the log is damaged at line %zu: %s (the report "
+                "says so)\n",
+                vr.bad_line, audit_damage_str(vr.damage));
     cJSON *ob = cJSON_CreateObject();
     cJSON_AddStringToObject(ob, "command", "report");
-    return record_read(&o, "audit.read", ob);
+    int rc = record_read(&o, "audit.read", ob);
+    if (!vr.ok)
+        return vr.torn_tail ? EXIT_TORN : EXIT_DAMAGED;
+    return rc;
 }
 
 static int cmd_prune(int argc, char **argv)
