@@ -106,8 +106,8 @@ static int store(const struct fg_opt_cmd *c, const struct fg_opt *o, const char 
     case FG_OPT_KIND_INT:
     case FG_OPT_KIND_LONG:
         if (!whole(v, o->lo, o->hi, &x))
-            return fg_opt_error(c, "--%s wants a whole number from %lld to %lld, not '%s'",
-                                o->name, o->lo, o->hi, v);
+            return fg_opt_error(c, "--%s wants a whole number from %lld to %lld, not '%s'", o->name,
+                                o->lo, o->hi, v);
         if (o->kind == FG_OPT_KIND_INT)
             *(int *)field(out, o) = (int)x;
         else
@@ -192,7 +192,8 @@ int fg_opt_parse(const struct fg_opt_cmd *c, int argc, char **argv, void *out, c
     if (npos < c->min_args || (c->max_args >= 0 && npos > c->max_args)) {
         if (c->max_args == 0)
             return fg_opt_error(c, "unexpected argument '%s'", argv[1]);
-        return fg_opt_error(c, "%s", npos < c->min_args ? "missing argument" : "too many arguments");
+        return fg_opt_error(c, "%s",
+                            npos < c->min_args ? "missing argument" : "too many arguments");
     }
     if (args)
         *args = argv + 1;
@@ -231,13 +232,13 @@ void fg_opt_help(const struct fg_opt_cmd *c, FILE *f)
         snprintf(head, sizeof head, "%c%c%s--%s%s%s", o->short_name ? '-' : ' ',
                  o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
                  o->arg ? " " : "", o->arg ? o->arg : "");
-        fprintf(f, "  %-24s ", head);
-        if (strlen(head) > 24)
-            fprintf(f, "\n%27s", "");
-        indented(f, o->help, 27);
+        fprintf(f, "  %-26s ", head);
+        if (strlen(head) > 26)
+            fprintf(f, "\n%29s", "");
+        indented(f, o->help, 29);
         fputc('\n', f);
     }
-    fprintf(f, "  %-24s %s\n", "-h, --help", "print this help");
+    fprintf(f, "  %-26s %s\n", "-h, --help", "print this help");
 }
 
 static void subcmd_list(const char *cmd, const struct fg_subcmd *subs, size_t n, FILE *f)

@@ -45,30 +45,46 @@ struct fg_opt {
     const char *name; /* long name without the dashes */
     char short_name;  /* 0: none */
     enum fg_opt_kind kind;
-    size_t off;         /* offsetof() of the field in the caller's struct */
-    const char *arg;    /* what the argument is, for --help ("DIR", "N") */
-    const char *help;   /* one line, or several separated by \n; NULL hides the option */
+    size_t off;          /* offsetof() of the field in the caller's struct */
+    const char *arg;     /* what the argument is, for --help ("DIR", "N") */
+    const char *help;    /* one line, or several separated by \n; NULL hides the option */
     const char *choices; /* STR: the only values allowed, "en|nl"; NULL: any */
     long long lo, hi;    /* INT/LONG: allowed range; DOUBLE: lo > 0 asks for a positive value */
 };
 
 #define FG_OPT_N(a) (sizeof(a) / sizeof((a)[0]))
-#define FG_OPT_FLAG(T, f, name, sh, help)                                                         \
-    {name, sh, FG_OPT_KIND_FLAG, offsetof(T, f), NULL, help, NULL, 0, 0}
+#define FG_OPT_FLAG(T, f, name, sh, help)                                                          \
+    {                                                                                              \
+        name, sh, FG_OPT_KIND_FLAG, offsetof(T, f), NULL, help, NULL, 0, 0                         \
+    }
 #define FG_OPT_STR(T, f, name, sh, arg, help)                                                      \
-    {name, sh, FG_OPT_KIND_STR, offsetof(T, f), arg, help, NULL, 0, 0}
+    {                                                                                              \
+        name, sh, FG_OPT_KIND_STR, offsetof(T, f), arg, help, NULL, 0, 0                           \
+    }
 #define FG_OPT_CHOICE(T, f, name, sh, choices, help)                                               \
-    {name, sh, FG_OPT_KIND_STR, offsetof(T, f), choices, help, choices, 0, 0}
+    {                                                                                              \
+        name, sh, FG_OPT_KIND_STR, offsetof(T, f), choices, help, choices, 0, 0                    \
+    }
 #define FG_OPT_INT(T, f, name, sh, arg, help, lo, hi)                                              \
-    {name, sh, FG_OPT_KIND_INT, offsetof(T, f), arg, help, NULL, lo, hi}
+    {                                                                                              \
+        name, sh, FG_OPT_KIND_INT, offsetof(T, f), arg, help, NULL, lo, hi                         \
+    }
 #define FG_OPT_LONG(T, f, name, sh, arg, help, lo, hi)                                             \
-    {name, sh, FG_OPT_KIND_LONG, offsetof(T, f), arg, help, NULL, lo, hi}
+    {                                                                                              \
+        name, sh, FG_OPT_KIND_LONG, offsetof(T, f), arg, help, NULL, lo, hi                        \
+    }
 #define FG_OPT_DOUBLE(T, f, name, sh, arg, help)                                                   \
-    {name, sh, FG_OPT_KIND_DOUBLE, offsetof(T, f), arg, help, NULL, 1, 0}
+    {                                                                                              \
+        name, sh, FG_OPT_KIND_DOUBLE, offsetof(T, f), arg, help, NULL, 1, 0                        \
+    }
 #define FG_OPT_DURATION(T, f, name, sh, arg, help)                                                 \
-    {name, sh, FG_OPT_KIND_DURATION, offsetof(T, f), arg, help, NULL, 0, 0}
+    {                                                                                              \
+        name, sh, FG_OPT_KIND_DURATION, offsetof(T, f), arg, help, NULL, 0, 0                      \
+    }
 #define FG_OPT_LIST(T, f, name, sh, arg, help)                                                     \
-    {name, sh, FG_OPT_KIND_LIST, offsetof(T, f), arg, help, NULL, 0, 0}
+    {                                                                                              \
+        name, sh, FG_OPT_KIND_LIST, offsetof(T, f), arg, help, NULL, 0, 0                          \
+    }
 
 struct fg_opt_cmd {
     const char *cmd;      /* "fairgate policy check": prefix of every message */
@@ -103,8 +119,8 @@ void fg_opt_help(const struct fg_opt_cmd *c, FILE *f);
 
 /* Prints "CMD: why" and a pointer to --help on stderr; returns FG_OPT_USAGE,
  * for checks after parsing (a required option missing, two that exclude each other). */
-__attribute__((format(printf, 2, 3))) int fg_opt_error(const struct fg_opt_cmd *c,
-                                                       const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) int fg_opt_error(const struct fg_opt_cmd *c, const char *fmt,
+                                                       ...);
 
 /* A command with subcommands ("fairgate policy check"): runs the one named
  * by argv[1] with argv + 1, or prints the list (on --help, or on a missing or

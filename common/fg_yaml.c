@@ -153,8 +153,7 @@ fg_err fg_yaml_bad(struct fg_yaml *y, yaml_node_t *n, char *why, size_t why_len,
 }
 
 fg_err fg_yaml_bad_word(struct fg_yaml *y, yaml_node_t *n, char *why, size_t why_len,
-                        const char *what, const char *word, const char *const *valid,
-                        size_t nvalid)
+                        const char *what, const char *word, const char *const *valid, size_t nvalid)
 {
     const char *s = fg_suggest(word, valid, nvalid);
     char where[512];
