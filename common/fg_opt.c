@@ -99,6 +99,7 @@ static int store(const struct fg_opt_cmd *c, const struct fg_opt *o, const char 
         *(bool *)field(out, o) = true;
         return FG_OPT_OK;
     case FG_OPT_KIND_STR:
+    case FG_OPT_KIND_OPTSTR:
         if (o->choices && !in_choices(v, o->choices))
             return fg_opt_error(c, "--%s must be %s, not '%s'", o->name, o->choices, v);
         *(const char **)field(out, o) = v;
@@ -160,6 +161,8 @@ static int one(const struct fg_opt_cmd *c, int argc, char **argv, int *i, void *
         if (a[2] || !(o = find_short(c, a[1])))
             return unknown(c, a);
     }
+    if (o->kind == FG_OPT_KIND_OPTSTR && !v)
+        v = "";
     if (o->kind != FG_OPT_KIND_FLAG && !v) {
         if (*i + 1 >= argc)
             return fg_opt_error(c, "--%s needs a value (%s)", o->name, o->arg ? o->arg : "");
@@ -229,12 +232,17 @@ void fg_opt_help(const struct fg_opt_cmd *c, FILE *f)
         if (!o->help)
             continue;
         char head[96];
-        snprintf(head, sizeof head, "%c%c%s--%s%s%s", o->short_name ? '-' : ' ',
+        bool opt = o->kind == FG_OPT_KIND_OPTSTR;
+        snprintf(head, sizeof head, "%c%c%s--%s%s%s%s", o->short_name ? '-' : ' ',
                  o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
-                 o->arg ? " " : "", o->arg ? o->arg : "");
-        fprintf(f, "  %-26s ", head);
+                 !o->arg ? ""
+                 : opt   ? "[="
+                         : " ",
+                 o->arg ? o->arg : "", o->arg && opt ? "]" : "");
         if (strlen(head) > 26)
-            fprintf(f, "\n%29s", "");
+            fprintf(f, "  %s\n%29s", head, "");
+        else
+            fprintf(f, "  %-26s ", head);
         indented(f, o->help, 29);
         fputc('\n', f);
     }

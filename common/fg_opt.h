@@ -32,9 +32,10 @@ enum fg_opt_kind {
     FG_OPT_KIND_DOUBLE,   /* double, finite, > 0 when lo > 0 */
     FG_OPT_KIND_DURATION, /* int64_t milliseconds: 500ms, 30s, 15m, 8h, 7d */
     FG_OPT_KIND_LIST,     /* struct fg_opt_list: repeatable, values in order */
+    FG_OPT_KIND_OPTSTR,   /* const char *: "--name" stores "", "--name=VALUE" stores VALUE */
 };
 
-#define FG_OPT_LIST_MAX 16
+#define FG_OPT_LIST_MAX 32
 
 struct fg_opt_list {
     const char *v[FG_OPT_LIST_MAX];
@@ -80,6 +81,10 @@ struct fg_opt {
 #define FG_OPT_DURATION(T, f, name, sh, arg, help)                                                 \
     {                                                                                              \
         name, sh, FG_OPT_KIND_DURATION, offsetof(T, f), arg, help, NULL, 0, 0                      \
+    }
+#define FG_OPT_OPTSTR(T, f, name, arg, help)                                                       \
+    {                                                                                              \
+        name, 0, FG_OPT_KIND_OPTSTR, offsetof(T, f), arg, help, NULL, 0, 0                         \
     }
 #define FG_OPT_LIST(T, f, name, sh, arg, help)                                                     \
     {                                                                                              \
