@@ -63,21 +63,6 @@ static bool from_hex(unsigned char *bin, size_t len, const char *hex)
     return sodium_hex2bin(bin, len, hex, 2 * len, NULL, &got, &end) == 0 && got == len;
 }
 
-static fg_err write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return FG_ERR_IO;
-        p += w;
-        len -= (size_t)w;
-    }
-    return FG_OK;
-}
-
 static void sync_dir_of(const char *path)
 {
     char dir[4096];
@@ -101,7 +86,7 @@ static void wipe_file(const char *path)
             off_t left = st.st_size;
             while (left > 0) {
                 size_t n = left > (off_t)sizeof zero ? sizeof zero : (size_t)left;
-                if (write_all(fd, zero, n) != FG_OK)
+                if (fg_write_all(fd, zero, n) != FG_OK)
                     break;
                 left -= (off_t)n;
             }

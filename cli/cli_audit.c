@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/fg_command.h"
+#include "common/fg_opt.h"
 #include "common/fg_util.h"
 #include "audit/audit.h"
 #include "audit/inbox.h"
@@ -18,78 +19,145 @@ enum { EXIT_INTACT = 0, EXIT_DAMAGED = 1, EXIT_USAGE = 2, EXIT_TORN = 3 };
 
 struct opts {
     const char *log, *state, *key, *witness, *html, *format, *out, *pub, *as;
-    const char *since, *until, *route, *action, *actor, *before, *gap, *fsync, *lang, *to;
-    bool update_witness, quiet, help;
-    long events, cp_every, rotate_every, delay_us;
+    const char *since, *until, *route, *action, *actor, *before, *gap, *lang, *to;
+    bool update_witness, quiet;
 };
 
-struct optdef {
-    const char *name;
-    size_t off; /* offsetof(struct opts, ...) of a const char * */
-};
+#define T struct opts
+/* LOG is positional; --log LOG is kept as an old spelling. */
+#define OPT_LOG FG_OPT_STR(T, log, "log", 0, "FILE", NULL)
+#define OPT_STATE_AS(what)                                                                         \
+    FG_OPT_STR(T, state, "state", 0, "DIR",                                                        \
+               "record this " what " in the log (as audit." what ")"),                             \
+        FG_OPT_STR(T, as, "as", 0, "ACTOR", "who reads, with --state (default operator)")
+#define OPT_FILTERS                                                                                \
+    FG_OPT_STR(T, since, "since", 0, "T", "events at or after T (RFC 3339 or YYYY-MM-DD, UTC)"),   \
+        FG_OPT_STR(T, until, "until", 0, "T", "events before T"),                                  \
+        FG_OPT_STR(T, route, "route", 0, "R", "events of route R"),                                \
+        FG_OPT_STR(T, action, "action", 0, "A", "events of action A (e.g. flow.summary)"),         \
+        FG_OPT_STR(T, actor, "actor", 0, "A", "events by actor A")
 
-#define O(n, f)                                                                                    \
-    {                                                                                              \
-        n, offsetof(struct opts, f)                                                                \
-    }
-static const struct optdef optdefs[] = {
-    O("--state", state),   O("--key", key),       O("--witness", witness), O("--html", html),
-    O("--format", format), O("--out", out),       O("--pub", pub),         O("--as", as),
-    O("--since", since),   O("--until", until),   O("--route", route),     O("--action", action),
-    O("--actor", actor),   O("--before", before), O("--gap", gap),         O("--fsync", fsync),
-    O("--log", log),       O("--lang", lang),     O("--to", to),
+static const struct fg_opt init_table[] = {
+    FG_OPT_STR(T, state, "state", 0, "DIR", "the audit state directory (signing keys)"),
+    FG_OPT_STR(T, log, "log", 0, "FILE", "the audit log to create"),
+    FG_OPT_STR(T, pub, "pub", 0, "FILE", "also write the first public key (hex) to FILE"),
 };
+static const struct fg_opt verify_table[] = {
+    OPT_LOG,
+    FG_OPT_STR(T, key, "key", 0, "PUBKEY_FILE", "the first public key"),
+    FG_OPT_STR(T, witness, "witness", 0, "FILE", "the last checkpoint you accepted"),
+    FG_OPT_FLAG(T, update_witness, "update-witness", 0, "move the witness to this checkpoint"),
+    FG_OPT_FLAG(T, quiet, "quiet", 'q', "print only problems"),
+};
+static const struct fg_opt show_table[] = {OPT_LOG, OPT_FILTERS, OPT_STATE_AS("read")};
+static const struct fg_opt export_table[] = {
+    OPT_LOG,
+    FG_OPT_CHOICE(T, format, "format", 0, "csv|json", "the output format"),
+    FG_OPT_STR(T, out, "out", 0, "FILE", "write there instead of to stdout"),
+    OPT_FILTERS,
+    OPT_STATE_AS("export"),
+};
+static const struct fg_opt report_table[] = {
+    OPT_LOG,
+    FG_OPT_STR(T, key, "key", 0, "PUBKEY", "the first public key"),
+    FG_OPT_STR(T, html, "html", 0, "OUT", "the HTML file to write"),
+    FG_OPT_STR(T, to, "to", 0, "DIR",
+               "write DIR/audit-report-LANG.html for en, nl and de and DIR/verification.txt "
+               "(verdict and key fingerprint), as the gateway does"),
+    FG_OPT_CHOICE(T, lang, "lang", 0, "en|nl|de", "the report's language (default from "
+                                                  "FAIRGATE_LANG or LANG, else en)"),
+    FG_OPT_STR(T, witness, "witness", 0, "FILE", "the last checkpoint you accepted"),
+    FG_OPT_STR(T, gap, "gap", 0, "DURATION", "list silences longer than this (default 1h)"),
+    FG_OPT_FLAG(T, quiet, "quiet", 'q', "print nothing on success"),
+    OPT_STATE_AS("report"),
+};
+static const struct fg_opt prune_table[] = {
+    OPT_LOG,
+    FG_OPT_STR(T, before, "before", 0, "DATE",
+               "delete events before the first checkpoint after DATE"),
+    FG_OPT_STR(T, state, "state", 0, "DIR", "the audit state directory"),
+    FG_OPT_STR(T, key, "key", 0, "PUBKEY", "the first public key (default DIR/audit-first.pub)"),
+};
+#undef T
 
-/* Parses --name VALUE pairs and the one positional LOG; returns false on a bad arg. */
-static bool parse(int argc, char **argv, struct opts *o, const char *cmd)
+static const struct fg_opt_cmd init_cmd = {
+    "fairgate audit init",
+    "--state DIR --log FILE [--pub FILE]",
+    "Creates the audit log and its first signing key. Prints the first public key\n"
+    "and its fingerprint: give both to the works council, who verify with it.",
+    init_table,
+    FG_OPT_N(init_table),
+    0,
+    1};
+static const struct fg_opt_cmd verify_cmd = {
+    "fairgate audit verify",
+    "LOG --key PUBKEY_FILE [--witness FILE] [--update-witness] [--quiet]",
+    "Checks JSON, sequence, hash chain, checkpoint signatures and key hand-overs\n"
+    "from the first public key. With a witness (the last checkpoint you accepted)\n"
+    "also checks that the log extends it. Prints the first bad line and the kind:\n"
+    "edited, inserted, deleted, reordered, truncated, rolled back, forked,\n"
+    "re-signed with a later key, wrong key.\n"
+    "exit: 0 intact, 1 damaged, 2 usage or unreadable, 3 only a torn last line",
+    verify_table,
+    FG_OPT_N(verify_table),
+    0,
+    1};
+static const struct fg_opt_cmd show_cmd = {
+    "fairgate audit show",
+    "LOG [--since T] [--until T] [--route R] [--action A]\n[--actor A] [--state DIR [--as ACTOR]]",
+    "Prints events as an aligned table. Times are RFC 3339 or YYYY-MM-DD (UTC).\n"
+    "With --state the read itself is appended to the log as audit.read.",
+    show_table,
+    FG_OPT_N(show_table),
+    0,
+    1};
+static const struct fg_opt_cmd export_cmd = {
+    "fairgate audit export",
+    "LOG --format csv|json [--out FILE] [filters of show]\n[--state DIR [--as ACTOR]]",
+    "csv columns: seq,time,actor,action,route,destination,purpose,categories,count,object\n"
+    "(categories joined with ';'). json: an array of the events as logged.\n"
+    "With --state the export itself is appended to the log as audit.export.",
+    export_table,
+    FG_OPT_N(export_table),
+    0,
+    1};
+static const struct fg_opt_cmd report_cmd = {
+    "fairgate audit report",
+    "LOG --key PUBKEY (--html OUT | --to DIR) [--lang en|nl|de]\n[--witness FILE] [--gap DURATION] [--state DIR [--as ACTOR]]",
+    "Writes one self-contained HTML file for a works council meeting: a first page\n"
+    "in plain words (what left the site, purposes, who looked at whom and why, what\n"
+    "was refused, what weakened co-determination, whether the log is intact), charts\n"
+    "per day and per route, then every event in words. Printable on A4.\n"
+    "exit: 0 intact, 1 damaged (the report says so), 2 usage or unreadable,\n"
+    "3 intact except a torn last line",
+    report_table,
+    FG_OPT_N(report_table),
+    0,
+    1};
+static const struct fg_opt_cmd prune_cmd = {
+    "fairgate audit prune",
+    "LOG --before DATE --state DIR [--key PUBKEY]",
+    "Deletes events before the first checkpoint at or after DATE and writes an\n"
+    "anchor line on top: the works council's first public key still verifies.\n"
+    "The log must verify first (--key defaults to DIR/audit-first.pub). Run it\n"
+    "with the daemon stopped. The prune itself is audited.",
+    prune_table,
+    FG_OPT_N(prune_table),
+    0,
+    1};
+
+/* Parses the options and the one positional LOG; returns FG_OPT_OK or the parse result. */
+static int parse(const struct fg_opt_cmd *c, int argc, char **argv, struct opts *o)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            o->help = true;
-            continue;
-        }
-        if (strcmp(a, "--update-witness") == 0) {
-            o->update_witness = true;
-            continue;
-        }
-        if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
-            o->quiet = true;
-            continue;
-        }
-        long *num = strcmp(a, "--events") == 0             ? &o->events
-                    : strcmp(a, "--checkpoint-every") == 0 ? &o->cp_every
-                    : strcmp(a, "--rotate-every") == 0     ? &o->rotate_every
-                    : strcmp(a, "--delay-us") == 0         ? &o->delay_us
-                                                           : NULL;
-        if (num) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "fairgate audit %s: %s needs a number\n", cmd, a);
-                return false;
-            }
-            *num = strtol(argv[++i], NULL, 10);
-            continue;
-        }
-        bool found = false;
-        for (size_t k = 0; k < sizeof optdefs / sizeof optdefs[0]; k++) {
-            if (strcmp(a, optdefs[k].name) != 0)
-                continue;
-            if (i + 1 >= argc) {
-                fprintf(stderr, "fairgate audit %s: %s needs a value\n", cmd, a);
-                return false;
-            }
-            *(const char **)((char *)o + optdefs[k].off) = argv[++i];
-            found = true;
-        }
-        if (found)
-            continue;
-        if (a[0] == '-' || o->log) {
-            fprintf(stderr, "fairgate audit %s: unexpected argument '%s' (see --help)\n", cmd, a);
-            return false;
-        }
-        o->log = a;
+    char **args;
+    int n;
+    int rc = fg_opt_parse(c, argc, argv, o, &args, &n);
+    if (rc == FG_OPT_OK && n == 1) {
+        if (o->log)
+            return fg_opt_error(c, "the log is named twice ('%s' and '%s')", o->log, args[0]);
+        o->log = args[0];
     }
-    return true;
+    return rc;
 }
 
 static bool need(const char *v, const char *what, const char *cmd)
@@ -132,14 +200,9 @@ static int record_read(const struct opts *o, const char *action, cJSON *obj)
 static int cmd_init(int argc, char **argv)
 {
     struct opts o = {0};
-    if (!parse(argc, argv, &o, "init"))
-        return EXIT_USAGE;
-    if (o.help) {
-        printf("usage: fairgate audit init --state DIR --log FILE [--pub FILE]\n\n"
-               "Creates the audit log and its first signing key. Prints the first public key\n"
-               "and its fingerprint: give both to the works council, who verify with it.\n");
-        return 0;
-    }
+    int prc = parse(&init_cmd, argc, argv, &o);
+    if (prc != FG_OPT_OK)
+        return fg_opt_exit(prc);
     if (!need(o.state, "--state DIR", "init") || !need(o.log, "--log FILE", "init"))
         return EXIT_USAGE;
     struct stat st;
@@ -210,19 +273,9 @@ static void print_result(const char *log, const struct audit_verify_result *r, b
 static int cmd_verify(int argc, char **argv)
 {
     struct opts o = {0};
-    if (!parse(argc, argv, &o, "verify"))
-        return EXIT_USAGE;
-    if (o.help) {
-        printf("usage: fairgate audit verify LOG --key PUBKEY_FILE [--witness FILE] "
-               "[--update-witness] [--quiet]\n\n"
-               "Checks JSON, sequence, hash chain, checkpoint signatures and key hand-overs\n"
-               "from the first public key. With a witness (the last checkpoint you accepted)\n"
-               "also checks that the log extends it. Prints the first bad line and the kind:\n"
-               "edited, inserted, deleted, reordered, truncated, rolled back, forked,\n"
-               "re-signed with a later key, wrong key.\n"
-               "exit: 0 intact, 1 damaged, 2 usage or unreadable, 3 only a torn last line\n");
-        return 0;
-    }
+    int prc = parse(&verify_cmd, argc, argv, &o);
+    if (prc != FG_OPT_OK)
+        return fg_opt_exit(prc);
     if (!need(o.log, "LOG", "verify") || !need(o.key, "--key PUBKEY_FILE", "verify"))
         return EXIT_USAGE;
     unsigned char pk[32];
@@ -365,15 +418,9 @@ static cJSON *filters_json(const struct opts *o, size_t rows)
 static int cmd_show(int argc, char **argv)
 {
     struct opts o = {0};
-    if (!parse(argc, argv, &o, "show"))
-        return EXIT_USAGE;
-    if (o.help) {
-        printf("usage: fairgate audit show LOG [--since T] [--until T] [--route R] [--action A]\n"
-               "                            [--actor A] [--state DIR [--as ACTOR]]\n\n"
-               "Prints events as an aligned table. Times are RFC 3339 or YYYY-MM-DD (UTC).\n"
-               "With --state the read itself is appended to the log as audit.read.\n");
-        return 0;
-    }
+    int prc = parse(&show_cmd, argc, argv, &o);
+    if (prc != FG_OPT_OK)
+        return fg_opt_exit(prc);
     if (!need(o.log, "LOG", "show"))
         return EXIT_USAGE;
     struct rows r = {0};
@@ -433,25 +480,12 @@ static void csv_field(FILE *f, const char *s)
 static int cmd_export(int argc, char **argv)
 {
     struct opts o = {0};
-    if (!parse(argc, argv, &o, "export"))
-        return EXIT_USAGE;
-    if (o.help) {
-        printf(
-            "usage: fairgate audit export LOG --format csv|json [--out FILE] [filters of show]\n"
-            "                              [--state DIR [--as ACTOR]]\n\n"
-            "csv columns: seq,time,actor,action,route,destination,purpose,categories,count,"
-            "object\n(categories joined with ';'; a cell starting with = + - @, tab or CR gets a\n"
-            "leading ' so spreadsheets show it as text). json: the events as logged.\n"
-            "With --state the export itself is appended to the log as audit.export.\n");
-        return 0;
-    }
+    int prc = parse(&export_cmd, argc, argv, &o);
+    if (prc != FG_OPT_OK)
+        return fg_opt_exit(prc);
     if (!need(o.log, "LOG", "export") || !need(o.format, "--format csv|json", "export"))
         return EXIT_USAGE;
     bool csv = strcmp(o.format, "csv") == 0;
-    if (!csv && strcmp(o.format, "json") != 0) {
-        fprintf(stderr, "fairgate audit export: --format is csv or json\n");
-        return EXIT_USAGE;
-    }
     struct rows r = {0};
     int rc = load_rows(&o, &r);
     if (rc)
@@ -523,24 +557,9 @@ static int cmd_export(int argc, char **argv)
 static int cmd_report(int argc, char **argv)
 {
     struct opts o = {0};
-    if (!parse(argc, argv, &o, "report"))
-        return EXIT_USAGE;
-    if (o.help) {
-        printf("usage: fairgate audit report LOG --key PUBKEY (--html OUT | --to DIR)\n"
-               "                              [--lang en|nl|de] [--witness FILE] [--gap DURATION]\n"
-               "                              [--state DIR [--as ACTOR]]\n\n"
-               "Writes one self-contained HTML file for a works council meeting: a first page\n"
-               "in plain words (what left the site, purposes, who looked at whom and why, what\n"
-               "was refused, what weakened co-determination, whether the log is intact), charts\n"
-               "per day and per route, then every event in words. Printable on A4.\n"
-               "--to DIR: writes DIR/audit-report-LANG.html for en, nl and de and\n"
-               "DIR/verification.txt (verdict and key fingerprint), as the gateway does.\n"
-               "--lang: default from FAIRGATE_LANG or LANG, else en.\n"
-               "--gap: silences longer than this are listed (default 1h).\n"
-               "exit: 0 intact, 1 damaged (the report says so), 2 usage or unreadable,\n"
-               "3 intact except a torn last line\n");
-        return 0;
-    }
+    int prc = parse(&report_cmd, argc, argv, &o);
+    if (prc != FG_OPT_OK)
+        return fg_opt_exit(prc);
     if (!need(o.log, "LOG", "report") || !need(o.key, "--key PUBKEY", "report"))
         return EXIT_USAGE;
     if (!o.html && !o.to) {
@@ -593,16 +612,9 @@ static int cmd_report(int argc, char **argv)
 static int cmd_prune(int argc, char **argv)
 {
     struct opts o = {0};
-    if (!parse(argc, argv, &o, "prune"))
-        return EXIT_USAGE;
-    if (o.help) {
-        printf("usage: fairgate audit prune LOG --before DATE --state DIR [--key PUBKEY]\n\n"
-               "Deletes events before the first checkpoint at or after DATE and writes an\n"
-               "anchor line on top: the works council's first public key still verifies.\n"
-               "The log must verify first (--key defaults to DIR/audit-first.pub). Run it\n"
-               "with the daemon stopped. The prune itself is audited.\n");
-        return 0;
-    }
+    int prc = parse(&prune_cmd, argc, argv, &o);
+    if (prc != FG_OPT_OK)
+        return fg_opt_exit(prc);
     if (!need(o.log, "LOG", "prune") || !need(o.before, "--before DATE", "prune") ||
         !need(o.state, "--state DIR", "prune"))
         return EXIT_USAGE;
@@ -631,123 +643,20 @@ static int cmd_prune(int argc, char **argv)
     return 0;
 }
 
-/* ---- selftest-writer (hidden): a realistic writer for the crash and tamper tests ---- */
-
-static int cmd_selftest_writer(int argc, char **argv)
-{
-    struct opts o = {0};
-    if (!parse(argc, argv, &o, "selftest-writer"))
-        return EXIT_USAGE;
-    if (o.help) {
-        printf("usage: fairgate audit selftest-writer --state DIR --log FILE [--events N]\n"
-               "        [--checkpoint-every N] [--rotate-every N] [--fsync always|interval|never]\n"
-               "        [--delay-us N]\n"
-               "Test helper: appends synthetic flow summaries and gateway events.\n");
-        return 0;
-    }
-    if (!need(o.state, "--state DIR", "selftest-writer") ||
-        !need(o.log, "--log FILE", "selftest-writer"))
-        return EXIT_USAGE;
-    struct audit_options ao = {.log_path = o.log,
-                               .state_dir = o.state,
-                               .checkpoint_every_events = o.cp_every ? (int)o.cp_every : 50};
-    if (o.fsync)
-        ao.fsync_mode = strcmp(o.fsync, "always") == 0  ? AUDIT_FSYNC_ALWAYS
-                        : strcmp(o.fsync, "never") == 0 ? AUDIT_FSYNC_NEVER
-                                                        : AUDIT_FSYNC_INTERVAL;
-    struct audit *a;
-    char why[512] = "";
-    fg_err e = audit_open(&ao, &a, why, sizeof why);
-    if (e != FG_OK) {
-        fprintf(stderr, "selftest-writer: %s\n", why[0] ? why : fg_strerror(e));
-        return 1;
-    }
-    static const char *const flows[] = {
-        ("{\"route\":\"occupancy\",\"destination\":\"site/{site}/occupancy/{zone}\","
-         "\"purpose\":\"space planning and evacuation counts\",\"categories\":[\"zone\","
-         "\"worker-id\"],\"count\":%ld,\"digest\":\"%s\"}"),
-        ("{\"route\":\"man-down\",\"destination\":\"site/alarms/man-down\",\"purpose\":"
-         "\"emergency response\",\"categories\":[\"worker-id\",\"zone\",\"time\","
-         "\"safety-event\"],\"count\":%ld,\"digest\":\"%s\"}"),
-        ("{\"route\":\"climate\",\"destination\":\"bms/climate\",\"purpose\":\"ventilation "
-         "control\",\"categories\":[\"environment\",\"time\"],\"count\":%ld,\"digest\":\"%s\"}"),
-    };
-    e = audit_append_json(a, "gateway", "gateway.start", "{\"version\":\"" FAIRGATE_VERSION "\"}");
-    e = e ? e
-          : audit_append_json(a, "gateway", "policy.loaded",
-                              "{\"policy\":\"factory-default\",\"version\":3,\"signers\":["
-                              "\"employer\",\"works-council\"]}");
-    long n = o.events > 0 ? o.events : 100;
-    for (long i = 0; i < n && e == FG_OK; i++) {
-        char obj[1024], dig[65];
-        unsigned char h[32];
-        crypto_generichash(h, 32, (unsigned char *)&i, sizeof i, NULL, 0);
-        sodium_bin2hex(dig, sizeof dig, h, 32);
-        if (i % 97 == 50)
-            e = audit_append_json(a, "works-council", "reidentify",
-                                  "{\"route\":\"man-down\",\"epoch\":12,\"reason\":\"fall "
-                                  "incident follow-up\",\"result\":\"granted\"}");
-        else if (i % 53 == 20)
-            e = audit_append_json(a, "gateway", "outbox.purged",
-                                  "{\"route\":\"climate\",\"destination\":\"bms/climate\","
-                                  "\"count\":3,\"reason\":\"retention\"}");
-        else {
-            snprintf(obj, sizeof obj, flows[i % 3], 1 + (i * 7) % 40, dig);
-            e = audit_append_json(a, "gateway", "flow.summary", obj);
-        }
-        if (e == FG_OK && o.rotate_every > 0 && (i + 1) % o.rotate_every == 0)
-            e = audit_rotate_epoch(a);
-        if (i % 64 == 0)
-            audit_tick(a, fg_monotonic_ms());
-        if (o.delay_us > 0)
-            usleep((useconds_t)o.delay_us);
-    }
-    if (e == FG_OK)
-        e = audit_append_json(a, "gateway", "gateway.stop", NULL);
-    audit_close(a);
-    if (e != FG_OK) {
-        fprintf(stderr, "selftest-writer: %s\n", fg_strerror(e));
-        return 1;
-    }
-    return 0;
-}
-
 /* ---- dispatch --------------------------------------------------------------------- */
 
-static const struct {
-    const char *name, *summary;
-    int (*fn)(int, char **);
-    bool hidden;
-} subs[] = {
-    {"init", "create the log and the first signing key", cmd_init, false},
-    {"verify", "check chain, signatures, hand-overs and a witness", cmd_verify, false},
-    {"show", "print events as a table (the read is audited with --state)", cmd_show, false},
-    {"export", "export events as csv or json", cmd_export, false},
-    {"report", "one self-contained HTML report for the works council", cmd_report, false},
-    {"prune", "delete old events, keeping the log verifiable", cmd_prune, false},
-    {"selftest-writer", "test helper", cmd_selftest_writer, true},
+static const struct fg_subcmd subs[] = {
+    {"init", "create the log and the first signing key", cmd_init},
+    {"verify", "check chain, signatures, hand-overs and a witness", cmd_verify},
+    {"show", "print events as a table (the read is audited with --state)", cmd_show},
+    {"export", "export events as csv or json", cmd_export},
+    {"report", "one self-contained HTML report for the works council", cmd_report},
+    {"prune", "delete old events, keeping the log verifiable", cmd_prune},
 };
 
 static int audit_main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        FILE *f = argc < 2 ? stderr : stdout;
-        fprintf(f, "usage: fairgate audit COMMAND [ARGS]   (COMMAND --help for details)\n\n");
-        for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
-            if (!subs[i].hidden)
-                fprintf(f, "  %-8s %s\n", subs[i].name, subs[i].summary);
-        return argc < 2 ? EXIT_USAGE : 0;
-    }
-    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
-        if (strcmp(argv[1], subs[i].name) == 0)
-            return subs[i].fn(argc - 1, argv + 1);
-    const char *names[sizeof subs / sizeof subs[0]];
-    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
-        names[i] = subs[i].name;
-    const char *s = fg_suggest(argv[1], names, sizeof subs / sizeof subs[0]);
-    fprintf(stderr, "fairgate audit: unknown command '%s'%s%s%s\n", argv[1],
-            s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
-    return EXIT_USAGE;
+    return fg_subcmd_run("fairgate audit", subs, FG_OPT_N(subs), argc, argv);
 }
 
 const struct fg_command fg_cmd_audit = {

@@ -7,6 +7,7 @@
 
 #include "common/fg_command.h"
 #include "common/fg_log.h"
+#include "common/fg_opt.h"
 #include "common/fg_util.h"
 #include "certs/certs.h"
 #include "gateway/config.h"
@@ -14,18 +15,25 @@
 #include "policy/policy.h"
 #include "sensors/sensor.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: fairgate config check FILE\n"
-            "       fairgate config docs\n\n"
-            "  check FILE   validate a configuration without starting anything: every key,\n"
-            "               the sensor types it loads, the policy it names and the TLS files;\n"
-            "               prints \"FILE: valid\" (exit 0) or the first error with\n"
-            "               file:line:col (exit 1; 2 for usage errors)\n"
-            "  docs         print docs/configuration.md, generated from the same table the\n"
-            "               parser uses (scripts/gen-config-doc.sh writes it)\n");
-}
+static const struct fg_opt_cmd check_cmd = {
+    "fairgate config check",
+    "FILE",
+    "Validates a configuration without starting anything: every key, the sensor types\n"
+    "it loads, the policy it names and the TLS files; prints \"FILE: valid\" (exit 0) or\n"
+    "the first error with file:line:col (exit 1; 2 for usage errors).",
+    NULL,
+    0,
+    1,
+    1};
+static const struct fg_opt_cmd docs_cmd = {
+    "fairgate config docs",
+    "",
+    "Prints docs/configuration.md, generated from the same table the parser uses\n"
+    "(scripts/gen-config-doc.sh writes it).",
+    NULL,
+    0,
+    0,
+    0};
 
 static void print_warning(void *ctx, const char *msg)
 {
@@ -54,8 +62,13 @@ static bool check_tls(const char *file, const char *link, const struct config_br
 }
 
 /* Everything gateway_run loads before it connects, in the same order. */
-static int check(const char *file)
+static int check(int argc, char **argv)
 {
+    char **args;
+    int prc = fg_opt_parse(&check_cmd, argc, argv, NULL, &args, NULL);
+    if (prc != FG_OPT_OK)
+        return fg_opt_exit(prc);
+    const char *file = args[0];
     struct fg_config cfg;
     struct sensor_registry *reg = NULL;
     struct policy *p = NULL;
@@ -166,26 +179,24 @@ static const char intro[] =
     "## Keys\n"
     "\n";
 
-static int docs(void)
+static int docs(int argc, char **argv)
 {
+    int prc = fg_opt_parse(&docs_cmd, argc, argv, NULL, NULL, NULL);
+    if (prc != FG_OPT_OK)
+        return fg_opt_exit(prc);
     fputs(intro, stdout);
     config_print_help(stdout, true);
     return ferror(stdout) ? 1 : 0;
 }
 
+static const struct fg_subcmd subs[] = {
+    {"check", "validate a configuration file as the daemon would, without starting", check},
+    {"docs", "print the configuration reference (docs/configuration.md)", docs},
+};
+
 static int config_main(int argc, char **argv)
 {
-    if (argc >= 2 &&
-        (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
-        usage(stdout);
-        return 0;
-    }
-    if (argc == 3 && !strcmp(argv[1], "check"))
-        return check(argv[2]);
-    if (argc == 2 && !strcmp(argv[1], "docs"))
-        return docs();
-    usage(stderr);
-    return 2;
+    return fg_subcmd_run("fairgate config", subs, FG_OPT_N(subs), argc, argv);
 }
 
 const struct fg_command fg_cmd_config = {

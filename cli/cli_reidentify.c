@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/fg_command.h"
+#include "common/fg_opt.h"
 #include "common/fg_util.h"
 #include "audit/inbox.h"
 #include "gateway/config.h"
@@ -13,26 +14,40 @@
 #include "council/reident.h"
 #include "cli/wc_options.h"
 
-static int usage(FILE *f, int rc)
-{
-    fprintf(f, "usage: fairgate reidentify --config FILE --route R --pseudonym P --reason TEXT\n"
-               "                           --key WORKS_COUNCIL_SECRET\n\n"
-               "Reveals who stands behind pseudonym P on route R, e.g. to reach a worker after a\n"
-               "man-down alarm. Needs the works council's secret key; works only while the\n"
-               "pseudonym's epoch key is kept. The attempt and its reason go to the audit log.\n");
-    return rc;
-}
+struct reid_opts {
+    const char *config, *route, *pseudonym, *reason, *key;
+};
+static const struct fg_opt reid_table[] = {
+    FG_OPT_STR(struct reid_opts, config, "config", 'c', "FILE", "the gateway's configuration"),
+    FG_OPT_STR(struct reid_opts, route, "route", 0, "R", "the route the pseudonym left on"),
+    FG_OPT_STR(struct reid_opts, pseudonym, "pseudonym", 0, "P", "the pseudonym"),
+    FG_OPT_STR(struct reid_opts, reason, "reason", 0, "TEXT",
+               "why (at least 10 characters; recorded in the audit log)"),
+    FG_OPT_STR(struct reid_opts, key, "key", 0, "WORKS_COUNCIL_SECRET",
+               "the works council's secret key file"),
+};
+static const struct fg_opt_cmd reid_cmd = {
+    "fairgate reidentify",
+    "--config FILE --route R --pseudonym P --reason TEXT\n--key WORKS_COUNCIL_SECRET",
+    "Reveals who stands behind pseudonym P on route R, e.g. to reach a worker after a\n"
+    "man-down alarm. Needs the works council's secret key; works only while the\n"
+    "pseudonym's epoch key is kept. The attempt and its reason go to the audit log.",
+    reid_table,
+    FG_OPT_N(reid_table),
+    0,
+    0};
 
 static int reidentify_main(int argc, char **argv)
 {
-    static const char *const names[] = {"config", "route", "pseudonym", "reason", "key"};
-    const char *v[5];
-    int opt = wc_options(argc, argv, names, v, 5);
-    if (opt)
-        return usage(opt == 1 ? stdout : stderr, opt == 1 ? 0 : 2);
-    const char *config = v[0], *route = v[1], *ps = v[2], *reason = v[3], *key = v[4];
+    struct reid_opts opt = {0};
+    int prc = fg_opt_parse(&reid_cmd, argc, argv, &opt, NULL, NULL);
+    if (prc != FG_OPT_OK)
+        return fg_opt_exit(prc);
+    const char *config = opt.config, *route = opt.route, *ps = opt.pseudonym, *reason = opt.reason,
+               *key = opt.key;
     if (!config || !route || !ps || !reason || !key)
-        return usage(stderr, 2);
+        return fg_opt_error(&reid_cmd, "--config, --route, --pseudonym, --reason and --key are "
+                                       "required");
     if (strlen(reason) < 10) {
         fprintf(stderr, "reidentify: give a real reason (at least 10 characters); it is "
                         "recorded in the audit log\n");

@@ -3,7 +3,6 @@
  * output stays JSON lines) what was dropped and suppressed, and why. */
 #include <cjson/cJSON.h>
 #include <dirent.h>
-#include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +11,12 @@
 
 #include "common/fg_command.h"
 #include "common/fg_json.h"
+#include "common/fg_opt.h"
 #include "common/fg_util.h"
 #include "policy/policy.h"
-#include "cli/policy_cli.h"
+#include "cli/sensor_opts.h"
 
 #define MAX_LINE (1 << 20)
-#define MAX_SENSOR_DIRS 8
 
 struct replay {
     uint64_t lines, left, bad_line, no_route, decode_err[FG_ERR__COUNT], apply_err;
@@ -67,20 +66,32 @@ static void rm_keydir(const char *dir)
     rmdir(dir);
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: fairgate replay --policy FILE [--sensors DIR]... [--keys DIR] [--site NAME]\n"
-            "                       < telemetry.jsonl\n\n"
-            "Runs the policy offline over recorded telemetry, one JSON object per line:\n"
-            "  {\"topic\": \"raw/uwb-badge/t1\", \"time\": \"2026-11-27T08:00:00Z\", "
-            "\"payload\": \"{...}\"}\n"
-            "(payload_b64 instead of payload for binary; time optional: else the record's own\n"
-            "timestamp field drives the clock). Prints every message that would leave as a JSON\n"
-            "line {topic, payload, route, purpose} on stdout, then a summary on stderr of what\n"
-            "was dropped (by reason) and suppressed. Pseudonym keys live in a temporary\n"
-            "directory that is removed afterwards, unless --keys names one.\n");
-}
+struct replay_opts {
+    const char *policy, *keys, *site;
+    struct cli_sensor_opts sensors;
+};
+static const struct fg_opt replay_table[] = {
+    FG_OPT_STR(struct replay_opts, policy, "policy", 'p', "FILE", "the policy to apply (required)"),
+    CLI_SENSOR_OPTS(struct replay_opts, sensors),
+    FG_OPT_STR(struct replay_opts, keys, "keys", 0, "DIR",
+               "pseudonym key directory to use and keep (default: a temporary one)"),
+    FG_OPT_STR(struct replay_opts, site, "site", 0, "NAME", "the site name (default site)"),
+};
+static const struct fg_opt_cmd replay_cmd = {
+    "fairgate replay",
+    "--policy FILE [--sensors DIR]... [--keys DIR] [--site NAME]\n< telemetry.jsonl",
+    "Runs the policy offline over recorded telemetry, one JSON object per line:\n"
+    "  {\"topic\": \"raw/uwb-badge/t1\", \"time\": \"2026-11-27T08:00:00Z\", \"payload\": "
+    "\"{...}\"}\n"
+    "(payload_b64 instead of payload for binary; time optional: else the record's own\n"
+    "timestamp field drives the clock). Prints every message that would leave as a JSON\n"
+    "line {topic, payload, route, purpose} on stdout, then a summary on stderr of what\n"
+    "was dropped (by reason) and suppressed. Pseudonym keys live in a temporary\n"
+    "directory that is removed afterwards, unless --keys names one.",
+    replay_table,
+    FG_OPT_N(replay_table),
+    0,
+    0};
 
 static int64_t record_time(const struct sensor_record *rec)
 {
@@ -91,163 +102,136 @@ static int64_t record_time(const struct sensor_record *rec)
     return INT64_MIN;
 }
 
-static int replay_main(int argc, char **argv)
+/* What one replay run holds: the policy, its keys, the clock. */
+struct run {
+    struct sensor_registry *reg;
+    struct policy *p;
+    struct pseudonym_keyring *keys;
+    const char *keys_dir;
+    char tmpdir[64];
+    bool own_keys, expired_said;
+    int64_t clock;
+    unsigned char *bin; /* decoded payload_b64 */
+    struct replay rp;
+};
+
+/* Loads the sensor types, the policy and its keys. Returns 0 or an exit code. */
+static int run_open(struct run *r, const struct replay_opts *o)
 {
-    static const struct option lo[] = {
-        {"policy", required_argument, 0, 'p'}, {"sensors", required_argument, 0, 's'},
-        {"keys", required_argument, 0, 'k'},   {"site", required_argument, 0, 'S'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    const char *policy_file = NULL, *keys_dir = NULL, *site = "site";
-    const char *dirs[MAX_SENSOR_DIRS];
-    size_t ndirs = 0;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-        switch (c) {
-        case 'p':
-            policy_file = optarg;
-            break;
-        case 's':
-            if (ndirs == MAX_SENSOR_DIRS) {
-                fprintf(stderr, "replay: too many --sensors\n");
-                return 2;
-            }
-            dirs[ndirs++] = optarg;
-            break;
-        case 'k':
-            keys_dir = optarg;
-            break;
-        case 'S':
-            site = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!policy_file || optind != argc) {
-        usage(stderr);
-        return 2;
-    }
+    char why[1024] = "";
     if (sodium_init() < 0)
         return 1;
-    struct sensor_registry *reg;
-    if (policy_cli_registry(dirs, ndirs, &reg))
+    if (cli_sensor_registry("replay", &o->sensors, &r->reg))
         return 1;
-    char why[1024] = "";
-    struct policy *p = NULL;
-    if (policy_load_file(policy_file, reg, site, &p, why, sizeof why)) {
+    if (policy_load_file(o->policy, r->reg, o->site, &r->p, why, sizeof why)) {
         fprintf(stderr, "error: %s\n", why);
-        sensor_registry_free(reg);
         return 1;
     }
-    char tmpdir[] = "/tmp/fairgate-replay.XXXXXX";
-    bool own_keys = !keys_dir;
-    if (own_keys && !(keys_dir = mkdtemp(tmpdir))) {
+    snprintf(r->tmpdir, sizeof r->tmpdir, "/tmp/fairgate-replay.XXXXXX");
+    r->keys_dir = o->keys;
+    r->own_keys = !o->keys;
+    if (r->own_keys && !(r->keys_dir = mkdtemp(r->tmpdir))) {
+        r->own_keys = false;
         perror("replay: temporary key directory");
-        policy_free(p);
-        sensor_registry_free(reg);
         return 1;
     }
-    struct pseudonym_keyring *keys = NULL;
-    if (pseudonym_keyring_open(keys_dir, policy_rotate_ms(p), policy_keep_keys_ms(p), &keys, why,
-                               sizeof why)) {
+    if (pseudonym_keyring_open(r->keys_dir, policy_rotate_ms(r->p), policy_keep_keys_ms(r->p),
+                               &r->keys, why, sizeof why)) {
         fprintf(stderr, "replay: %s\n", why);
-        if (own_keys)
-            rm_keydir(keys_dir);
-        policy_free(p);
-        sensor_registry_free(reg);
         return 1;
     }
+    return 0;
+}
+
+static void run_close(struct run *r)
+{
+    pseudonym_keyring_close(r->keys);
+    if (r->own_keys)
+        rm_keydir(r->keys_dir);
+    policy_free(r->p);
+    sensor_registry_free(r->reg);
+    free(r->bin);
+}
+
+/* One telemetry line into topic, payload and time (INT64_MIN: none given);
+ * false when it is not a telemetry line. *j must be freed by the caller. */
+static bool parse_line(struct run *r, const char *line, size_t ll, cJSON **j, const char **topic,
+                       const unsigned char **payload, size_t *plen, int64_t *t)
+{
+    *j = cJSON_ParseWithLength(line, ll);
+    const cJSON *jt = *j ? cJSON_GetObjectItemCaseSensitive(*j, "topic") : NULL;
+    const cJSON *jp = *j ? cJSON_GetObjectItemCaseSensitive(*j, "payload") : NULL;
+    const cJSON *jb = *j ? cJSON_GetObjectItemCaseSensitive(*j, "payload_b64") : NULL;
+    const cJSON *jtime = *j ? cJSON_GetObjectItemCaseSensitive(*j, "time") : NULL;
+    *payload = NULL;
+    *plen = 0;
+    if (cJSON_IsString(jp)) {
+        *payload = (const unsigned char *)jp->valuestring;
+        *plen = strlen(jp->valuestring);
+    } else if (cJSON_IsString(jb) &&
+               sodium_base642bin(r->bin, MAX_LINE, jb->valuestring, strlen(jb->valuestring), NULL,
+                                 plen, NULL, sodium_base64_VARIANT_ORIGINAL) == 0)
+        *payload = r->bin;
+    *t = INT64_MIN;
+    if (cJSON_IsString(jtime) && !fg_parse_time(jtime->valuestring, strlen(jtime->valuestring), t))
+        *t = INT64_MIN;
+    *topic = cJSON_IsString(jt) ? jt->valuestring : NULL;
+    return *topic && *payload && !(jtime && *t == INT64_MIN);
+}
+
+/* The policy's part: windows that close by now, then the record. */
+static fg_err apply(struct run *r, struct sensor_record *rec)
+{
+    if (pseudonym_keyring_tick(r->keys, r->clock) != FG_OK ||
+        policy_tick(r->p, r->clock, false, print_output, &r->rp) != FG_OK)
+        return FG_ERR_IO;
+    int emitted = 0;
+    if (!policy_reads_type(r->p, rec->type))
+        r->rp.no_route++;
+    else if (policy_apply(r->p, r->keys, rec, r->clock, print_output, &r->rp, &emitted) != FG_OK)
+        r->rp.apply_err++;
+    return FG_OK;
+}
+
+/* One line of input; returns nonzero when the run must stop. */
+static int replay_line(struct run *r, const char *line, size_t ll)
+{
     static struct sensor_record rec;
-    struct replay rp = {.out = stdout};
-    char *line = malloc(MAX_LINE);
-    unsigned char *bin = malloc(MAX_LINE);
-    int64_t clock = INT64_MIN;
-    int rc = 0;
-    bool expired_said = false;
-    while (line && bin && fgets(line, MAX_LINE, stdin)) {
-        rp.lines++;
-        size_t ll = strlen(line);
-        while (ll && (line[ll - 1] == '\n' || line[ll - 1] == '\r'))
-            line[--ll] = '\0';
-        if (!ll)
-            continue;
-        cJSON *j = cJSON_ParseWithLength(line, ll);
-        const cJSON *jt = j ? cJSON_GetObjectItemCaseSensitive(j, "topic") : NULL;
-        const cJSON *jp = j ? cJSON_GetObjectItemCaseSensitive(j, "payload") : NULL;
-        const cJSON *jb = j ? cJSON_GetObjectItemCaseSensitive(j, "payload_b64") : NULL;
-        const cJSON *jtime = j ? cJSON_GetObjectItemCaseSensitive(j, "time") : NULL;
-        const unsigned char *payload = NULL;
-        size_t plen = 0;
-        if (cJSON_IsString(jp)) {
-            payload = (const unsigned char *)jp->valuestring;
-            plen = strlen(jp->valuestring);
-        } else if (cJSON_IsString(jb) &&
-                   sodium_base642bin(bin, MAX_LINE, jb->valuestring, strlen(jb->valuestring), NULL,
-                                     &plen, NULL, sodium_base64_VARIANT_ORIGINAL) == 0)
-            payload = bin;
-        int64_t t = INT64_MIN;
-        if (cJSON_IsString(jtime) &&
-            !fg_parse_time(jtime->valuestring, strlen(jtime->valuestring), &t))
-            t = INT64_MIN;
-        if (!cJSON_IsString(jt) || !payload || (jtime && t == INT64_MIN)) {
-            rp.bad_line++;
-            cJSON_Delete(j);
-            continue;
-        }
-        fg_err e = sensor_decode(reg, jt->valuestring, payload, plen, &rec, why, sizeof why);
+    char why[1024];
+    cJSON *j;
+    const char *topic;
+    const unsigned char *payload;
+    size_t plen;
+    int64_t t;
+    if (!parse_line(r, line, ll, &j, &topic, &payload, &plen, &t)) {
+        r->rp.bad_line++;
         cJSON_Delete(j);
-        if (e) {
-            rp.decode_err[e < FG_ERR__COUNT ? e : 0]++;
-            continue;
-        }
-        if (t == INT64_MIN)
-            t = record_time(&rec);
-        if (t == INT64_MIN)
-            t = clock == INT64_MIN ? fg_now_ms() : clock;
-        if (t > clock)
-            clock = t; /* the clock never runs backwards: windows close in order */
-        rec.received_ms = clock;
-        if (!expired_said && policy_expired(p, clock)) {
-            fprintf(stderr, "replay: the policy has expired at this time: nothing leaves\n");
-            expired_said = true;
-        }
-        if (pseudonym_keyring_tick(keys, clock) != FG_OK ||
-            policy_tick(p, clock, false, print_output, &rp) != FG_OK) {
-            rc = 1;
-            break;
-        }
-        int emitted = 0;
-        if (!policy_reads_type(p, rec.type))
-            rp.no_route++;
-        else if (policy_apply(p, keys, &rec, clock, print_output, &rp, &emitted) != FG_OK)
-            rp.apply_err++;
-        sodium_memzero(rec.arena, rec.arena_used);
+        return 0;
     }
-    if (policy_tick(p, clock == INT64_MIN ? fg_now_ms() : clock, true, print_output, &rp))
-        rc = 1;
-    fflush(stdout);
-    /* summary */
-    fprintf(stderr, "replay: %llu line(s) read, %llu message(s) would leave\n",
-            (unsigned long long)rp.lines, (unsigned long long)rp.left);
-    fprintf(stderr, "dropped:\n");
-    if (rp.bad_line)
-        fprintf(stderr, "  %llu not a telemetry line (JSON with topic and payload)\n",
-                (unsigned long long)rp.bad_line);
-    for (int i = 1; i < FG_ERR__COUNT; i++)
-        if (rp.decode_err[i])
-            fprintf(stderr, "  %llu rejected at decode: %s\n", (unsigned long long)rp.decode_err[i],
-                    fg_strerror((fg_err)i));
-    if (rp.no_route)
-        fprintf(stderr, "  %llu of a sensor type no route reads\n",
-                (unsigned long long)rp.no_route);
-    if (rp.apply_err)
-        fprintf(stderr, "  %llu refused by the policy engine (error)\n",
-                (unsigned long long)rp.apply_err);
+    fg_err e = sensor_decode(r->reg, topic, payload, plen, &rec, why, sizeof why);
+    cJSON_Delete(j);
+    if (e) {
+        r->rp.decode_err[e < FG_ERR__COUNT ? e : 0]++;
+        return 0;
+    }
+    if (t == INT64_MIN)
+        t = record_time(&rec);
+    if (t == INT64_MIN)
+        t = r->clock == INT64_MIN ? fg_now_ms() : r->clock;
+    if (t > r->clock)
+        r->clock = t; /* the clock never runs backwards: windows close in order */
+    rec.received_ms = r->clock;
+    if (!r->expired_said && policy_expired(r->p, r->clock)) {
+        fprintf(stderr, "replay: the policy has expired at this time: nothing leaves\n");
+        r->expired_said = true;
+    }
+    e = apply(r, &rec);
+    sodium_memzero(rec.arena, rec.arena_used);
+    return e != FG_OK;
+}
+
+static void print_route_stats(const struct policy *p)
+{
     for (size_t i = 0; i < policy_route_count(p); i++) {
         struct policy_route_stats st;
         policy_route_stats(p, i, &st);
@@ -267,13 +251,59 @@ static int replay_main(int argc, char **argv)
                 (unsigned long long)st.groups_secondary, (unsigned long long)st.totals_published,
                 (unsigned long long)st.totals_suppressed, (unsigned long long)st.overflow_records);
     }
+}
+
+static void print_summary(const struct replay *rp, const struct policy *p)
+{
+    fprintf(stderr, "replay: %llu line(s) read, %llu message(s) would leave\n",
+            (unsigned long long)rp->lines, (unsigned long long)rp->left);
+    fprintf(stderr, "dropped:\n");
+    if (rp->bad_line)
+        fprintf(stderr, "  %llu not a telemetry line (JSON with topic and payload)\n",
+                (unsigned long long)rp->bad_line);
+    for (int i = 1; i < FG_ERR__COUNT; i++)
+        if (rp->decode_err[i])
+            fprintf(stderr, "  %llu rejected at decode: %s\n",
+                    (unsigned long long)rp->decode_err[i], fg_strerror((fg_err)i));
+    if (rp->no_route)
+        fprintf(stderr, "  %llu of a sensor type no route reads\n",
+                (unsigned long long)rp->no_route);
+    if (rp->apply_err)
+        fprintf(stderr, "  %llu refused by the policy engine (error)\n",
+                (unsigned long long)rp->apply_err);
+    print_route_stats(p);
+}
+
+static int replay_main(int argc, char **argv)
+{
+    struct replay_opts o = {.site = "site"};
+    int prc = fg_opt_parse(&replay_cmd, argc, argv, &o, NULL, NULL);
+    if (prc != FG_OPT_OK)
+        return fg_opt_exit(prc);
+    if (!o.policy)
+        return fg_opt_error(&replay_cmd, "--policy FILE is required");
+    struct run r = {.clock = INT64_MIN, .rp = {.out = stdout}};
+    char *line = malloc(MAX_LINE);
+    r.bin = malloc(MAX_LINE);
+    int rc = line && r.bin ? run_open(&r, &o) : 1;
+    bool opened = rc == 0;
+    while (!rc && fgets(line, MAX_LINE, stdin)) {
+        r.rp.lines++;
+        size_t ll = strlen(line);
+        while (ll && (line[ll - 1] == '\n' || line[ll - 1] == '\r'))
+            line[--ll] = '\0';
+        if (ll)
+            rc = replay_line(&r, line, ll);
+    }
+    if (opened) {
+        if (policy_tick(r.p, r.clock == INT64_MIN ? fg_now_ms() : r.clock, true, print_output,
+                        &r.rp))
+            rc = 1;
+        fflush(stdout);
+        print_summary(&r.rp, r.p);
+    }
     free(line);
-    free(bin);
-    pseudonym_keyring_close(keys);
-    if (own_keys)
-        rm_keydir(keys_dir);
-    policy_free(p);
-    sensor_registry_free(reg);
+    run_close(&r);
     return rc;
 }
 

@@ -1,57 +1,47 @@
 /* fairgate run -c FILE: the daemon. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "common/fg_command.h"
+#include "common/fg_opt.h"
 #include "common/fg_log.h"
 #include "gateway/config.h"
 #include "gateway/gateway.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: fairgate run -c FILE [--check] [--help-config[=markdown]]\n\n"
-                 "Runs the gateway: subscribes to raw sensor topics on the local broker,\n"
-                 "applies the policy and publishes minimised messages upstream.\n\n"
-                 "  -c, --config FILE     configuration file (YAML)\n"
-                 "      --check           validate the configuration and exit\n"
-                 "      --help-config     list every configuration key\n");
-}
+struct run_opts {
+    const char *config, *help_config;
+    bool check;
+};
+static const struct fg_opt run_table[] = {
+    FG_OPT_STR(struct run_opts, config, "config", 'c', "FILE", "configuration file (YAML)"),
+    FG_OPT_FLAG(struct run_opts, check, "check", 0, "validate the configuration and exit"),
+    FG_OPT_OPTSTR(struct run_opts, help_config, "help-config", "markdown",
+                  "list every configuration key (as Markdown with =markdown)"),
+};
+static const struct fg_opt_cmd run_cmd = {
+    "fairgate run",
+    "-c FILE [--check] [--help-config[=markdown]]",
+    "Runs the gateway: subscribes to raw sensor topics on the local broker,\n"
+    "applies the policy and publishes minimised messages upstream.",
+    run_table,
+    FG_OPT_N(run_table),
+    0,
+    0};
 
 static int run_main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
-                                         {"check", no_argument, 0, 'k'},
-                                         {"help-config", optional_argument, 0, 'H'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *file = NULL;
-    bool check = false;
-    int o;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (o) {
-        case 'c':
-            file = optarg;
-            break;
-        case 'k':
-            check = true;
-            break;
-        case 'H':
-            config_print_help(stdout, optarg && strcmp(optarg, "markdown") == 0);
-            return 0;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
+    struct run_opts o = {0};
+    int prc = fg_opt_parse(&run_cmd, argc, argv, &o, NULL, NULL);
+    if (prc != FG_OPT_OK)
+        return fg_opt_exit(prc);
+    if (o.help_config) {
+        config_print_help(stdout, strcmp(o.help_config, "markdown") == 0);
+        return 0;
     }
-    if (!file || optind != argc) {
-        usage(stderr);
-        return 2;
-    }
+    if (!o.config)
+        return fg_opt_error(&run_cmd, "-c FILE is required");
+    const char *file = o.config;
+    bool check = o.check;
     struct fg_config cfg;
     char why[1024];
     if (config_load(file, &cfg, why, sizeof why) != FG_OK) {

@@ -1,49 +1,56 @@
 /* fairgate sensors list|describe|check: what the gateway can decode, and a
  * way for integrators to test a descriptor against a sample payload before a
  * gateway ever sees it. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/fg_command.h"
+#include "common/fg_opt.h"
 #include "common/fg_util.h"
 #include "sensors/sensor.h"
+#include "cli/sensor_opts.h"
 
-#define MAX_DIRS 16
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: fairgate sensors list [--dir DIR]...\n"
-            "       fairgate sensors describe NAME [--dir DIR]...\n"
-            "       fairgate sensors check FILE [--sample PAYLOAD_FILE] [--topic TOPIC]\n\n"
-            "  list      the sensor types the gateway knows: built-in ones (from %s)\n"
-            "            and those in each --dir\n"
-            "  describe  one type's fields: type, unit, data category, limits\n"
-            "  check     validates a descriptor file; with --sample, decodes the payload\n"
-            "            file and prints the typed record (undeclared fields are dropped)\n",
-            "$FAIRGATE_SENSOR_TYPES or the installed share/fairgate/sensors");
-}
-
-static int load_all(struct sensor_registry **r, const char *const *dirs, size_t ndirs)
-{
-    char why[1024];
-    if (sensor_registry_new(r) != FG_OK) {
-        fprintf(stderr, "sensors: out of memory\n");
-        return 1;
-    }
-    if (sensor_registry_load_builtin(*r, why, sizeof why) != FG_OK) {
-        fprintf(stderr, "sensors: %s\n", why);
-        return 1;
-    }
-    for (size_t i = 0; i < ndirs; i++)
-        if (sensor_registry_load_dir(*r, dirs[i], why, sizeof why) != FG_OK) {
-            fprintf(stderr, "sensors: %s\n", why);
-            return 1;
-        }
-    return 0;
-}
+struct opts {
+    struct cli_sensor_opts sensors;
+    const char *sample, *topic;
+};
+static const struct fg_opt types_table[] = {
+    CLI_SENSOR_OPTS(struct opts, sensors),
+    FG_OPT_LIST(struct opts, sensors.dirs, "dir", 0, "DIR", NULL), /* the old name of --sensors */
+};
+static const struct fg_opt check_table[] = {
+    FG_OPT_STR(struct opts, sample, "sample", 0, "PAYLOAD_FILE",
+               "decode this payload file and print the typed record"),
+    FG_OPT_STR(struct opts, topic, "topic", 0, "TOPIC",
+               "the topic the sample arrived on (default: one the pattern matches)"),
+};
+static const struct fg_opt_cmd list_cmd = {
+    "fairgate sensors list",
+    "[--sensors DIR]... [--no-builtin-sensors]",
+    "The sensor types the gateway knows: the built-in ones (installed in\n"
+    "share/fairgate/sensors) and those in each --sensors DIR.",
+    types_table,
+    FG_OPT_N(types_table),
+    0,
+    0};
+static const struct fg_opt_cmd describe_cmd = {
+    "fairgate sensors describe",
+    "NAME [--sensors DIR]... [--no-builtin-sensors]",
+    "One type's fields: type, unit, data category, limits.",
+    types_table,
+    FG_OPT_N(types_table),
+    1,
+    1};
+static const struct fg_opt_cmd check_cmd = {
+    "fairgate sensors check",
+    "FILE [--sample PAYLOAD_FILE] [--topic TOPIC]",
+    "Validates a descriptor file; with --sample, decodes the payload file and prints\n"
+    "the typed record (undeclared fields are dropped).",
+    check_table,
+    FG_OPT_N(check_table),
+    1,
+    1};
 
 static void categories(const struct sensor_type *t, char *buf, size_t len)
 {
@@ -174,82 +181,68 @@ static int check(const char *file, const char *sample, const char *topic)
     return rc;
 }
 
+static int list_main(int argc, char **argv)
+{
+    struct opts o = {0};
+    int rc = fg_opt_parse(&list_cmd, argc, argv, &o, NULL, NULL);
+    if (rc != FG_OPT_OK)
+        return fg_opt_exit(rc);
+    struct sensor_registry *r = NULL;
+    if (cli_sensor_registry("sensors", &o.sensors, &r))
+        return 1;
+    printf("%-18s %-8s %-32s %s\n", "TYPE", "FORMAT", "TOPIC", "CATEGORIES");
+    for (size_t i = 0; i < sensor_registry_count(r); i++)
+        print_type_row(sensor_registry_at(r, i));
+    sensor_registry_free(r);
+    return 0;
+}
+
+static int describe_main(int argc, char **argv)
+{
+    struct opts o = {0};
+    char **args;
+    int rc = fg_opt_parse(&describe_cmd, argc, argv, &o, &args, NULL);
+    if (rc != FG_OPT_OK)
+        return fg_opt_exit(rc);
+    struct sensor_registry *r = NULL;
+    if (cli_sensor_registry("sensors", &o.sensors, &r))
+        return 1;
+    const struct sensor_type *t = sensor_registry_find(r, args[0]);
+    if (t)
+        describe(t);
+    else {
+        const char *names[128];
+        size_t n = 0;
+        for (; n < sensor_registry_count(r) && n < 128; n++)
+            names[n] = sensor_registry_at(r, n)->name;
+        const char *s = fg_suggest(args[0], names, n);
+        fprintf(stderr, "sensors: no sensor type '%s'%s%s%s\n", args[0],
+                s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+        rc = 1;
+    }
+    sensor_registry_free(r);
+    return rc;
+}
+
+static int check_main(int argc, char **argv)
+{
+    struct opts o = {0};
+    char **args;
+    int rc = fg_opt_parse(&check_cmd, argc, argv, &o, &args, NULL);
+    if (rc != FG_OPT_OK)
+        return fg_opt_exit(rc);
+    return check(args[0], o.sample, o.topic);
+}
+
+static const struct fg_subcmd subs[] = {
+    {"list", "the sensor types the gateway knows", list_main},
+    {"describe", "one type's fields: type, unit, data category, limits", describe_main},
+    {"check", "validate a descriptor; decode a sample payload with it", check_main},
+};
+
 static int sensors_main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"dir", required_argument, 0, 'd'},
-                                         {"sample", required_argument, 0, 's'},
-                                         {"topic", required_argument, 0, 't'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *dirs[MAX_DIRS], *sample = NULL, *topic = NULL;
-    size_t ndirs = 0;
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    const char *sub = argv[1];
-    int o;
-    optind = 2;
-    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (o) {
-        case 'd':
-            if (ndirs == MAX_DIRS) {
-                fprintf(stderr, "sensors: at most %d --dir\n", MAX_DIRS);
-                return 2;
-            }
-            dirs[ndirs++] = optarg;
-            break;
-        case 's':
-            sample = optarg;
-            break;
-        case 't':
-            topic = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    int nargs = argc - optind;
-    if (!strcmp(sub, "list") && nargs == 0) {
-        struct sensor_registry *r = NULL;
-        int rc = load_all(&r, dirs, ndirs);
-        if (!rc) {
-            printf("%-18s %-8s %-32s %s\n", "TYPE", "FORMAT", "TOPIC", "CATEGORIES");
-            for (size_t i = 0; i < sensor_registry_count(r); i++)
-                print_type_row(sensor_registry_at(r, i));
-        }
-        sensor_registry_free(r);
-        return rc;
-    }
-    if (!strcmp(sub, "describe") && nargs == 1) {
-        struct sensor_registry *r = NULL;
-        int rc = load_all(&r, dirs, ndirs);
-        if (!rc) {
-            const struct sensor_type *t = sensor_registry_find(r, argv[optind]);
-            if (t)
-                describe(t);
-            else {
-                const char *names[128];
-                size_t n = 0;
-                for (; n < sensor_registry_count(r) && n < 128; n++)
-                    names[n] = sensor_registry_at(r, n)->name;
-                const char *s = fg_suggest(argv[optind], names, n);
-                fprintf(stderr, "sensors: no sensor type '%s'%s%s%s\n", argv[optind],
-                        s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
-                rc = 1;
-            }
-        }
-        sensor_registry_free(r);
-        return rc;
-    }
-    if (!strcmp(sub, "check") && nargs == 1)
-        return check(argv[optind], sample, topic);
-    usage(stderr);
-    return 2;
+    return fg_subcmd_run("fairgate sensors", subs, FG_OPT_N(subs), argc, argv);
 }
 
 const struct fg_command fg_cmd_sensors = {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/fg_command.h"
+#include "common/fg_opt.h"
 #include "common/fg_util.h"
 #include "audit/audit.h"
 #include "audit/inbox.h"
@@ -37,26 +38,36 @@ struct flow_row {
     double count;
 };
 
-static int usage(FILE *f, int rc)
-{
-    fprintf(f, "usage: fairgate subject-report --config FILE --id IDENTIFIER\n"
-               "                               --key WORKS_COUNCIL_SECRET [--html OUT]\n\n"
-               "Lists, for every pseudonym epoch still kept, the worker's pseudonyms per route\n"
-               "and every audited flow of those routes while the pseudonym was in use. This is\n"
-               "how a worker sees, and can contest, what left the site about them.\n");
-    return rc;
-}
+struct subj_opts {
+    const char *config, *id, *key, *html;
+};
+static const struct fg_opt subj_table[] = {
+    FG_OPT_STR(struct subj_opts, config, "config", 'c', "FILE", "the gateway's configuration"),
+    FG_OPT_STR(struct subj_opts, id, "id", 0, "IDENTIFIER", "the worker's identifier"),
+    FG_OPT_STR(struct subj_opts, key, "key", 0, "WORKS_COUNCIL_SECRET",
+               "the works council's secret key file"),
+    FG_OPT_STR(struct subj_opts, html, "html", 0, "OUT", "also write the report as HTML"),
+};
+static const struct fg_opt_cmd subj_cmd = {
+    "fairgate subject-report",
+    "--config FILE --id IDENTIFIER\n--key WORKS_COUNCIL_SECRET [--html OUT]",
+    "Lists, for every pseudonym epoch still kept, the worker's pseudonyms per route\n"
+    "and every audited flow of those routes while the pseudonym was in use. This is\n"
+    "how a worker sees, and can contest, what left the site about them.",
+    subj_table,
+    FG_OPT_N(subj_table),
+    0,
+    0};
 
 static int subject_main(int argc, char **argv)
 {
-    static const char *const names[] = {"config", "id", "key", "html"};
-    const char *v[4];
-    int opt = wc_options(argc, argv, names, v, 4);
-    if (opt)
-        return usage(opt == 1 ? stdout : stderr, opt == 1 ? 0 : 2);
-    const char *config = v[0], *id = v[1], *key = v[2], *html = v[3];
+    struct subj_opts opt = {0};
+    int prc = fg_opt_parse(&subj_cmd, argc, argv, &opt, NULL, NULL);
+    if (prc != FG_OPT_OK)
+        return fg_opt_exit(prc);
+    const char *config = opt.config, *id = opt.id, *key = opt.key, *html = opt.html;
     if (!config || !id || !key)
-        return usage(stderr, 2);
+        return fg_opt_error(&subj_cmd, "--config, --id and --key are required");
     struct wc_state st;
     if (wc_state_load(&st, config, "subject-report"))
         return 2;

@@ -1,4 +1,4 @@
-/* Shared by the policy subcommands (cli_policy.c, cli_replay.c). */
+/* The policy subcommands that live outside cli_policy.c. */
 #ifndef POLICY_CLI_H
 #define POLICY_CLI_H
 
@@ -6,11 +6,6 @@
 
 #include "common/fg_error.h"
 #include "sensors/sensor.h"
-
-/* The built-in sensor types, or only those in dirs when ndirs > 0. Prints
- * the reason on failure. */
-FG_MUST_CHECK fg_err policy_cli_registry(const char *const *dirs, size_t ndirs,
-                                         struct sensor_registry **out);
 
 /* policy sign / policy verify (cli/policy_sign.c). */
 int policy_cli_sign(int argc, char **argv);

@@ -4,46 +4,47 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fg_opt.h"
 #include "common/fg_util.h"
 #include "gateway/config.h"
 #include "council/keys.h"
 #include "council/policy_sig.h"
 #include "policy/policy.h"
 #include "cli/policy_cli.h"
+#include "cli/sensor_opts.h"
 
-static void sign_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: fairgate policy sign FILE --key SECRET --role ROLE [--sig OUT]\n\n"
-            "Appends a detached Ed25519 signature over FILE's exact bytes to FILE.sig (or OUT).\n"
-            "The policy is checked first: an invalid policy is never signed. Any change to\n"
-            "the file afterwards, even one byte, invalidates the signature.\n");
-}
+struct sign_opts {
+    const char *key, *role, *sig;
+    struct cli_sensor_opts sensors;
+};
+static const struct fg_opt sign_table[] = {
+    FG_OPT_STR(struct sign_opts, key, "key", 0, "SECRET", "the signer's secret key file"),
+    FG_OPT_STR(struct sign_opts, role, "role", 0, "ROLE",
+               "the role signing: employer or works-council"),
+    FG_OPT_STR(struct sign_opts, sig, "sig", 0, "OUT", "signature file (default FILE.sig)"),
+    CLI_SENSOR_OPTS(struct sign_opts, sensors),
+};
+static const struct fg_opt_cmd sign_cmd = {
+    "fairgate policy sign",
+    "FILE --key SECRET --role ROLE [--sig OUT]",
+    "Appends a detached Ed25519 signature over FILE's exact bytes to FILE.sig (or OUT).\n"
+    "The policy is checked first: an invalid policy is never signed. Any change to\n"
+    "the file afterwards, even one byte, invalidates the signature.",
+    sign_table,
+    FG_OPT_N(sign_table),
+    1,
+    1};
 
 int policy_cli_sign(int argc, char **argv)
 {
-    const char *file = NULL, *key = NULL, *role = NULL, *sig = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--key") && i + 1 < argc)
-            key = argv[++i];
-        else if (!strcmp(argv[i], "--role") && i + 1 < argc)
-            role = argv[++i];
-        else if (!strcmp(argv[i], "--sig") && i + 1 < argc)
-            sig = argv[++i];
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            sign_usage(stdout);
-            return 0;
-        } else if (argv[i][0] != '-' && !file)
-            file = argv[i];
-        else {
-            sign_usage(stderr);
-            return 2;
-        }
-    }
-    if (!file || !key || !role) {
-        sign_usage(stderr);
-        return 2;
-    }
+    struct sign_opts o = {0};
+    char **args;
+    int prc = fg_opt_parse(&sign_cmd, argc, argv, &o, &args, NULL);
+    if (prc != FG_OPT_OK)
+        return fg_opt_exit(prc);
+    if (!o.key || !o.role)
+        return fg_opt_error(&sign_cmd, "--key and --role are required");
+    const char *file = args[0], *key = o.key, *role = o.role, *sig = o.sig;
     char why[1024], krole[KEYS_ROLE_MAX + 1], sigpath[4200];
     unsigned char *sk = NULL;
     if (keys_load_secret(key, &sk, krole, sizeof krole, why, sizeof why) != FG_OK) {
@@ -63,7 +64,7 @@ int policy_cli_sign(int argc, char **argv)
         fprintf(stderr, "policy sign: cannot read %s\n", file);
         goto out;
     }
-    if (policy_cli_registry(NULL, 0, &reg) != FG_OK)
+    if (cli_sensor_registry("policy sign", &o.sensors, &reg) != FG_OK)
         goto out;
     if (policy_load_string(file, text, len, reg, "site", &p, why, sizeof why) != FG_OK) {
         fprintf(stderr, "policy sign: refusing to sign an invalid policy: %s\n", why);
@@ -94,72 +95,82 @@ out:
     return rc;
 }
 
-static void verify_usage(FILE *f)
+struct verify_opts {
+    const char *sig, *config, *require;
+    struct fg_opt_list trust;
+    struct cli_sensor_opts sensors;
+};
+static const struct fg_opt verify_table[] = {
+    FG_OPT_STR(struct verify_opts, sig, "sig", 0, "SIGFILE", "signature file (default FILE.sig)"),
+    FG_OPT_STR(struct verify_opts, config, "config", 'c', "CONFIG",
+               "the gateway's configuration: its trusted keys and required roles"),
+    FG_OPT_LIST(struct verify_opts, trust, "trust", 0, "ROLE=PUBFILE",
+                "trust PUBFILE as ROLE's key (repeatable)"),
+    FG_OPT_STR(struct verify_opts, require, "require", 0, "ROLE,ROLE",
+               "roles that must sign (default employer,works-council)"),
+    CLI_SENSOR_OPTS(struct verify_opts, sensors),
+};
+static const struct fg_opt_cmd verify_cmd = {
+    "fairgate policy verify",
+    "FILE [--sig SIGFILE] [--config CONFIG]\n[--trust ROLE=PUBFILE]... [--require ROLE,ROLE]",
+    "Lists who signed FILE, with which key, and whether each signature matches the\n"
+    "file's exact bytes. With --config (or --trust/--require) it also says whether\n"
+    "the gateway would put the policy into effect. Exit 0 only if it would.",
+    verify_table,
+    FG_OPT_N(verify_table),
+    1,
+    1};
+
+/* The trusted keys and required roles: from the configuration, then --trust
+ * and --require. Returns 0, or 2 after printing why. */
+static int verify_setup(const struct verify_opts *o, struct policysig_setup *su,
+                        struct fg_config *cfg, bool *have_cfg)
 {
-    fprintf(f, "usage: fairgate policy verify FILE [--sig SIGFILE] [--config CONFIG]\n"
-               "                             [--trust ROLE=PUBFILE]... [--require ROLE,ROLE]\n\n"
-               "Lists who signed FILE, with which key, and whether each signature matches the\n"
-               "file's exact bytes. With --config (or --trust/--require) it also says whether\n"
-               "the gateway would put the policy into effect. Exit 0 only if it would.\n");
+    char why[1024];
+    policysig_setup_init(su, "employer,works-council");
+    if (o->config) {
+        *have_cfg = true;
+        if (config_load(o->config, cfg, why, sizeof why) != FG_OK ||
+            policysig_setup_from_config(su, cfg, why, sizeof why) != FG_OK) {
+            fprintf(stderr, "policy verify: %s\n", why);
+            return 2;
+        }
+    }
+    for (size_t i = 0; i < o->trust.n; i++) {
+        const char *spec = o->trust.v[i], *eq = strchr(spec, '=');
+        char role[KEYS_ROLE_MAX + 1];
+        if (!eq || eq == spec || (size_t)(eq - spec) > KEYS_ROLE_MAX) {
+            fprintf(stderr, "policy verify: --trust takes ROLE=PUBFILE\n");
+            return 2;
+        }
+        snprintf(role, sizeof role, "%.*s", (int)(eq - spec), spec);
+        if (policysig_setup_trust(su, role, eq + 1, why, sizeof why) != FG_OK) {
+            fprintf(stderr, "policy verify: %s\n", why);
+            return 2;
+        }
+    }
+    if (o->require)
+        policysig_setup_require(su, o->require);
+    return 0;
 }
 
 int policy_cli_verify(int argc, char **argv)
 {
-    const char *file = NULL, *sig = NULL, *config = NULL, *require = NULL;
-    const char *trust_spec[4];
-    size_t ntrust_spec = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--sig") && i + 1 < argc)
-            sig = argv[++i];
-        else if (!strcmp(argv[i], "--config") && i + 1 < argc)
-            config = argv[++i];
-        else if (!strcmp(argv[i], "--require") && i + 1 < argc)
-            require = argv[++i];
-        else if (!strcmp(argv[i], "--trust") && i + 1 < argc && ntrust_spec < 4)
-            trust_spec[ntrust_spec++] = argv[++i];
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            verify_usage(stdout);
-            return 0;
-        } else if (argv[i][0] != '-' && !file)
-            file = argv[i];
-        else {
-            verify_usage(stderr);
-            return 2;
-        }
-    }
-    if (!file) {
-        verify_usage(stderr);
-        return 2;
-    }
+    struct verify_opts o = {0};
+    char **args;
+    int prc = fg_opt_parse(&verify_cmd, argc, argv, &o, &args, NULL);
+    if (prc != FG_OPT_OK)
+        return fg_opt_exit(prc);
+    const char *file = args[0], *sig = o.sig, *require = o.require;
     struct fg_config cfg;
     bool have_cfg = false;
     char why[1024];
     struct policysig_setup su;
-    policysig_setup_init(&su, "employer,works-council");
-    if (config) {
-        have_cfg = true;
-        if (config_load(config, &cfg, why, sizeof why) != FG_OK ||
-            policysig_setup_from_config(&su, &cfg, why, sizeof why) != FG_OK) {
-            fprintf(stderr, "policy verify: %s\n", why);
+    if (verify_setup(&o, &su, &cfg, &have_cfg)) {
+        if (have_cfg)
             config_free(&cfg);
-            return 2;
-        }
+        return 2;
     }
-    for (size_t i = 0; i < ntrust_spec; i++) {
-        const char *eq = strchr(trust_spec[i], '=');
-        char role[KEYS_ROLE_MAX + 1];
-        if (!eq || eq == trust_spec[i] || (size_t)(eq - trust_spec[i]) > KEYS_ROLE_MAX) {
-            fprintf(stderr, "policy verify: --trust takes ROLE=PUBFILE\n");
-            return 2;
-        }
-        snprintf(role, sizeof role, "%.*s", (int)(eq - trust_spec[i]), trust_spec[i]);
-        if (policysig_setup_trust(&su, role, eq + 1, why, sizeof why) != FG_OK) {
-            fprintf(stderr, "policy verify: %s\n", why);
-            return 2;
-        }
-    }
-    if (require)
-        policysig_setup_require(&su, require);
     char *text = NULL;
     size_t len = 0;
     const char *sigpath = su.sig_path;
@@ -185,7 +196,7 @@ int policy_cli_verify(int argc, char **argv)
     crypto_generichash(h, sizeof h, (unsigned char *)text, len, NULL, 0);
     sodium_bin2hex(digest, sizeof digest, h, sizeof h);
     printf("policy:     %s\ndigest:     %s\nsignatures: %s\n", file, digest, sigpath);
-    if (policy_cli_registry(NULL, 0, &reg) == FG_OK &&
+    if (cli_sensor_registry("policy verify", &o.sensors, &reg) == FG_OK &&
         policy_load_string(file, text, len, reg, "site", &p, why, sizeof why) == FG_OK) {
         char until[40] = "no end date";
         if (policy_valid_until_ms(p) != INT64_MAX)

@@ -3,27 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-int wc_options(int argc, char **argv, const char *const *names, const char **values, size_t n)
-{
-    for (size_t k = 0; k < n; k++)
-        values[k] = NULL;
-    for (int i = 1; i < argc; i += 2) { /* --option value pairs */
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
-            return 1;
-        const char *name = !strcmp(a, "-c") ? "config" : !strncmp(a, "--", 2) ? a + 2 : NULL;
-        if (!name || i + 1 >= argc)
-            return 2;
-        size_t k = 0;
-        while (k < n && strcmp(names[k], name))
-            k++;
-        if (k == n)
-            return 2;
-        values[k] = argv[i + 1];
-    }
-    return 0;
-}
-
 int wc_state_load(struct wc_state *st, const char *config, const char *cmd)
 {
     char why[1024];

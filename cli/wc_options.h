@@ -1,15 +1,11 @@
-/* What the works-council commands (reidentify, subject-report) share: their
- * "--name value" options and the gateway state they read. */
+/* What the works-council commands (reidentify, subject-report) share: the gateway state they read.
+ */
 #ifndef WC_CLI_H
 #define WC_CLI_H
 
 #include <stddef.h>
 
 #include "gateway/config.h"
-
-/* values[i] gets the value of "--names[i]" (NULL if absent); "-c" stands for
- * "--config". Returns 0 when parsed, 1 when --help was asked, 2 on a usage error. */
-int wc_options(int argc, char **argv, const char *const *names, const char **values, size_t n);
 
 struct wc_state {
     struct fg_config cfg;

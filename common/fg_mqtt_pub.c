@@ -212,3 +212,13 @@ void fg_pub_close(struct fg_pub *p)
     pthread_mutex_destroy(&p->lock);
     free(p);
 }
+
+void fg_pub_pace(int64_t t0_ms, long long sent, double rate)
+{
+    int64_t due = t0_ms + (int64_t)((double)sent * 1000.0 / rate);
+    int64_t now = fg_monotonic_ms();
+    if (due > now) {
+        struct timespec ts = {(due - now) / 1000, ((due - now) % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/fg_error.h"
 
@@ -30,5 +31,9 @@ FG_MUST_CHECK fg_err fg_pub_send(struct fg_pub *p, const char *topic, const void
 FG_MUST_CHECK fg_err fg_pub_flush(struct fg_pub *p, int timeout_ms);
 size_t fg_pub_acked(struct fg_pub *p);
 void fg_pub_close(struct fg_pub *p);
+
+/* Paces a sender to rate messages per second: sleeps until message number
+ * sent is due, counted from t0_ms (fg_monotonic_ms at the first message). */
+void fg_pub_pace(int64_t t0_ms, long long sent, double rate);
 
 #endif

@@ -72,14 +72,16 @@ fg_err fg_read_file(const char *path, size_t max, char **out, size_t *len)
     return FG_OK;
 }
 
-static fg_err write_all(int fd, const void *data, size_t len)
+fg_err fg_write_all(int fd, const void *data, size_t len)
 {
     const char *p = data;
     while (len) {
         ssize_t w = write(fd, p, len);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w < 0)
+        if (w == 0)
+            errno = EIO;
+        if (w <= 0)
             return FG_ERR_IO;
         p += w;
         len -= (size_t)w;
@@ -109,7 +111,7 @@ fg_err fg_write_file_atomic(const char *path, const void *data, size_t len, int 
     }
     if (fd < 0)
         return FG_ERR_IO;
-    if (write_all(fd, data, len) != FG_OK || fchmod(fd, (mode_t)mode) != 0 || fsync(fd) != 0) {
+    if (fg_write_all(fd, data, len) != FG_OK || fchmod(fd, (mode_t)mode) != 0 || fsync(fd) != 0) {
         close(fd);
         unlink(tmp);
         return FG_ERR_IO;
@@ -164,7 +166,7 @@ fg_err fg_load_secret(const char *path, size_t len, bool create, unsigned char *
     if (stat(path, &st) != 0 && errno == ENOENT && create) {
         randombytes_buf(key, len);
         int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0 || write_all(fd, key, len) != FG_OK || fsync(fd) != 0) {
+        if (fd < 0 || fg_write_all(fd, key, len) != FG_OK || fsync(fd) != 0) {
             snprintf(why, why_len, "cannot create key file %s: %s", path, strerror(errno));
             if (fd >= 0)
                 close(fd);
@@ -462,4 +464,24 @@ void fg_fputs_html(FILE *f, const char *s)
             fputc(*s, f);
         }
     }
+}
+
+const char *fg_data_path(const char *sub, char *buf, size_t len)
+{
+    /* Installed layout, wherever it was installed: BIN/../share/fairgate. A
+     * build tree is staged the same way (CMake links build/share/fairgate). */
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(buf, len, "%s/../share/fairgate/%s", exe, sub);
+            if (access(buf, R_OK) == 0)
+                return buf;
+        }
+    }
+    snprintf(buf, len, "%s/%s", FAIRGATE_DATA_DIR, sub);
+    return buf;
 }

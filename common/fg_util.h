@@ -18,6 +18,15 @@ FG_MUST_CHECK fg_err fg_read_file(const char *path, size_t max, char **out, size
  * path (a symlink at path is replaced, never followed), fsync dir. */
 FG_MUST_CHECK fg_err fg_write_file_atomic(const char *path, const void *data, size_t len, int mode);
 
+/* write(2) until all of data is written, retrying on EINTR. On FG_ERR_IO errno
+ * says why (ENOSPC, EIO, ...). */
+FG_MUST_CHECK fg_err fg_write_all(int fd, const void *data, size_t len);
+
+/* Where installed data lives: BIN/../share/fairgate/SUB next to the running
+ * binary when that exists (a relocated install, or a build tree, which CMake
+ * stages the same way), else the compiled-in PREFIX/share/fairgate/SUB. */
+const char *fg_data_path(const char *sub, char *buf, size_t len);
+
 /* Secret files must be regular, owned by us and not readable by group/others. */
 FG_MUST_CHECK fg_err fg_check_secret_file(const char *path, char *why, size_t why_len);
 

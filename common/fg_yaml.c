@@ -141,3 +141,24 @@ bool fg_yaml_to_bool(const char *s, bool *out)
     }
     return false;
 }
+
+fg_err fg_yaml_bad(struct fg_yaml *y, yaml_node_t *n, char *why, size_t why_len, const char *fmt,
+                   const char *a, const char *b)
+{
+    char where[512], msg[512];
+    fg_yaml_where(y, n, where, sizeof where);
+    snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
+    snprintf(why, why_len, "%s: %s", where, msg);
+    return FG_ERR_CONFIG;
+}
+
+fg_err fg_yaml_bad_word(struct fg_yaml *y, yaml_node_t *n, char *why, size_t why_len,
+                        const char *what, const char *word, const char *const *valid, size_t nvalid)
+{
+    const char *s = fg_suggest(word, valid, nvalid);
+    char where[512];
+    fg_yaml_where(y, n, where, sizeof where);
+    snprintf(why, why_len, "%s: unknown %s '%s'%s%s%s", where, what, word,
+             s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+    return FG_ERR_CONFIG;
+}

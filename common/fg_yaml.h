@@ -32,6 +32,16 @@ yaml_node_t *fg_yaml_get(struct fg_yaml *y, yaml_node_t *map, const char *key);
 /* "file:line:col" of a node (1-based). */
 void fg_yaml_where(struct fg_yaml *y, yaml_node_t *n, char *buf, size_t len);
 
+/* Errors that point at a node. fg_yaml_bad writes "file:line:col: " and fmt
+ * with a and b (each NULL or a string for a %s) into why; fg_yaml_bad_word
+ * writes "file:line:col: unknown WHAT 'WORD' (did you mean 'X'?)" with the
+ * nearest of valid. Both return FG_ERR_CONFIG. */
+fg_err fg_yaml_bad(struct fg_yaml *y, yaml_node_t *n, char *why, size_t why_len, const char *fmt,
+                   const char *a, const char *b);
+fg_err fg_yaml_bad_word(struct fg_yaml *y, yaml_node_t *n, char *why, size_t why_len,
+                        const char *what, const char *word, const char *const *valid,
+                        size_t nvalid);
+
 /* Scalar conversions; false when the text is not of that type. */
 bool fg_yaml_to_double(const char *s, double *out);
 bool fg_yaml_to_int(const char *s, int64_t *out);

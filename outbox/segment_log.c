@@ -91,18 +91,7 @@ static ssize_t write_all(struct outbox_log *l, const void *buf, size_t len)
         errno = ENOSPC;
         return -1;
     }
-    const char *p = buf;
-    size_t left = len;
-    while (left) {
-        ssize_t w = write(l->fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        left -= (size_t)w;
-    }
-    return (ssize_t)len;
+    return fg_write_all(l->fd, buf, len) == FG_OK ? (ssize_t)len : -1;
 }
 
 /* Appends one whole record or nothing: a short write is cut back off. */

@@ -24,22 +24,13 @@ struct ctx {
 static inline fg_err bad(struct ctx *c, yaml_node_t *n, const char *fmt, const char *a,
                          const char *b)
 {
-    char where[512], msg[512];
-    fg_yaml_where(c->y, n, where, sizeof where);
-    snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
-    snprintf(c->why, c->why_len, "%s: %s", where, msg);
-    return FG_ERR_CONFIG;
+    return fg_yaml_bad(c->y, n, c->why, c->why_len, fmt, a, b);
 }
 
 static inline fg_err bad_word(struct ctx *c, yaml_node_t *n, const char *what, const char *word,
                               const char *const *valid, size_t nvalid)
 {
-    const char *s = fg_suggest(word, valid, nvalid);
-    char where[512];
-    fg_yaml_where(c->y, n, where, sizeof where);
-    snprintf(c->why, c->why_len, "%s: unknown %s '%s'%s%s%s", where, what, word,
-             s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
-    return FG_ERR_CONFIG;
+    return fg_yaml_bad_word(c->y, n, c->why, c->why_len, what, word, valid, nvalid);
 }
 
 static inline fg_err text(struct ctx *c, yaml_node_t *n, const char *key, char **out)

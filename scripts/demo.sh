@@ -57,7 +57,7 @@ echo "   $("$FG" certs inspect "$RUN/ca/fairgate-gateway.crt" | grep -iE '^ *sub
 
 LOCAL=$(free_port); UP=$(free_port)
 echo "== 2. brokers on loopback: local :$LOCAL (mutual TLS + ACL from fairgate broker-config), upstream :$UP (TLS)"
-"$FG" broker-config --sensors "$RUN/sensors" --ca "$RUN/ca" --port "$LOCAL" "${HUBS[@]}" "$RUN/local.conf" 2>/dev/null | sed 's/^/   /'
+"$FG" broker-config --sensor-certs "$RUN/sensors" --ca "$RUN/ca" --port "$LOCAL" "${HUBS[@]}" "$RUN/local.conf" 2>/dev/null | sed 's/^/   /'
 echo "user $(id -un)" >>"$RUN/local.conf"   # as root, mosquitto would drop to a user that cannot read $RUN
 mosquitto -c "$RUN/local.conf" >"$RUN/local.log" 2>&1 &
 PIDS+=($!)

@@ -133,24 +133,13 @@ struct ctx {
 
 static fg_err bad(struct ctx *c, yaml_node_t *n, const char *fmt, const char *a, const char *b)
 {
-    char where[512], msg[512];
-    fg_yaml_where(c->y, n, where, sizeof where);
-    snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
-    snprintf(c->why, c->why_len, "%s: %s", where, msg);
-    return FG_ERR_CONFIG;
+    return fg_yaml_bad(c->y, n, c->why, c->why_len, fmt, a, b);
 }
 
 static fg_err bad_word(struct ctx *c, yaml_node_t *n, const char *what, const char *word,
                        const char *const *valid, size_t nvalid)
 {
-    const char *s = fg_suggest(word, valid, nvalid);
-    char hint[128] = "";
-    if (s)
-        snprintf(hint, sizeof hint, " (did you mean '%s'?)", s);
-    char where[512];
-    fg_yaml_where(c->y, n, where, sizeof where);
-    snprintf(c->why, c->why_len, "%s: unknown %s '%s'%s", where, what, word, hint);
-    return FG_ERR_CONFIG;
+    return fg_yaml_bad_word(c->y, n, c->why, c->why_len, what, word, valid, nvalid);
 }
 
 static fg_err want_scalar(struct ctx *c, yaml_node_t *n, const char *key, const char **out)
@@ -705,15 +694,7 @@ fg_err sensor_registry_load_dir(struct sensor_registry *r, const char *dir, char
 
 const char *sensor_builtin_dir(char *buf, size_t len)
 {
-    const char *dir = getenv("FAIRGATE_SENSOR_TYPES");
-    if (dir && *dir)
-        return dir;
-    /* A build tree runs from its sources; an installed binary from share/. */
-    const char *src = getenv("FAIRGATE_SOURCE_DIR");
-    snprintf(buf, len, "%s/sensors/types", src && *src ? src : FAIRGATE_SOURCE_DIR);
-    if (access(buf, R_OK) != 0)
-        snprintf(buf, len, "%s/sensors", FAIRGATE_DATA_DIR);
-    return buf;
+    return fg_data_path("sensors", buf, len);
 }
 
 fg_err sensor_registry_load_builtin(struct sensor_registry *r, char *why, size_t why_len)

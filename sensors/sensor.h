@@ -153,8 +153,8 @@ FG_MUST_CHECK fg_err sensor_registry_load_string(struct sensor_registry *r, cons
 /* Loads every *.yaml in dir (sorted). */
 FG_MUST_CHECK fg_err sensor_registry_load_dir(struct sensor_registry *r, const char *dir, char *why,
                                               size_t why_len);
-/* Loads the built-in types: $FAIRGATE_SENSOR_TYPES, else the source tree's
- * sensors/types, else the installed share/fairgate/sensors. */
+/* Loads the built-in types: the installed share/fairgate/sensors (see
+ * fg_data_path). */
 FG_MUST_CHECK fg_err sensor_registry_load_builtin(struct sensor_registry *r, char *why,
                                                   size_t why_len);
 /* The directory sensor_registry_load_builtin reads (static or in buf). */

@@ -19,7 +19,7 @@ modes=(always interval never)
 for round in $(seq 1 10); do
     mode=${modes[$((round % 3))]}
     before=$(wc -l <"$L")
-    "$F" audit selftest-writer --state "$S" --log "$L" --events 10000000 --fsync "$mode" \
+    "$TOOLS/fg_audit_writer" --state "$S" --log "$L" --events 10000000 --fsync "$mode" \
         --checkpoint-every 25 --rotate-every 400 --delay-us 100 2>>"$WORK/writer.log" &
     pid=$!
     sleep "0.$((RANDOM % 5 + 3))"
@@ -47,7 +47,7 @@ done
 ((grew >= 8)) || fail "the writer wrote in only $grew of 10 rounds"
 pass "after each of 10 kills the log verified up to its last complete line ($grew rounds wrote)"
 
-"$F" audit selftest-writer --state "$S" --log "$L" --events 20 2>>"$WORK/writer.log" ||
+"$TOOLS/fg_audit_writer" --state "$S" --log "$L" --events 20 2>>"$WORK/writer.log" ||
     fail "the writer cannot continue the log"
 "$F" audit verify "$L" --key "$KEY" >"$WORK/verify.log" || fail "final: $(cat "$WORK/verify.log")"
 repaired=$(grep -c '"action":"audit.repaired"' "$L" || true)

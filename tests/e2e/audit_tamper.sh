@@ -15,7 +15,7 @@ W=$WORK/witness.json
 
 "$F" audit init --state "$S" --log "$L" --pub "$KEY" >"$WORK/init.log" 2>&1 || fail "init"
 grep -Eq 'fingerprint: +[0-9a-f]{4}(-[0-9a-f]{4}){5}' "$WORK/init.log" || fail "no fingerprint printed"
-writer() { "$F" audit selftest-writer --state "$S" --log "$L" --checkpoint-every 40 \
+writer() { "$TOOLS/fg_audit_writer" --state "$S" --log "$L" --checkpoint-every 40 \
     --rotate-every 200 "$@" 2>>"$WORK/writer.log"; }
 writer --events 600 || fail "writer run 1"
 cp "$L" "$WORK/old.log"
@@ -71,7 +71,7 @@ expect "$WORK/old.log" 1 "rolled back" $((OLD_N + 1)) --witness "$W"
 HO=$(grep -n '"action":"key.handover"' "$L" | tail -n 1 | cut -d: -f1)
 cp -a "$S" "$WORK/fork-state"
 head -n $((HO + 10)) "$L" >"$WORK/fork.log"
-"$F" audit selftest-writer --state "$WORK/fork-state" --log "$WORK/fork.log" --events 200 \
+"$TOOLS/fg_audit_writer" --state "$WORK/fork-state" --log "$WORK/fork.log" --events 200 \
     2>>"$WORK/writer.log" || fail "fork writer"
 "$F" audit verify "$WORK/fork.log" --key "$KEY" >/dev/null || fail "the fork alone should verify"
 WSEQ=$(jq -r .seq "$W")

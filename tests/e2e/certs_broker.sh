@@ -56,14 +56,14 @@ check "fairgate certs inspect shows the sensor's kind and usage" \
     bash -c "'$FAIRGATE' certs inspect '$SENSORS/sensor-001.crt' | grep -q 'ext key usage:  clientAuth' &&
              '$FAIRGATE' certs inspect '$SENSORS/sensor-001.crt' | grep -q 'OU=sensor, CN=sensor-001'"
 check "broker-config refuses a plain listener" \
-    bash -c "! '$FAIRGATE' broker-config --sensors '$SENSORS' --ca '$CA' --listener-plain 1883 '$WORK/x.conf' 2>/dev/null"
+    bash -c "! '$FAIRGATE' broker-config --sensor-certs '$SENSORS' --ca '$CA' --listener-plain 1883 '$WORK/x.conf' 2>/dev/null"
 
 # ---- the broker -----------------------------------------------------------------
 CONF=$WORK/broker/mosquitto.conf
 PORT=
 for _ in 1 2 3 4 5; do
     port=$(free_port)
-    "$FAIRGATE" broker-config --sensors "$SENSORS" --ca "$CA" --port "$port" \
+    "$FAIRGATE" broker-config --sensor-certs "$SENSORS" --ca "$CA" --port "$port" \
         --consumer dashboard "$CONF" >"$WORK/broker-config.log" 2>&1 ||
         { cat "$WORK/broker-config.log"; fail "broker-config failed"; }
     # mosquitto run as root drops to the 'mosquitto' user, which cannot read this test's
