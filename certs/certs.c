@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/fg_log.h"
 #include "common/fg_util.h"
 
 static const char *const kind_names[] = {
@@ -227,8 +228,9 @@ void certs_san_parse(const mbedtls_x509_crt *crt, struct certs_san *san)
         int tag = *p++;
         if (mbedtls_asn1_get_len(&p, end, &len))
             return;
+        /* A dNSName with a NUL would compare as its prefix: not a name at all. */
         if (tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2) && san->n_dns < cap &&
-            len < sizeof san->dns[0]) {
+            len < sizeof san->dns[0] && !memchr(p, '\0', len)) {
             memcpy(san->dns[san->n_dns], p, len);
             san->dns[san->n_dns++][len] = '\0';
         } else if (tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && san->n_ip < cap &&
@@ -243,9 +245,11 @@ void certs_san_parse(const mbedtls_x509_crt *crt, struct certs_san *san)
 void certs_san_text(const struct certs_san *san, char *buf, size_t len)
 {
     buf[0] = '\0';
-    char piece[300];
+    char piece[300], name[280];
     for (size_t i = 0; i < san->n_dns; i++) {
-        snprintf(piece, sizeof piece, "DNS:%s", san->dns[i]);
+        /* The names are the certificate holder's text: printed, never trusted. */
+        fg_log_escape(name, sizeof name, san->dns[i], (size_t)-1);
+        snprintf(piece, sizeof piece, "DNS:%s", name);
         certs_append(buf, len, piece);
     }
     for (size_t i = 0; i < san->n_ip; i++) {
