@@ -45,6 +45,17 @@ struct certs_san {
 void certs_san_parse(const mbedtls_x509_crt *crt, struct certs_san *san);
 void certs_san_text(const struct certs_san *san, char *buf, size_t len);
 
+/* What fairgate accepts (certs/strength.c): RSA >= 2048 bits, EC P-256/384/521 or
+ * Brainpool of those sizes, SHA-256 or better signatures. */
+extern const mbedtls_x509_crt_profile certs_profile;
+/* "a RSA key of 1024 bits", "an EC key on secp256r1". */
+void certs_key_text(const mbedtls_pk_context *pk, char *buf, size_t len);
+/* If flags hold BAD_MD, BAD_KEY or BAD_PK: the end of a sentence "The certificate X ..."
+ * naming the weakness, and true; otherwise false. */
+bool certs_strength_text(uint32_t flags, const mbedtls_x509_crt *crt, char *buf, size_t len);
+/* host (a DNS name or an IP address) against the subjectAltName only, never the CN. */
+bool certs_host_matches(const struct certs_san *san, const char *host);
+
 /* "clientAuth, serverAuth", or "" without the extension. */
 void certs_ext_key_usage_text(const mbedtls_x509_crt *crt, char *buf, size_t len);
 

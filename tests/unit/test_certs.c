@@ -297,6 +297,55 @@ static void test_verify_rejects_wrong_usage(void **state)
     assert_non_null(strstr(rep.problem[0].text, "not allowed for TLS client authentication"));
 }
 
+/* A server certificate signed by the site CA with openssl: KEYSPEC, DIGEST, EXT lines. */
+static const char *openssl_server(const char *name, const char *keyspec, const char *digest,
+                                  const char *ext)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "cd %s/ca && printf '%s' > %s.cnf && "
+             "openssl req -newkey %s -nodes -subj /CN=localhost -keyout %s.key -out %s.csr "
+             "2>/dev/null && openssl x509 -req -in %s.csr -CA ca.crt -CAkey ca.key "
+             "-CAcreateserial -days 2 -%s -extfile %s.cnf -out %s.crt 2>/dev/null",
+             dir, ext, name, keyspec, name, name, name, digest, name, name);
+    assert_int_equal(system(cmd), 0);
+    return P("ca/%s.crt", name);
+}
+
+/* What Paho would accept at OpenSSL level 1 the pre-flight refuses: weak keys, SHA-1
+ * signatures, and a server certificate whose CN alone names the host. */
+static void test_preflight_refuses_weak_and_sanless_certificates(void **state)
+{
+    (void)state;
+    const char *san = "subjectAltName=DNS:localhost\\nextendedKeyUsage=serverAuth\\n";
+    const char *ok = openssl_server("rsa2048", "rsa:2048", "sha256", san);
+    const char *rsa1024 = openssl_server("rsa1024", "rsa:1024", "sha256", san);
+    const char *sha1 = openssl_server("sha1", "ec -pkeyopt ec_paramgen_curve:P-256", "sha1", san);
+    const char *p192 = openssl_server("p192", "ec -pkeyopt ec_paramgen_curve:P-192", "sha256", san);
+    const char *nosan = openssl_server("nosan", "ec -pkeyopt ec_paramgen_curve:P-256", "sha256",
+                                       "extendedKeyUsage=serverAuth\\n");
+    char ca[512];
+    snprintf(ca, sizeof ca, "%s", P("ca/ca.crt"));
+    int64_t now = fg_now_ms();
+    struct certs_preflight_req req = {.ca_file = ca, .hostname = "localhost", .now_ms = now};
+    char why[512];
+    req.cert_file = ok;
+    assert_int_equal(certs_preflight(&req, why, sizeof why), FG_OK);
+    req.cert_file = rsa1024;
+    assert_int_equal(certs_preflight(&req, why, sizeof why), FG_ERR_TLS);
+    assert_non_null(strstr(why, "too weak (this certificate has a RSA key of 1024 bits)"));
+    req.cert_file = sha1;
+    assert_int_equal(certs_preflight(&req, why, sizeof why), FG_ERR_TLS);
+    assert_non_null(strstr(why, "is signed with SHA-1"));
+    req.cert_file = p192;
+    assert_int_equal(certs_preflight(&req, why, sizeof why), FG_ERR_TLS);
+    assert_non_null(strstr(why, "secp192r1"));
+    req.cert_file = nosan;
+    assert_int_equal(certs_preflight(&req, why, sizeof why), FG_ERR_TLS);
+    assert_non_null(strstr(why, "has no subjectAltName"));
+    assert_non_null(strstr(why, "CN is never used"));
+}
+
 static void test_preflight_reports_one_sentence(void **state)
 {
     (void)state;
@@ -458,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_verify_rejects_key_readable_by_others),
         cmocka_unit_test(test_verify_rejects_wrong_usage),
         cmocka_unit_test(test_preflight_reports_one_sentence),
+        cmocka_unit_test(test_preflight_refuses_weak_and_sanless_certificates),
         cmocka_unit_test(test_issue_refuses_bad_names_and_overwrites),
         cmocka_unit_test(test_broker_config_writes_mutual_tls_and_acl),
     };
