@@ -19,10 +19,11 @@ static const char usage[] =
     "  CN as the username; no anonymous access and no plain listener.\n"
     "  The broker certificate is DIR/broker.crt, issued (DNS:localhost, IP:127.0.0.1) if\n"
     "  absent. ACL: each sensor certificate (OU=sensor) in --sensors may only write\n"
-    "  raw/+/<its CN>; the gateway (CN fairgate-gateway unless --gateway-name) reads raw/#\n"
+    "  raw/<its sensor type>/<its CN>; the gateway (CN fairgate-gateway unless --gateway-name) "
+    "reads raw/#\n"
     "  and writes site/# and fairgate/#; each --consumer reads site/# only; each --hub\n"
     "  (an RTLS engine or LoRaWAN server publishing for many devices of one type) may\n"
-    "  write raw/SENSOR_TYPE/+ only.\n";
+    "  write raw/SENSOR_TYPE/+ only. The client id is the CN (use_username_as_clientid).\n";
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {

@@ -23,10 +23,13 @@ static const char usage_init_ca[] =
 static const char usage_issue[] =
     "usage: fairgate certs issue --ca DIR --kind sensor|gateway|broker|works-council\n"
     "                            --name NAME [--days N] [--dns NAME]... [--ip ADDR]...\n"
-    "                            [--out DIR] [--server-auth] [--force]\n"
+    "                            [--sensor-type TYPE] [--out DIR] [--server-auth] [--force]\n"
     "  Issues NAME.key (P-256, mode 0600) and NAME.crt signed by DIR/ca.key, into --out\n"
     "  (default: the CA directory). Subject CN=NAME, OU=kind; for sensors NAME is the device\n"
-    "  id and becomes the MQTT username. sensor, gateway, works-council: clientAuth;\n"
+    "  id and becomes the MQTT username, and --sensor-type TYPE (title=sensor-type:TYPE) is the\n"
+    "  one type it may publish as, raw/TYPE/NAME (without it: a hub, see broker-config --hub).\n"
+    "  A name belongs to one kind (DIR/issued-names.txt); names starting with 'fairgate-'\n"
+    "  are for gateways only. sensor, gateway, works-council: clientAuth;\n"
     "  broker: serverAuth with DNS:NAME in its SAN; --server-auth adds serverAuth to a\n"
     "  gateway. Valid 397 days unless --days. --force replaces existing files.\n";
 static const char usage_inspect[] =
@@ -110,12 +113,17 @@ static int init_ca_main(int argc, char **argv)
 
 static int issue_main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"ca", required_argument, 0, 'c'},   {"kind", required_argument, 0, 'k'},
-        {"name", required_argument, 0, 'n'}, {"days", required_argument, 0, 'd'},
-        {"dns", required_argument, 0, 'D'},  {"ip", required_argument, 0, 'I'},
-        {"out", required_argument, 0, 'o'},  {"server-auth", no_argument, 0, 'S'},
-        {"force", no_argument, 0, 'f'},      {0, 0, 0, 0}};
+    static const struct option opts[] = {{"ca", required_argument, 0, 'c'},
+                                         {"kind", required_argument, 0, 'k'},
+                                         {"name", required_argument, 0, 'n'},
+                                         {"days", required_argument, 0, 'd'},
+                                         {"dns", required_argument, 0, 'D'},
+                                         {"ip", required_argument, 0, 'I'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"server-auth", no_argument, 0, 'S'},
+                                         {"force", no_argument, 0, 'f'},
+                                         {"sensor-type", required_argument, 0, 'T'},
+                                         {0, 0, 0, 0}};
     struct certs_issue_req req = {0};
     bool have_kind = false;
     int c;
@@ -159,6 +167,9 @@ static int issue_main(int argc, char **argv)
             break;
         case 'f':
             req.overwrite = true;
+            break;
+        case 'T':
+            req.sensor_type = optarg;
             break;
         default:
             return usage_error("issue", usage_issue, "%s", "invalid option");
