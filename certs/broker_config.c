@@ -22,6 +22,7 @@
 
 struct names {
     char (*v)[65];
+    char (*t)[65]; /* the sensor type of each */
     size_t n, cap;
 };
 
@@ -33,17 +34,21 @@ static bool names_has(const struct names *ns, const char *name)
     return false;
 }
 
-static fg_err names_add(struct names *ns, const char *name)
+static fg_err names_add(struct names *ns, const char *name, const char *type)
 {
     if (ns->n == ns->cap) {
         size_t cap = ns->cap ? ns->cap * 2 : 32;
         char(*v)[65] = realloc(ns->v, cap * sizeof *v);
-        if (!v)
+        if (v)
+            ns->v = v;
+        char(*t)[65] = v ? realloc(ns->t, cap * sizeof *t) : NULL;
+        if (!t)
             return FG_ERR_NOMEM;
-        ns->v = v;
+        ns->t = t;
         ns->cap = cap;
     }
-    snprintf(ns->v[ns->n++], sizeof ns->v[0], "%s", name);
+    snprintf(ns->v[ns->n], sizeof ns->v[0], "%s", name);
+    snprintf(ns->t[ns->n++], sizeof ns->t[0], "%s", type);
     return FG_OK;
 }
 
@@ -97,9 +102,19 @@ static fg_err scan_sensors(const struct certs_broker_req *req, const char *ca_fi
             if (!only_expiry)
                 goto next;
         }
-        if (strcmp(info.cn, gateway) == 0) {
-            snprintf(why, why_len, "The sensor certificate %s uses the gateway's name %s.", path,
-                     gateway);
+        enum certs_kind issued = certs_issued_kind(req->ca_dir, info.cn);
+        if (strcmp(info.cn, gateway) == 0 ||
+            !strncmp(info.cn, CERTS_RESERVED_PREFIX, strlen(CERTS_RESERVED_PREFIX)) ||
+            (issued != CERTS_KIND_UNKNOWN && issued != CERTS_KIND_SENSOR)) {
+            snprintf(why, why_len,
+                     "The sensor certificate %s uses the name %s, which belongs to %s; the "
+                     "broker knows clients by name only. Revoke it (delete it from %s).",
+                     path, info.cn,
+                     strcmp(info.cn, gateway) == 0 ? "the gateway"
+                     : issued != CERTS_KIND_UNKNOWN && issued != CERTS_KIND_SENSOR
+                         ? certs_kind_name(issued)
+                         : "the gateways (reserved prefix " CERTS_RESERVED_PREFIX ")",
+                     req->sensors_dir);
             e = FG_ERR_CONFIG;
             goto next;
         }
@@ -117,8 +132,15 @@ static fg_err scan_sensors(const struct certs_broker_req *req, const char *ca_fi
             hub = hub || (eq && strlen(info.cn) == (size_t)(eq - req->hubs[h]) &&
                           !strncmp(info.cn, req->hubs[h], (size_t)(eq - req->hubs[h])));
         }
+        if (!hub && !info.sensor_type[0]) {
+            fg_warn(CERTS_COMPONENT,
+                    "%s names no sensor type and is not a --hub: it gets no access (reissue it "
+                    "with --sensor-type TYPE, or declare it with --hub %s=TYPE)",
+                    path, info.cn);
+            goto next;
+        }
         if (!hub && !names_has(sensors, info.cn))
-            e = names_add(sensors, info.cn);
+            e = names_add(sensors, info.cn, info.sensor_type);
     next:
         free(list[i]);
     }
@@ -227,6 +249,14 @@ fg_err certs_broker_config(const struct certs_broker_req *req, size_t *n_sensors
                  gateway);
         return FG_ERR_CONFIG;
     }
+    enum certs_kind gw_kind = certs_issued_kind(req->ca_dir, gateway);
+    if (gw_kind != CERTS_KIND_UNKNOWN && gw_kind != CERTS_KIND_GATEWAY) {
+        snprintf(why, why_len,
+                 "The gateway name %s was issued for a %s certificate, not a gateway's: that "
+                 "certificate would read raw/#.",
+                 gateway, certs_kind_name(gw_kind));
+        return FG_ERR_CONFIG;
+    }
     for (size_t i = 0; i < req->n_consumers; i++) {
         if (!certs_name_ok(req->consumers[i])) {
             snprintf(why, why_len,
@@ -235,8 +265,13 @@ fg_err certs_broker_config(const struct certs_broker_req *req, size_t *n_sensors
                      req->consumers[i]);
             return FG_ERR_CONFIG;
         }
-        if (strcmp(req->consumers[i], gateway) == 0) {
-            snprintf(why, why_len, "The consumer %s has the gateway's name.", req->consumers[i]);
+        enum certs_kind ck = certs_issued_kind(req->ca_dir, req->consumers[i]);
+        if (strcmp(req->consumers[i], gateway) == 0 ||
+            !strncmp(req->consumers[i], CERTS_RESERVED_PREFIX, strlen(CERTS_RESERVED_PREFIX)) ||
+            ck == CERTS_KIND_SENSOR) {
+            snprintf(why, why_len,
+                     "The consumer %s has the gateway's name, a reserved name or a sensor's.",
+                     req->consumers[i]);
             return FG_ERR_CONFIG;
         }
         for (size_t j = 0; j < i; j++) {
@@ -254,10 +289,29 @@ fg_err certs_broker_config(const struct certs_broker_req *req, size_t *n_sensors
         char name[65] = "";
         if (nlen < sizeof name)
             snprintf(name, sizeof name, "%.*s", (int)nlen, req->hubs[i]);
-        if (!eq || !certs_name_ok(name) || !eq[1] || strpbrk(eq + 1, "/+#\n\r")) {
+        if (!eq || !certs_name_ok(name) || !certs_name_ok(eq + 1)) {
             snprintf(why, why_len, "A hub is NAME=SENSOR_TYPE, not '%s'.", req->hubs[i]);
             return FG_ERR_CONFIG;
         }
+        /* A hub is a sensor: never the gateway, a consumer or any other kind's name. */
+        enum certs_kind issued = certs_issued_kind(req->ca_dir, name);
+        bool consumer = false;
+        for (size_t c = 0; c < req->n_consumers; c++)
+            consumer = consumer || !strcmp(req->consumers[c], name);
+        if (!strcmp(name, gateway) || consumer ||
+            !strncmp(name, CERTS_RESERVED_PREFIX, strlen(CERTS_RESERVED_PREFIX)) ||
+            (issued != CERTS_KIND_UNKNOWN && issued != CERTS_KIND_SENSOR)) {
+            snprintf(why, why_len,
+                     "The hub %s is not a sensor's name (it is the gateway's, a consumer's, "
+                     "reserved for gateways, or issued for another kind).",
+                     name);
+            return FG_ERR_CONFIG;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (!strncmp(req->hubs[j], req->hubs[i], nlen + 1)) {
+                snprintf(why, why_len, "The hub %s is listed twice.", name);
+                return FG_ERR_CONFIG;
+            }
     }
     if (port < 1 || port > 65535) {
         snprintf(why, why_len, "The port must be between 1 and 65535, not %d.", port);
@@ -330,10 +384,10 @@ fg_err certs_broker_config(const struct certs_broker_req *req, size_t *n_sensors
             eq + 1);
     }
     if (sensors.n)
-        put(&a, "\n# Sensors: each may only publish its own raw/<sensor-type>/<device> "
-                "topics.\n");
+        put(&a, "\n# Sensors: each may only publish raw/<its sensor type>/<its device id>,\n"
+                "# the type from its certificate (title=sensor-type:TYPE).\n");
     for (size_t i = 0; i < sensors.n; i++)
-        put(&a, "user %s\ntopic write raw/+/%s\n", sensors.v[i], sensors.v[i]);
+        put(&a, "user %s\ntopic write raw/%s/%s\n", sensors.v[i], sensors.t[i], sensors.v[i]);
     if (req->n_consumers)
         put(&a, "\n# Consumers read the filtered site data only, never raw sensor data.\n");
     for (size_t i = 0; i < req->n_consumers; i++)
@@ -362,7 +416,10 @@ fg_err certs_broker_config(const struct certs_broker_req *req, size_t *n_sensors
         "certfile %s/broker.crt\n"
         "keyfile %s/broker.key\n"
         "require_certificate true\n"
-        "use_identity_as_username true\n",
+        "use_identity_as_username true\n"
+        "# The client id is the CN too: no client can take another's id, session or queue\n"
+        "# (a sensor connecting as the gateway's client id would kick the gateway off).\n"
+        "use_username_as_clientid true\n",
         acl, port, bind, ca_dir, ca_dir, ca_dir);
     if (a.failed || c.failed) {
         snprintf(why, why_len, "Out of memory while writing the configuration.");
@@ -384,6 +441,7 @@ fg_err certs_broker_config(const struct certs_broker_req *req, size_t *n_sensors
     *n_sensors = sensors.n;
 out:
     free(sensors.v);
+    free(sensors.t);
     free(a.p);
     free(c.p);
     return e;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/fg_log.h"
 #include "common/fg_util.h"
 
 static const char *const kind_names[] = {
@@ -139,14 +140,40 @@ bool certs_subject_attr(const mbedtls_x509_crt *crt, const char *oid, size_t oid
 
 enum certs_kind certs_kind_of(const mbedtls_x509_crt *crt)
 {
-    char ou[32];
-    if (!certs_subject_attr(crt, MBEDTLS_OID_AT_ORG_UNIT, MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_ORG_UNIT),
-                            ou, sizeof ou))
-        return CERTS_KIND_UNKNOWN;
-    for (int k = CERTS_KIND_SENSOR; k < CERTS_KIND_UNKNOWN; k++)
-        if (strcmp(ou, kind_names[k]) == 0)
-            return (enum certs_kind)k;
-    return CERTS_KIND_UNKNOWN;
+    enum certs_kind found = CERTS_KIND_UNKNOWN;
+    for (const mbedtls_x509_name *n = &crt->subject; n; n = n->next) {
+        if (!n->oid.p || n->oid.len != MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_ORG_UNIT) ||
+            memcmp(n->oid.p, MBEDTLS_OID_AT_ORG_UNIT, n->oid.len) != 0)
+            continue;
+        for (int k = CERTS_KIND_SENSOR; k < CERTS_KIND_UNKNOWN; k++) {
+            if (n->val.len != strlen(kind_names[k]) ||
+                memcmp(n->val.p, kind_names[k], n->val.len) != 0)
+                continue;
+            if (found != CERTS_KIND_UNKNOWN && found != (enum certs_kind)k)
+                return CERTS_KIND_UNKNOWN; /* two kinds: trust neither */
+            found = (enum certs_kind)k;
+        }
+    }
+    return found;
+}
+
+bool certs_sensor_type_of(const mbedtls_x509_crt *crt, char *buf, size_t len)
+{
+    size_t pl = strlen(CERTS_SENSOR_TYPE_PREFIX);
+    buf[0] = '\0';
+    for (const mbedtls_x509_name *n = &crt->subject; n; n = n->next) {
+        if (!n->oid.p || n->oid.len != MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_TITLE) ||
+            memcmp(n->oid.p, MBEDTLS_OID_AT_TITLE, n->oid.len) != 0 || n->val.len <= pl ||
+            memcmp(n->val.p, CERTS_SENSOR_TYPE_PREFIX, pl) != 0)
+            continue;
+        if (buf[0] || n->val.len - pl >= len)
+            return buf[0] = '\0', false; /* two types, or too long: none */
+        memcpy(buf, n->val.p + pl, n->val.len - pl);
+        buf[n->val.len - pl] = '\0';
+    }
+    if (buf[0] && !certs_name_ok(buf))
+        buf[0] = '\0';
+    return buf[0] != '\0';
 }
 
 void certs_append(char *buf, size_t len, const char *piece)
@@ -227,8 +254,9 @@ void certs_san_parse(const mbedtls_x509_crt *crt, struct certs_san *san)
         int tag = *p++;
         if (mbedtls_asn1_get_len(&p, end, &len))
             return;
+        /* A dNSName with a NUL would compare as its prefix: not a name at all. */
         if (tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2) && san->n_dns < cap &&
-            len < sizeof san->dns[0]) {
+            len < sizeof san->dns[0] && !memchr(p, '\0', len)) {
             memcpy(san->dns[san->n_dns], p, len);
             san->dns[san->n_dns++][len] = '\0';
         } else if (tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && san->n_ip < cap &&
@@ -243,9 +271,11 @@ void certs_san_parse(const mbedtls_x509_crt *crt, struct certs_san *san)
 void certs_san_text(const struct certs_san *san, char *buf, size_t len)
 {
     buf[0] = '\0';
-    char piece[300];
+    char piece[300], name[280];
     for (size_t i = 0; i < san->n_dns; i++) {
-        snprintf(piece, sizeof piece, "DNS:%s", san->dns[i]);
+        /* The names are the certificate holder's text: printed, never trusted. */
+        fg_log_escape(name, sizeof name, san->dns[i], (size_t)-1);
+        snprintf(piece, sizeof piece, "DNS:%s", name);
         certs_append(buf, len, piece);
     }
     for (size_t i = 0; i < san->n_ip; i++) {
@@ -326,6 +356,8 @@ fg_err certs_inspect(const char *path, struct certs_info *out, char *why, size_t
     certs_subject_attr(&crt, MBEDTLS_OID_AT_CN, MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_CN), out->cn,
                        sizeof out->cn);
     out->kind = certs_kind_of(&crt);
+    if (out->kind == CERTS_KIND_SENSOR)
+        certs_sensor_type_of(&crt, out->sensor_type, sizeof out->sensor_type);
     out->is_ca = crt.ca_istrue != 0;
     if (mbedtls_x509_serial_gets(out->serial, sizeof out->serial, &crt.serial) < 0)
         out->serial[0] = '\0';
@@ -363,6 +395,10 @@ void certs_info_print(FILE *out, const struct certs_info *info, int64_t now_ms)
     fprintf(out, "issuer:         %s\n", info->issuer);
     fprintf(out, "kind:           %s%s\n", certs_kind_name(info->kind),
             info->is_ca ? " (certificate authority)" : "");
+    if (info->kind == CERTS_KIND_SENSOR)
+        fprintf(out, "sensor type:    %s\n",
+                info->sensor_type[0] ? info->sensor_type
+                                     : "(none: a hub, see broker-config --hub)");
     fprintf(out, "serial:         %s\n", info->serial);
     fprintf(out, "valid from:     %s\n", from);
     fprintf(out, "valid until:    %s (%s)\n", until, left);

@@ -11,7 +11,11 @@
 
 #include "common/fg_error.h"
 
-/* The kind is recorded in the subject OU so that any tool (openssl, inspect) shows it. */
+/* The kind is recorded in the subject OU so that any tool (openssl, inspect) shows it;
+ * a sensor's type in the subject title, "sensor-type:TYPE". mosquitto knows a client only by
+ * its CN, so a name belongs to one kind: names starting with "fairgate-" are reserved
+ * for gateways, and the CA directory keeps a register of the names it issued
+ * (issued-names.txt, "KIND NAME" lines) so that no name is issued for two kinds. */
 enum certs_kind {
     CERTS_KIND_SENSOR,
     CERTS_KIND_GATEWAY,
@@ -49,7 +53,10 @@ struct certs_issue_req {
     const char *ca_dir; /* holds ca.crt and ca.key */
     enum certs_kind kind;
     const char *name; /* CN; for sensors the device id (mosquitto's username) */
-    int days;         /* 0: CERTS_LEAF_DAYS */
+    /* Sensors: the sensor type whose raw/<type>/<name> alone it may publish (broker-config).
+     * NULL for a hub, whose type broker-config --hub binds. Other kinds: NULL. */
+    const char *sensor_type;
+    int days; /* 0: CERTS_LEAF_DAYS */
     const char *dns[CERTS_MAX_SAN];
     size_t n_dns;
     const char *ip[CERTS_MAX_SAN];
@@ -68,6 +75,7 @@ struct certs_info {
     char issuer[256];
     char cn[65];
     enum certs_kind kind;
+    char sensor_type[65]; /* "" unless a sensor certificate names its type */
     bool is_ca;
     char serial[100];
     int64_t not_before_ms, not_after_ms;
@@ -121,9 +129,15 @@ struct certs_preflight_req {
 fg_err certs_preflight(struct certs_preflight_req *req, char *why, size_t why_len)
     __attribute__((warn_unused_result));
 
+/* The register of names issued by the CA in ca_dir: the kind name was issued for, or
+ * CERTS_KIND_UNKNOWN if none (or no register). */
+enum certs_kind certs_issued_kind(const char *ca_dir, const char *name);
+
+#define CERTS_RESERVED_PREFIX "fairgate-" /* gateway names only */
 #define CERTS_MAX_CONSUMERS 32
 struct certs_broker_req {
-    const char *sensors_dir;  /* every *.crt with OU=sensor becomes a sensor identity */
+    const char *sensors_dir;  /* every *.crt with OU=sensor becomes a sensor identity, allowed
+                                 raw/<its sensor type>/<its CN> (or raw/TYPE/+ for a hub) */
     const char *ca_dir;       /* site CA; broker.crt/.key are issued here if absent */
     const char *out_path;     /* mosquitto.conf; the ACL goes next to it (NAME.acl) */
     const char *bind;         /* NULL: 127.0.0.1 */

@@ -50,32 +50,6 @@ static void check_times(struct certs_report *rep, const char *what, const char *
     }
 }
 
-static bool host_matches(const struct certs_san *san, const char *host)
-{
-    unsigned char addr[16];
-    size_t alen = 0;
-    if (inet_pton(AF_INET, host, addr) == 1)
-        alen = 4;
-    else if (inet_pton(AF_INET6, host, addr) == 1)
-        alen = 16;
-    if (alen) {
-        for (size_t i = 0; i < san->n_ip; i++)
-            if (san->ip_len[i] == alen && memcmp(san->ip[i], addr, alen) == 0)
-                return true;
-        return false;
-    }
-    const char *dot = strchr(host, '.');
-    for (size_t i = 0; i < san->n_dns; i++) {
-        const char *d = san->dns[i];
-        if (strcasecmp(d, host) == 0)
-            return true;
-        /* "*.example.org" covers exactly one leftmost label. */
-        if (d[0] == '*' && d[1] == '.' && dot && dot != host && strcasecmp(d + 1, dot) == 0)
-            return true;
-    }
-    return false;
-}
-
 static void check_usage(struct certs_report *rep, const char *path, const mbedtls_x509_crt *crt,
                         enum certs_usage usage)
 {
@@ -163,12 +137,15 @@ fg_err certs_verify(const struct certs_verify_req *req, struct certs_report *rep
     }
     if (crt_ok && ca_ok) {
         uint32_t flags = 0;
-        (void)mbedtls_x509_crt_verify_with_profile(
-            &crt, &ca, NULL, &mbedtls_x509_crt_profile_default, NULL, &flags, NULL, NULL);
+        (void)mbedtls_x509_crt_verify_with_profile(&crt, &ca, NULL, &certs_profile, NULL, &flags,
+                                                   NULL, NULL);
         flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE);
+        char weak[300];
         if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) {
             add(rep, FG_ERR_TLS, "The certificate %s was not issued by the CA in %s.",
                 req->cert_file, req->ca_file);
+        } else if (certs_strength_text(flags, &crt, weak, sizeof weak)) {
+            add(rep, FG_ERR_TLS, "The certificate %s %s.", req->cert_file, weak);
         } else if (flags) {
             char info[256];
             if (mbedtls_x509_crt_verify_info(info, sizeof info, "", flags) < 0)
@@ -181,7 +158,14 @@ fg_err certs_verify(const struct certs_verify_req *req, struct certs_report *rep
     if (crt_ok && req->host) {
         struct certs_san san;
         certs_san_parse(&crt, &san);
-        if (!host_matches(&san, req->host)) {
+        if (!san.n_dns && !san.n_ip) {
+            /* Only the subjectAltName names a server; a CN is never taken for one. */
+            add(rep, FG_ERR_TLS,
+                "The server certificate %s has no subjectAltName with a DNS name or IP "
+                "address; its CN is never used as a host name: reissue it with the host in "
+                "the subjectAltName.",
+                req->cert_file);
+        } else if (!certs_host_matches(&san, req->host)) {
             char names[512];
             certs_san_text(&san, names, sizeof names);
             add(rep, FG_ERR_TLS,

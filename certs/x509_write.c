@@ -370,6 +370,13 @@ static fg_err issue_params(const struct certs_issue_req *req, struct crt_params 
         snprintf(why, why_len, "The name 'ca' is reserved for the site CA's own files.");
         return FG_ERR_CONFIG;
     }
+    if (req->sensor_type && (req->kind != CERTS_KIND_SENSOR || !certs_name_ok(req->sensor_type))) {
+        snprintf(why, why_len,
+                 req->kind != CERTS_KIND_SENSOR
+                     ? "Only sensor certificates take a sensor type."
+                     : "The sensor type must be 1 to 64 letters, digits, '.', '_' or '-'.");
+        return FG_ERR_CONFIG;
+    }
     if (req->n_dns > CERTS_MAX_SAN || req->n_ip > CERTS_MAX_SAN) {
         snprintf(why, why_len, "At most %d DNS and %d IP entries are allowed.", CERTS_MAX_SAN,
                  CERTS_MAX_SAN);
@@ -413,6 +420,8 @@ fg_err certs_issue(const struct certs_issue_req *req, char *why, size_t why_len)
 {
     struct crt_params cp = {0};
     fg_err e = issue_params(req, &cp, why, why_len);
+    if (e == FG_OK)
+        e = certs_check_name(req->ca_dir, req->kind, req->name, why, why_len);
     if (e != FG_OK)
         return e;
     const char *out_dir = req->out_dir ? req->out_dir : req->ca_dir;
@@ -437,7 +446,7 @@ fg_err certs_issue(const struct certs_issue_req *req, char *why, size_t why_len)
     mbedtls_pk_init(&key);
     struct certs_rng rng;
     bool rng_ok = false;
-    char subject[200], issuer[512], site[65];
+    char subject[300], issuer[512], site[65], type_ou[100] = "";
     unsigned char pem[4096];
 
     e = load_ca(req->ca_dir, &ca, why, why_len);
@@ -448,13 +457,17 @@ fg_err certs_issue(const struct certs_issue_req *req, char *why, size_t why_len)
         e = FG_ERR_TLS;
         goto out;
     }
+    if (req->sensor_type)
+        snprintf(type_ou, sizeof type_ou, ",title=" CERTS_SENSOR_TYPE_PREFIX "%s",
+                 req->sensor_type);
     if (certs_subject_attr(&ca.crt, MBEDTLS_OID_AT_ORGANIZATION,
                            MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_ORGANIZATION), site, sizeof site) &&
         site_ok(site))
-        snprintf(subject, sizeof subject, "O=%s,OU=%s,CN=%s", site, certs_kind_name(req->kind),
-                 req->name);
+        snprintf(subject, sizeof subject, "O=%s,OU=%s%s,CN=%s", site, certs_kind_name(req->kind),
+                 type_ou, req->name);
     else
-        snprintf(subject, sizeof subject, "OU=%s,CN=%s", certs_kind_name(req->kind), req->name);
+        snprintf(subject, sizeof subject, "OU=%s%s,CN=%s", certs_kind_name(req->kind), type_ou,
+                 req->name);
     int64_t ca_end = certs_time_ms(&ca.crt.valid_to);
     if (cp.not_after_ms > ca_end) {
         fg_warn(CERTS_COMPONENT, "the CA expires first; the certificate ends with it");
@@ -483,6 +496,11 @@ fg_err certs_issue(const struct certs_issue_req *req, char *why, size_t why_len)
         goto out;
     }
     e = write_pair(&key, pem, key_path, crt_path, why, why_len);
+    if (e == FG_OK && certs_record_issued(req->ca_dir, req->kind, req->name) != FG_OK) {
+        snprintf(why, why_len, "Cannot record %s in %s/issued-names.txt: %s.", req->name,
+                 req->ca_dir, strerror(errno));
+        e = FG_ERR_IO;
+    }
 out:
     if (rng_ok)
         certs_rng_free(&rng);

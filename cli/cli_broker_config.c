@@ -38,10 +38,11 @@ static const struct fg_opt_cmd bc_cmd = {
     "CN as the username; no anonymous access and no plain listener.\n"
     "The broker certificate is DIR/broker.crt, issued (DNS:localhost, IP:127.0.0.1) if\n"
     "absent. ACL: each sensor certificate (OU=sensor) in --sensor-certs may only write\n"
-    "raw/+/<its CN>; the gateway (CN fairgate-gateway unless --gateway-name) reads raw/#\n"
-    "and writes site/# and fairgate/#; each --consumer reads site/# only; each --hub\n"
-    "(an RTLS engine or LoRaWAN server publishing for many devices of one type) may\n"
-    "write raw/SENSOR_TYPE/+ only.",
+    "raw/<its sensor type>/<its CN>; the gateway (CN fairgate-gateway unless\n"
+    "--gateway-name) reads raw/# and writes site/# and fairgate/#; each --consumer reads\n"
+    "site/# only; each --hub (an RTLS engine or LoRaWAN server publishing for many devices\n"
+    "of one type) may write raw/SENSOR_TYPE/+ only. The client id is the CN\n"
+    "(use_username_as_clientid).",
     bc_table,
     FG_OPT_N(bc_table),
     1,

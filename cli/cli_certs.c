@@ -10,7 +10,7 @@
 #include "common/fg_util.h"
 
 struct certs_opts {
-    const char *site, *ca, *kind, *name, *out, *key, *host, *usage;
+    const char *site, *ca, *kind, *name, *out, *key, *host, *usage, *sensor_type;
     int days;
     struct fg_opt_list dns, ip;
     bool server_auth, force;
@@ -42,15 +42,20 @@ static const struct fg_opt issue_table[] = {
     FG_OPT_STR(struct certs_opts, out, "out", 0, "DIR", "where to write (default: the CA's)"),
     FG_OPT_FLAG(struct certs_opts, server_auth, "server-auth", 0, "add serverAuth to a gateway"),
     FG_OPT_FLAG(struct certs_opts, force, "force", 0, "replace existing files"),
+    FG_OPT_STR(struct certs_opts, sensor_type, "sensor-type", 0, "TYPE",
+               "the one sensor type a sensor certificate may publish as (raw/TYPE/NAME)"),
 };
 static const struct fg_opt_cmd issue_cmd = {
     "fairgate certs issue",
     "--ca DIR --kind sensor|gateway|broker|works-council\n"
     "--name NAME [--days N] [--dns NAME]... [--ip ADDR]...\n"
-    "[--out DIR] [--server-auth] [--force]",
+    "[--sensor-type TYPE] [--out DIR] [--server-auth] [--force]",
     "Issues NAME.key (P-256, mode 0600) and NAME.crt signed by DIR/ca.key, into --out\n"
     "(default: the CA directory). Subject CN=NAME, OU=kind; for sensors NAME is the device\n"
-    "id and becomes the MQTT username. sensor, gateway, works-council: clientAuth;\n"
+    "id and becomes the MQTT username, and --sensor-type TYPE (title=sensor-type:TYPE) is the\n"
+    "one type it may publish as, raw/TYPE/NAME (without it: a hub, see broker-config --hub).\n"
+    "A name belongs to one kind (DIR/issued-names.txt); names starting with 'fairgate-'\n"
+    "are for gateways only. sensor, gateway, works-council: clientAuth;\n"
     "broker: serverAuth with DNS:NAME in its SAN; --server-auth adds serverAuth to a\n"
     "gateway. Valid 397 days unless --days. --force replaces existing files.",
     issue_table,
@@ -124,7 +129,8 @@ static int issue_main(int argc, char **argv)
                                   .days = o.days,
                                   .out_dir = o.out,
                                   .server_auth = o.server_auth,
-                                  .overwrite = o.force};
+                                  .overwrite = o.force,
+                                  .sensor_type = o.sensor_type};
     if (!certs_kind_parse(o.kind, &req.kind))
         return fg_opt_error(&issue_cmd, "--kind is sensor, gateway, broker or works-council");
     for (size_t i = 0; i < o.dns.n; i++)

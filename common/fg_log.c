@@ -47,6 +47,59 @@ bool fg_log_parse_level(const char *s, fg_log_level *out)
     return false;
 }
 
+/* Length of the well-formed UTF-8 sequence at s (2..4), 0 if it is not one. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    size_t need = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+    if (s[0] >= 0xf5 || !need || need > n)
+        return 0;
+    for (size_t i = 1; i < need; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+        return 0; /* overlong, surrogate, above U+10FFFF */
+    return need;
+}
+
+size_t fg_log_escape(char *dst, size_t dst_len, const char *src, size_t len)
+{
+    if (!dst_len)
+        return 0;
+    const unsigned char *s = (const unsigned char *)src;
+    if (len == (size_t)-1)
+        len = strlen(src);
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        char esc[8];
+        size_t take = 1, k = utf8_len(s + i, len - i);
+        const char *out = (const char *)s + i;
+        size_t olen = 1;
+        if (s[i] == '\n' || s[i] == '\r' || s[i] == '\t') {
+            snprintf(esc, sizeof esc, "\\%c", s[i] == '\n' ? 'n' : s[i] == '\r' ? 'r' : 't');
+            out = esc, olen = 2;
+        } else if (s[i] < 0x20 || s[i] == 0x7f || (s[i] >= 0x80 && !k)) {
+            snprintf(esc, sizeof esc, "\\x%02x", s[i]);
+            out = esc, olen = 4;
+        } else if (k) {
+            take = olen = k;
+            if ((s[i] == 0xc2 && s[i + 1] < 0xa0) || /* C1 controls, e.g. NEL */
+                (s[i] == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9))) {
+                snprintf(esc, sizeof esc, "\\u%04x",
+                         s[i] == 0xc2 ? s[i + 1] : 0x2000u + (unsigned)(s[i + 2] - 0x80));
+                out = esc, olen = 6;
+            }
+        }
+        if (o + olen >= dst_len)
+            break;
+        memcpy(dst + o, out, olen);
+        o += olen;
+        i += take;
+    }
+    dst[o] = '\0';
+    return o;
+}
+
 void fg_log_set_ratelimit(int64_t interval_ms)
 {
     pthread_mutex_lock(&g_rl_lock);
@@ -110,11 +163,13 @@ void fg_log_write(fg_log_level level, const char *component, const char *fmt, ..
     static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
     if (level > g_level)
         return;
-    char msg[1024];
+    char raw[1024], msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    /* One line per event, whatever the arguments held. */
+    fg_log_escape(msg, sizeof msg, raw, (size_t)-1);
     if (g_syslog) {
         syslog(prio[level], "%s: %s", component, msg);
         return;

@@ -4,9 +4,19 @@
 #define FG_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum { FG_LOG_ERROR = 0, FG_LOG_WARN, FG_LOG_INFO, FG_LOG_DEBUG } fg_log_level;
+
+/* Copies src (len bytes, or up to NUL if len is (size_t)-1) into dst as one safe
+ * line: control characters, DEL, C1 controls, U+2028/U+2029 and invalid UTF-8
+ * become \n, \r, \t, \xHH or \u2028; everything else is kept. Always
+ * NUL-terminates (dst_len > 0); returns the bytes written. Every line the logger
+ * writes goes through it, so text from outside (certificate names, topics, client
+ * ids, a peer's error string) cannot forge a line; use it also where such text is
+ * printed other than through the logger. */
+size_t fg_log_escape(char *dst, size_t dst_len, const char *src, size_t len);
 
 /* Process-wide sink settings: the one deliberate global, like syslog's. */
 void fg_log_setup(fg_log_level level, bool use_syslog);

@@ -458,6 +458,25 @@ static void start_connect(struct gateway *gw, struct link *l, const struct confi
     }
     o.connectProperties = &props;
     if (b->tls.enabled) {
+        /* Paho cannot refuse what OpenSSL accepts at its level (weak keys, SHA-1, a CN
+         * without subjectAltName): mbedTLS checks the peer first, and we do not connect. */
+        char why[512];
+        struct tls_peer_req pr = {.host = b->host,
+                                  .port = (int)b->port,
+                                  .ca_file = b->tls.ca,
+                                  .cert_file = b->tls.cert,
+                                  .key_file = b->tls.key,
+                                  .check_host = !b->tls.insecure_no_hostname_check,
+                                  .timeout_ms = 3000};
+        fg_err pe = tls_peer_check(&pr, why, sizeof why);
+        if (pe != FG_OK && pe != FG_ERR_IO) {
+            MQTTProperties_free(&props);
+            l->probed = true; /* the reason is said here */
+            fg_log_ratelimited(is_local ? "local.refused" : "upstream.refused", FG_LOG_ERROR,
+                               l->name, "cannot connect securely: %s (not connecting)", why);
+            link_failed(l, "checking the TLS peer", MQTTASYNC_FAILURE, "refused");
+            return;
+        }
         ssl.trustStore = b->tls.ca;
         ssl.keyStore = b->tls.cert;
         ssl.privateKey = b->tls.key;
@@ -466,6 +485,8 @@ static void start_connect(struct gateway *gw, struct link *l, const struct confi
         ssl.verify = b->tls.insecure_no_hostname_check ? 0 : 1;
         ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;
         ssl.disableDefaultTrustStore = 1;
+        /* Paho 1.3.12 lowers OpenSSL to security level 1 (RSA-1024, SHA-1): raise it. */
+        ssl.enabledCipherSuites = "DEFAULT:@SECLEVEL=2";
         ssl.ssl_error_cb = on_ssl_error;
         ssl.ssl_error_context = (void *)l->name;
         o.ssl = &ssl;

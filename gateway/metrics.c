@@ -12,9 +12,14 @@
 
 #ifdef FAIRGATE_HAVE_MICROHTTPD
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/fg_util.h"
 #endif
 
 const int64_t metrics_latency_bounds_us[METRICS_LATENCY_BUCKETS] = {
@@ -327,11 +332,33 @@ size_t metrics_render_status_json(const struct metrics_snapshot *s, char *buf, s
 
 /* ---- the HTTP server -------------------------------------------------------------- */
 
+/* Slow clients: MHD's timeout counts idle time only, so a client sending a byte
+ * now and then would hold a connection for ever. Each connection gets a total
+ * deadline per request (from accept, then from the end of its previous request);
+ * a watchdog shuts down the sockets that pass it. Together with the connection
+ * caps, a few slow or stuck clients delay a scraper by at most the deadline. */
+#define METRICS_MAX_CONNECTIONS 32u
+#define METRICS_MAX_PER_IP 4u
+#define METRICS_IDLE_TIMEOUT_S 5u
+#define METRICS_DEADLINE_MS 5000
+
+struct conn_rec {
+    int fd; /* our dup of the connection's socket: shutdown() on it can never hit a
+               later connection that reuses MHD's descriptor number */
+    int64_t deadline_ms;
+    struct conn_rec *prev, *next;
+};
+
 struct metrics {
     metrics_fill_fn fill;
     void *ctx;
 #ifdef FAIRGATE_HAVE_MICROHTTPD
     struct MHD_Daemon *daemon;
+    pthread_mutex_t lock; /* conns, stop */
+    pthread_cond_t wake;
+    struct conn_rec *conns;
+    bool stop, watchdog_started;
+    pthread_t watchdog;
 #endif
     int port;
 };
@@ -412,6 +439,87 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                  MHD_RESPMEM_MUST_FREE);
 }
 
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct metrics *m = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct conn_rec *r = calloc(1, sizeof *r);
+        if (!r)
+            return;
+        r->fd = ci ? fcntl(ci->connect_fd, F_DUPFD_CLOEXEC, 0) : -1;
+        if (r->fd < 0) {
+            /* cannot watch it: do not serve it either */
+            if (ci)
+                shutdown(ci->connect_fd, SHUT_RDWR);
+            free(r);
+            return;
+        }
+        r->deadline_ms = fg_monotonic_ms() + METRICS_DEADLINE_MS;
+        pthread_mutex_lock(&m->lock);
+        r->next = m->conns;
+        if (m->conns)
+            m->conns->prev = r;
+        m->conns = r;
+        pthread_mutex_unlock(&m->lock);
+        *socket_context = r;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+        struct conn_rec *r = *socket_context;
+        pthread_mutex_lock(&m->lock);
+        if (r->prev)
+            r->prev->next = r->next;
+        else
+            m->conns = r->next;
+        if (r->next)
+            r->next->prev = r->prev;
+        pthread_mutex_unlock(&m->lock);
+        close(r->fd);
+        free(r);
+        *socket_context = NULL;
+    }
+}
+
+/* A request answered: the next one on this connection gets a fresh deadline. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct metrics *m = cls;
+    (void)con_cls;
+    (void)toe;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn_rec *r = ci ? ci->socket_context : NULL;
+    if (!r)
+        return;
+    pthread_mutex_lock(&m->lock);
+    r->deadline_ms = fg_monotonic_ms() + METRICS_DEADLINE_MS;
+    pthread_mutex_unlock(&m->lock);
+}
+
+static void *watchdog(void *arg)
+{
+    struct metrics *m = arg;
+    pthread_mutex_lock(&m->lock);
+    while (!m->stop) {
+        int64_t now = fg_monotonic_ms();
+        for (struct conn_rec *r = m->conns; r; r = r->next)
+            if (now > r->deadline_ms) {
+                shutdown(r->fd, SHUT_RDWR); /* MHD sees EOF and closes it */
+                r->deadline_ms = INT64_MAX;
+            }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 200 * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&m->wake, &m->lock, &ts);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return NULL;
+}
+
 fg_err metrics_start(const char *bind_addr, int port, metrics_fill_fn fill, void *ctx,
                      struct metrics **out, char *why, size_t why_len)
 {
@@ -442,18 +550,24 @@ fg_err metrics_start(const char *bind_addr, int port, metrics_fill_fn fill, void
         return FG_ERR_NOMEM;
     m->fill = fill;
     m->ctx = ctx;
+    pthread_mutex_init(&m->lock, NULL);
+    pthread_cond_init(&m->wake, NULL);
     /* Few, short connections: a scraper, perhaps a person with curl. */
     m->daemon = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned)8,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)4, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)10, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
-    if (!m->daemon) {
+        (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, METRICS_MAX_CONNECTIONS,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, METRICS_MAX_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
+        METRICS_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, m, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        m, MHD_OPTION_END);
+    if (m->daemon && pthread_create(&m->watchdog, NULL, watchdog, m) == 0)
+        m->watchdog_started = true;
+    if (!m->watchdog_started) {
         snprintf(why, why_len,
                  "cannot serve metrics on %s port %d (in use, or not an address "
                  "of this machine)",
                  bind_addr, port);
-        free(m);
+        metrics_stop(m);
         return FG_ERR_IO;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -466,7 +580,17 @@ void metrics_stop(struct metrics *m)
 {
     if (!m)
         return;
-    MHD_stop_daemon(m->daemon);
+    if (m->watchdog_started) {
+        pthread_mutex_lock(&m->lock);
+        m->stop = true;
+        pthread_cond_signal(&m->wake);
+        pthread_mutex_unlock(&m->lock);
+        pthread_join(m->watchdog, NULL);
+    }
+    if (m->daemon)
+        MHD_stop_daemon(m->daemon); /* closes the rest: on_connection frees their records */
+    pthread_cond_destroy(&m->wake);
+    pthread_mutex_destroy(&m->lock);
     free(m);
 }
 

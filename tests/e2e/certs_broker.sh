@@ -24,8 +24,10 @@ CLIENTS=$WORK/clients
 OTHER=$WORK/other-ca
 
 "$FAIRGATE" certs init-ca --site e2e-site "$CA" >/dev/null
-"$FAIRGATE" certs issue --ca "$CA" --kind sensor --name sensor-001 --out "$SENSORS" >/dev/null
-"$FAIRGATE" certs issue --ca "$CA" --kind sensor --name sensor-002 --out "$SENSORS" >/dev/null
+"$FAIRGATE" certs issue --ca "$CA" --kind sensor --name sensor-001 --sensor-type temperature \
+    --out "$SENSORS" >/dev/null
+"$FAIRGATE" certs issue --ca "$CA" --kind sensor --name sensor-002 --sensor-type co2 \
+    --out "$SENSORS" >/dev/null
 "$FAIRGATE" certs issue --ca "$CA" --kind gateway --name fairgate-gateway --out "$CLIENTS" >/dev/null
 "$FAIRGATE" certs issue --ca "$CA" --kind works-council --name dashboard --out "$CLIENTS" >/dev/null
 # An impostor: right device id, wrong CA.
@@ -54,7 +56,7 @@ check "fairgate certs verify rejects the impostor" \
     bash -c "! '$FAIRGATE' certs verify --ca '$CA/ca.crt' '$OTHER/sensors/sensor-001.crt' 2>/dev/null"
 check "fairgate certs inspect shows the sensor's kind and usage" \
     bash -c "'$FAIRGATE' certs inspect '$SENSORS/sensor-001.crt' | grep -q 'ext key usage:  clientAuth' &&
-             '$FAIRGATE' certs inspect '$SENSORS/sensor-001.crt' | grep -q 'OU=sensor, CN=sensor-001'"
+             '$FAIRGATE' certs inspect '$SENSORS/sensor-001.crt' | grep -q 'OU=sensor, title=sensor-type:temperature, CN=sensor-001'"
 check "broker-config refuses a plain listener" \
     bash -c "! '$FAIRGATE' broker-config --sensor-certs '$SENSORS' --ca '$CA' --listener-plain 1883 '$WORK/x.conf' 2>/dev/null"
 

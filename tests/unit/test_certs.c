@@ -43,6 +43,7 @@ static void issue_ok(enum certs_kind kind, const char *name, const char *out, bo
         .name = name,
         .out_dir = out,
         .server_auth = server_auth,
+        .sensor_type = kind == CERTS_KIND_SENSOR ? "environment" : NULL,
     };
     if (dns)
         req.dns[req.n_dns++] = dns;
@@ -128,7 +129,7 @@ static void test_inspect_shows_kind_usage_and_san(void **state)
     assert_false(i.is_ca);
     assert_int_equal(i.kind, CERTS_KIND_SENSOR);
     assert_string_equal(i.cn, "sensor-001");
-    assert_string_equal(i.subject, "O=unit site, OU=sensor, CN=sensor-001");
+    assert_string_equal(i.subject, "O=unit site, OU=sensor, title=sensor-type:environment, CN=sensor-001");
     assert_string_equal(i.issuer, "O=unit site, OU=ca, CN=fairgate unit site CA");
     assert_string_equal(i.key_usage, "digitalSignature");
     assert_string_equal(i.ext_key_usage, "clientAuth");
@@ -297,6 +298,55 @@ static void test_verify_rejects_wrong_usage(void **state)
     assert_non_null(strstr(rep.problem[0].text, "not allowed for TLS client authentication"));
 }
 
+/* A server certificate signed by the site CA with openssl: KEYSPEC, DIGEST, EXT lines. */
+static const char *openssl_server(const char *name, const char *keyspec, const char *digest,
+                                  const char *ext)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "cd %s/ca && printf '%s' > %s.cnf && "
+             "openssl req -newkey %s -nodes -subj /CN=localhost -keyout %s.key -out %s.csr "
+             "2>/dev/null && openssl x509 -req -in %s.csr -CA ca.crt -CAkey ca.key "
+             "-CAcreateserial -days 2 -%s -extfile %s.cnf -out %s.crt 2>/dev/null",
+             dir, ext, name, keyspec, name, name, name, digest, name, name);
+    assert_int_equal(system(cmd), 0);
+    return P("ca/%s.crt", name);
+}
+
+/* What Paho would accept at OpenSSL level 1 the pre-flight refuses: weak keys, SHA-1
+ * signatures, and a server certificate whose CN alone names the host. */
+static void test_preflight_refuses_weak_and_sanless_certificates(void **state)
+{
+    (void)state;
+    const char *san = "subjectAltName=DNS:localhost\\nextendedKeyUsage=serverAuth\\n";
+    const char *ok = openssl_server("rsa2048", "rsa:2048", "sha256", san);
+    const char *rsa1024 = openssl_server("rsa1024", "rsa:1024", "sha256", san);
+    const char *sha1 = openssl_server("sha1", "ec -pkeyopt ec_paramgen_curve:P-256", "sha1", san);
+    const char *p192 = openssl_server("p192", "ec -pkeyopt ec_paramgen_curve:P-192", "sha256", san);
+    const char *nosan = openssl_server("nosan", "ec -pkeyopt ec_paramgen_curve:P-256", "sha256",
+                                       "extendedKeyUsage=serverAuth\\n");
+    char ca[512];
+    snprintf(ca, sizeof ca, "%s", P("ca/ca.crt"));
+    int64_t now = fg_now_ms();
+    struct certs_preflight_req req = {.ca_file = ca, .hostname = "localhost", .now_ms = now};
+    char why[512];
+    req.cert_file = ok;
+    assert_int_equal(certs_preflight(&req, why, sizeof why), FG_OK);
+    req.cert_file = rsa1024;
+    assert_int_equal(certs_preflight(&req, why, sizeof why), FG_ERR_TLS);
+    assert_non_null(strstr(why, "too weak (this certificate has a RSA key of 1024 bits)"));
+    req.cert_file = sha1;
+    assert_int_equal(certs_preflight(&req, why, sizeof why), FG_ERR_TLS);
+    assert_non_null(strstr(why, "is signed with SHA-1"));
+    req.cert_file = p192;
+    assert_int_equal(certs_preflight(&req, why, sizeof why), FG_ERR_TLS);
+    assert_non_null(strstr(why, "secp192r1"));
+    req.cert_file = nosan;
+    assert_int_equal(certs_preflight(&req, why, sizeof why), FG_ERR_TLS);
+    assert_non_null(strstr(why, "has no subjectAltName"));
+    assert_non_null(strstr(why, "CN is never used"));
+}
+
 static void test_preflight_reports_one_sentence(void **state)
 {
     (void)state;
@@ -428,8 +478,10 @@ static void test_broker_config_writes_mutual_tls_and_acl(void **state)
     assert_null(strstr(conf, "allow_anonymous true"));
     assert_non_null(strstr(acl, "user fairgate-gateway\ntopic read raw/#\ntopic write site/#\n"
                                 "topic write fairgate/#\n"));
-    assert_non_null(strstr(acl, "user sensor-001\ntopic write raw/+/sensor-001\n"));
-    assert_non_null(strstr(acl, "user sensor-002\ntopic write raw/+/sensor-002\n"));
+    assert_non_null(strstr(acl, "user sensor-001\ntopic write raw/environment/sensor-001\n"));
+    assert_non_null(strstr(acl, "user sensor-002\ntopic write raw/environment/sensor-002\n"));
+    assert_null(strstr(acl, "raw/+/"));
+    assert_non_null(strstr(conf, "use_username_as_clientid true\n"));
     assert_non_null(strstr(acl, "user dashboard\ntopic read site/#\n"));
     assert_null(strstr(acl, "intruder"));
     assert_null(strstr(acl, "pattern"));
@@ -445,6 +497,73 @@ static void test_broker_config_writes_mutual_tls_and_acl(void **state)
     assert_int_equal(certs_broker_config(&req, &n, why, sizeof why), FG_ERR_CONFIG);
 }
 
+/* mosquitto knows clients by CN only: a name belongs to one kind, gateway names are
+ * reserved, and a hub is never the gateway or a consumer. */
+static void test_names_belong_to_one_kind(void **state)
+{
+    (void)state;
+    char why[512];
+    struct certs_issue_req r = {.ca_dir = P("ca"),
+                                .kind = CERTS_KIND_SENSOR,
+                                .name = "fairgate-gateway",
+                                .sensor_type = "uwb-badge",
+                                .out_dir = P("kinds")};
+    assert_int_equal(certs_issue(&r, why, sizeof why), FG_ERR_CONFIG);
+    assert_non_null(strstr(why, "reserved for gateway certificates"));
+    r.name = "fairgate-anything";
+    assert_int_equal(certs_issue(&r, why, sizeof why), FG_ERR_CONFIG);
+    struct certs_issue_req g = {
+        .ca_dir = P("ca"), .kind = CERTS_KIND_GATEWAY, .name = "gw-lab", .out_dir = P("kinds")};
+    assert_int_equal(certs_issue(&g, why, sizeof why), FG_OK);
+    assert_int_equal(certs_issued_kind(P("ca"), "gw-lab"), CERTS_KIND_GATEWAY);
+    r.name = "gw-lab";
+    assert_int_equal(certs_issue(&r, why, sizeof why), FG_ERR_CONFIG);
+    assert_non_null(strstr(why, "already issued for a gateway certificate"));
+    g.sensor_type = "uwb-badge"; /* only sensors have a type */
+    g.overwrite = true;
+    assert_int_equal(certs_issue(&g, why, sizeof why), FG_ERR_CONFIG);
+    r.name = "env-7";
+    r.sensor_type = "environment";
+    assert_int_equal(certs_issue(&r, why, sizeof why), FG_OK);
+    struct certs_info info;
+    assert_int_equal(certs_inspect(P("kinds/env-7.crt"), &info, why, sizeof why), FG_OK);
+    assert_int_equal(info.kind, CERTS_KIND_SENSOR);
+    assert_string_equal(info.sensor_type, "environment");
+    assert_non_null(strstr(info.subject, "title=sensor-type:environment"));
+    r.name = "badge-hub"; /* a hub: no type of its own */
+    r.sensor_type = NULL;
+    assert_int_equal(certs_issue(&r, why, sizeof why), FG_OK);
+    r.name = "untyped-7";
+    assert_int_equal(certs_issue(&r, why, sizeof why), FG_OK);
+
+    struct certs_broker_req b = {.sensors_dir = P("kinds"),
+                                 .ca_dir = P("ca"),
+                                 .out_path = P("kinds-broker/m.conf"),
+                                 .consumers = {"dashboard"},
+                                 .n_consumers = 1,
+                                 .hubs = {"fairgate-gateway=uwb-badge"},
+                                 .n_hubs = 1,
+                                 .now_ms = fg_now_ms()};
+    size_t n;
+    assert_int_equal(certs_broker_config(&b, &n, why, sizeof why), FG_ERR_CONFIG);
+    b.hubs[0] = "dashboard=uwb-badge";
+    assert_int_equal(certs_broker_config(&b, &n, why, sizeof why), FG_ERR_CONFIG);
+    b.hubs[0] = "gw-lab=uwb-badge";
+    assert_int_equal(certs_broker_config(&b, &n, why, sizeof why), FG_ERR_CONFIG);
+    b.hubs[0] = "badge-hub=uwb-badge";
+    b.gateway_name = "env-7"; /* a sensor's name as the gateway's: it would read raw/# */
+    assert_int_equal(certs_broker_config(&b, &n, why, sizeof why), FG_ERR_CONFIG);
+    b.gateway_name = "gw-lab";
+    assert_int_equal(certs_broker_config(&b, &n, why, sizeof why), FG_OK);
+    assert_int_equal(n, 1);
+    char *acl = slurp(P("kinds-broker/m.acl"));
+    assert_non_null(strstr(acl, "user env-7\ntopic write raw/environment/env-7\n"));
+    assert_non_null(strstr(acl, "user badge-hub\ntopic write raw/uwb-badge/+\n"));
+    assert_non_null(strstr(acl, "user gw-lab\ntopic read raw/#\n"));
+    assert_null(strstr(acl, "untyped-7")); /* no type, no hub: no access */
+    free(acl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -458,8 +577,10 @@ int main(void)
         cmocka_unit_test(test_verify_rejects_key_readable_by_others),
         cmocka_unit_test(test_verify_rejects_wrong_usage),
         cmocka_unit_test(test_preflight_reports_one_sentence),
+        cmocka_unit_test(test_preflight_refuses_weak_and_sanless_certificates),
         cmocka_unit_test(test_issue_refuses_bad_names_and_overwrites),
         cmocka_unit_test(test_broker_config_writes_mutual_tls_and_acl),
+        cmocka_unit_test(test_names_belong_to_one_kind),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -99,10 +99,52 @@ static void below_level_is_silent(void **state)
     assert_int_equal(count(out, "all is well"), 1);
 }
 
+static void forged_lines(void)
+{
+    const char *san = "gw.example.org\n2026-11-28T10:00:00.000Z INFO  upstream: connected to "
+                      "evil:8883";
+    fg_error("upstream", "cannot connect securely: certificate is for %s", san);
+    fg_log_ratelimited("t", FG_LOG_WARN, "local", "topic %s", "raw/x\r\x1b[2Kfake\tline");
+    fg_warn("local", "peer said %s",
+            "a\xc2\x85"
+            "b\xe2\x80\xa8"
+            "c\xff\xc0\xaf"
+            "d caf\xc3\xa9");
+}
+
+static void outside_text_cannot_forge_a_line(void **state)
+{
+    (void)state;
+    fg_log_setup(FG_LOG_INFO, false);
+    fg_log_set_ratelimit(10000);
+    char *out = capture(forged_lines);
+    assert_int_equal(count(out, "\n"), 3); /* three events, three lines */
+    assert_int_equal(count(out, "INFO  upstream: connected"), 1);
+    assert_non_null(strstr(out, "ERROR upstream: cannot connect securely: certificate is for "
+                                "gw.example.org\\n2026-11-28T10:00:00.000Z INFO  upstream"));
+    assert_non_null(strstr(out, "topic raw/x\\r\\x1b[2Kfake\\tline"));
+    /* NEL and U+2028 end lines in some viewers; invalid UTF-8 is shown as bytes;
+     * valid UTF-8 (é) is kept */
+    assert_non_null(strstr(out, "peer said a\\u0085b\\u2028c\\xff\\xc0\\xaf"
+                                "d caf\xc3\xa9"));
+}
+
+static void escape_truncates_whole_escapes(void **state)
+{
+    (void)state;
+    char buf[5];
+    assert_int_equal(fg_log_escape(buf, sizeof buf, "ab\ncd", (size_t)-1), 4);
+    assert_string_equal(buf, "ab\\n");
+    assert_int_equal(fg_log_escape(buf, sizeof buf, "a\0b", 3), 1); /* no half "\x0" */
+    assert_string_equal(buf, "a");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(repeats_are_held_back_and_counted),
+        cmocka_unit_test(outside_text_cannot_forge_a_line),
+        cmocka_unit_test(escape_truncates_whole_escapes),
         cmocka_unit_test(below_level_is_silent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

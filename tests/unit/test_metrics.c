@@ -1,5 +1,7 @@
 /* Metrics: the Prometheus text, the status JSON, the latency histogram under
  * threads, and the HTTP endpoint on a real loopback socket. */
+#include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -297,6 +299,157 @@ static void http_endpoint_serves_metrics_and_status(void **state)
     metrics_stop(m);
 }
 
+#ifdef FAIRGATE_HAVE_MICROHTTPD
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A connection from source address src (127.x.y.z: all loopback) to the server. */
+static int connect_from(const char *src, int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in s = {.sin_family = AF_INET};
+    inet_pton(AF_INET, src, &s.sin_addr);
+    assert_int_equal(bind(fd, (struct sockaddr *)&s, sizeof s), 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    connect(fd, (struct sockaddr *)&a, sizeof a); /* EINPROGRESS; loopback completes at once */
+    return fd;
+}
+
+/* The normal client: a GET from 127.0.0.2 that must be answered within limit_ms,
+ * retrying while the server turns it away. Returns the time it took. */
+static int64_t scrape(int port, int64_t limit_ms)
+{
+    int64_t t0 = mono_ms();
+    while (mono_ms() - t0 < limit_ms) {
+        int fd = connect_from("127.0.0.2", port);
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        poll(&p, 1, 1000);
+        const char *req = "GET /metrics HTTP/1.0\r\n\r\n";
+        if (write(fd, req, strlen(req)) == (ssize_t)strlen(req)) {
+            char buf[64] = "";
+            size_t n = 0;
+            p.events = POLLIN;
+            while (n < 12 && mono_ms() - t0 < limit_ms && poll(&p, 1, 100) >= 0) {
+                ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
+                if (r == 0 || (r < 0 && errno != EAGAIN))
+                    break;
+                n += r > 0 ? (size_t)r : 0;
+            }
+            close(fd);
+            if (n >= 12 && strstr(buf, " 200"))
+                return mono_ms() - t0;
+        } else {
+            close(fd);
+        }
+        struct timespec ts = {0, 50000000L};
+        nanosleep(&ts, NULL);
+    }
+    return -1;
+}
+
+struct loris {
+    int fd[64];
+    int64_t opened[64];
+    size_t n;
+    int64_t longest_ms; /* the longest any connection was held open */
+    size_t cut;         /* connections the server closed */
+};
+
+/* Trickles one header byte into every open connection; notes the ones the server cut. */
+static void trickle(struct loris *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->fd[i] < 0)
+            continue;
+        char b;
+        ssize_t r = recv(l->fd[i], &b, 1, MSG_DONTWAIT);
+        if (r == 0 || (r < 0 && errno != EAGAIN) ||
+            send(l->fd[i], "X", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+            int64_t held = mono_ms() - l->opened[i];
+            if (held > l->longest_ms)
+                l->longest_ms = held;
+            close(l->fd[i]);
+            l->fd[i] = -1;
+            l->cut++;
+        }
+    }
+}
+
+static void open_loris(struct loris *l, const char *src, int port)
+{
+    int fd = connect_from(src, port);
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    poll(&p, 1, 1000);
+    const char *start = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    if (write(fd, start, strlen(start)) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    l->opened[l->n] = mono_ms();
+    l->fd[l->n++] = fd;
+}
+
+/* Slowloris: clients that send a header byte now and then must not block a scraper.
+ * 8 from one address (the per-address cap turns half away), then 32 from 8
+ * addresses (every slot taken): the scraper is served within the deadline, and no
+ * trickling connection lives much past it. */
+static void slow_clients_do_not_block_a_scraper(void **state)
+{
+    (void)state;
+    int calls = 0;
+    struct metrics *m = NULL;
+    char why[256] = "";
+    assert_int_equal(metrics_start("127.0.0.1", 0, fill, &calls, &m, why, sizeof why), FG_OK);
+    int port = metrics_port(m);
+
+    struct loris l = {.n = 0};
+    for (int i = 0; i < 8; i++)
+        open_loris(&l, "127.0.0.1", port);
+    int64_t t0 = mono_ms();
+    while (mono_ms() - t0 < 7000) {
+        trickle(&l);
+        int64_t took = scrape(port, 2000);
+        print_message("    scrape beside 8 slow clients: %lld ms\n", (long long)took);
+        assert_true(took >= 0);
+        struct timespec ts = {0, 400000000L};
+        nanosleep(&ts, NULL);
+    }
+    trickle(&l);
+    assert_true(l.cut >= 8); /* half turned away at once, the rest cut at the deadline */
+    for (size_t i = 0; i < l.n; i++)
+        if (l.fd[i] >= 0)
+            close(l.fd[i]);
+
+    struct loris f = {.n = 0};
+    char src[32];
+    for (int a = 0; a < 8; a++)
+        for (int i = 0; i < 4; i++) {
+            snprintf(src, sizeof src, "127.0.1.%d", 10 + a);
+            open_loris(&f, src, port);
+        }
+    trickle(&f);
+    int64_t took = scrape(port, 8000);
+    print_message("    scrape with every slot taken by slow clients: %lld ms\n", (long long)took);
+    assert_true(took >= 0 && took < 7000);
+    t0 = mono_ms();
+    while (mono_ms() - t0 < 7000 && f.cut < f.n) {
+        trickle(&f);
+        struct timespec ts = {0, 200000000L};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(f.cut, f.n);
+    print_message("    longest slow connection: %lld ms\n", (long long)f.longest_ms);
+    assert_true(f.longest_ms < 7000);
+    metrics_stop(m);
+}
+#endif
+
 static void bad_bind_address_is_a_config_error(void **state)
 {
     (void)state;
@@ -328,6 +481,9 @@ int main(void)
         cmocka_unit_test(prometheus_text_has_every_family),
         cmocka_unit_test(no_policy_no_policy_series),
         cmocka_unit_test(render_truncates_like_snprintf),
+#ifdef FAIRGATE_HAVE_MICROHTTPD
+        cmocka_unit_test(slow_clients_do_not_block_a_scraper),
+#endif
         cmocka_unit_test(status_json_is_json),
         cmocka_unit_test(histogram_buckets_are_inclusive_and_cumulative),
         cmocka_unit_test(histogram_is_thread_safe),
