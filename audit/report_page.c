@@ -152,7 +152,7 @@ static void brief_left(FILE *f, const struct rp_data *d)
         free(cats);
         cJSON_Delete(arr);
     }
-    fputs(" ", f);
+    fputs(d->routes.n ? ". " : " ", f);
     say(f, d, "rp.brief.coarse.how");
     fputs("</li>\n", f);
 }
@@ -192,7 +192,9 @@ static void gap_sentence(FILE *f, const struct rp_data *d, const cJSON *g)
     fg_i18n_date(d->lang, from, true, a, sizeof a);
     fg_i18n_date(d->lang, to, true, b, sizeof b);
     double mins = (double)(to - from) / 60000.0;
-    if (mins < 120)
+    if (mins < 2)
+        snprintf(h, sizeof h, "%.0f s", mins * 60);
+    else if (mins < 120)
         snprintf(h, sizeof h, "%.0f min", mins);
     else
         snprintf(h, sizeof h, "%.1f h", mins / 60);
