@@ -122,6 +122,7 @@ static const char css[] =
     "padding:0 1em;color:#1d2430}table{border-collapse:collapse;width:100%;table-layout:fixed}"
     "td,th{border-bottom:1px solid #dde;padding:.3em .5em;text-align:left;vertical-align:top;"
     "overflow-wrap:anywhere}th{background:#eef}td.num{text-align:right}code{word-break:break-all}"
+    "p,h2{overflow-wrap:anywhere}.reid.refused{background:#fbe6e6;border-left-color:#b3261e}"
     ".reid{background:#fff4d6;border-left:4px solid #a16207;padding:.5em .8em;margin:.5em 0}"
     ".bounds{background:#eef3fb;border:1px solid #3b6fb6;padding:.6em 1em;border-radius:6px}"
     "@page{size:A4;margin:15mm}@media print{body{margin:0;max-width:none}h2{break-after:avoid}"
@@ -172,7 +173,8 @@ static void html_period(FILE *f, const struct subject_report *r, size_t h)
             continue;
         fg_i18n_date(l, r->reids[i].when_ms, true, a, sizeof a);
         outcome(r, r->reids[i].result, res, sizeof res);
-        fputs("<p class=\"reid\" data-reid=\"1\">", f);
+        fprintf(f, "<p class=\"reid%s\" data-reid=\"1\">",
+                strncmp(r->reids[i].result, "refused", 7) ? "" : " refused");
         say(f, true, l, "sr.reid", a, who(l, r->reids[i].actor, k, sizeof k), r->reids[i].reason,
             res);
         fputs("</p>\n", f);

@@ -133,3 +133,8 @@ grep -q 'id="verification" data-ok="0"' "$WORK/bad.html" || fail "damaged report
 rc=0; "$FAIRGATE" audit report "$WORK/none.log" --key "$KEY" --html "$WORK/x.html" >/dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "report on a missing log exited $rc, expected 2"
 pass "report exit codes: 0 intact, 1 damaged, 2 unreadable"
+
+# kept for council_screenshots.sh, which renders them with chromium
+A=$BUILD/test-artifacts/council; mkdir -p "$A"
+for l in en nl de; do cp "$WORK/report.$l.html" "$A/audit-report-$l.html"; done
+cp "$WORK/subject.html" "$A/subject-report-nl.html"
