@@ -371,7 +371,11 @@ fg_err audit_report_html(const struct audit_report_options *o, char *why, size_t
                                        "was not compared.",
                 vr.anchored ? " Older events were pruned; the anchor verifies." : "");
         if (vr.unsealed)
-            fprintf(f, " %zu newest line(s) are not yet sealed by a checkpoint.", vr.unsealed);
+            fprintf(f,
+                    " <b>%zu newest line(s), written since %s, are not yet sealed</b> by a "
+                    "checkpoint (the last one is from %s); anyone with the file could still "
+                    "change them.",
+                    vr.unsealed, vr.unsealed_since, vr.last_seal_time[0] ? vr.last_seal_time : "-");
         fputs("</p>\n", f);
     } else {
         fprintf(f,
