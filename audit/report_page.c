@@ -96,7 +96,15 @@ static void verification(FILE *f, const struct rp_data *d)
     }
     if (vr->unsealed) {
         fputc(' ', f);
-        say(f, d, "rp.verify.unsealed", cnt(d, (double)vr->unsealed, n, sizeof n));
+        char since[64] = "-", seal[64] = "-";
+        int64_t ms;
+        if (fg_parse_time(vr->unsealed_since, strlen(vr->unsealed_since), &ms))
+            fg_i18n_date(d->lang, ms, true, since, sizeof since);
+        if (fg_parse_time(vr->last_seal_time, strlen(vr->last_seal_time), &ms))
+            fg_i18n_date(d->lang, ms, true, seal, sizeof seal);
+        fputs("<b>", f);
+        say(f, d, "rp.verify.unsealed", cnt(d, (double)vr->unsealed, n, sizeof n), since, seal);
+        fputs("</b>", f);
     }
     fputs("</p></div>\n", f);
 }

@@ -50,11 +50,14 @@ const struct fg_msg fg_msgs_report[] = {
       "Einträge vor %s wurden absichtlich entfernt; der Rest lässt sich weiterhin mit Ihrem "
       "Schlüssel prüfen."}},
     {"rp.verify.unsealed",
-     {"The newest %s entries are not signed yet; the gateway signs them within minutes.",
-      "De nieuwste %s regels zijn nog niet ondertekend; de gateway doet dat binnen enkele "
-      "minuten.",
-      "Die neuesten %s Einträge sind noch nicht signiert; das Gateway holt das binnen Minuten "
-      "nach."}},
+     {"The newest %s entries, written since %s, are not sealed yet (the last seal is from %s): "
+      "until the gateway seals them, anyone with the file could still change them.",
+      "De nieuwste %s regels, geschreven sinds %s, zijn nog niet verzegeld (de laatste "
+      "verzegeling is van %s): tot de gateway ze verzegelt, kan wie het bestand heeft ze nog "
+      "wijzigen.",
+      "Die neuesten %s Einträge, geschrieben seit %s, sind noch nicht versiegelt (das letzte "
+      "Siegel stammt vom %s): Bis das Gateway sie versiegelt, könnte sie jeder mit Zugriff auf "
+      "die Datei noch ändern."}},
     {"rp.verify.bad",
      {"The log is DAMAGED: %s (line %s).", "Het logboek is BESCHADIGD: %s (regel %s).",
       "Das Protokoll ist BESCHÄDIGT: %s (Zeile %s)."}},

@@ -1078,6 +1078,7 @@ static fg_err open_audit(struct gateway *gw)
                       : !strcmp(cfg->audit_fsync, "never") ? AUDIT_FSYNC_NEVER
                                                            : AUDIT_FSYNC_INTERVAL,
         .fsync_interval_ms = (int)cfg->audit_fsync_interval_ms,
+        .rotate_every_ms = cfg->audit_rotate_ms, /* a sealing bound stated in the log */
     };
     if (fg_mkdirs(dir, 0700) != FG_OK || audit_open(&ao, &gw->audit, why, sizeof why) != FG_OK) {
         fg_error("audit", "cannot open the audit log: %s", why);
