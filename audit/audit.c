@@ -31,6 +31,10 @@ struct audit {
     char *log_path, *state_dir;
     int cp_events, cp_ms, fsync_ms;
     enum audit_fsync fsync_mode;
+    struct audit_bounds bounds; /* what this writer guarantees (<= the log's stated bounds) */
+    bool log_bounds_known;      /* the log states bounds (false: a legacy log) */
+    int64_t run_start_ms;       /* log time of the first line after the last checkpoint */
+    int64_t epoch_start_ms;     /* log time of the current epoch's hand-over */
     char log_id[33];
     uint64_t seq;           /* seq of the last line written */
     unsigned char head[32]; /* BLAKE2b-256 of the last line */
@@ -168,6 +172,46 @@ static bool is_uint(const cJSON *j)
            floor(j->valuedouble) == j->valuedouble;
 }
 
+bool audit_bounds_from_json(const cJSON *seal, struct audit_bounds *b)
+{
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(seal, "events");
+    const cJSON *iv = cJSON_GetObjectItemCaseSensitive(seal, "interval_ms");
+    const cJSON *ro = cJSON_GetObjectItemCaseSensitive(seal, "rotate_ms");
+    if (!cJSON_IsObject(seal) || !is_uint(ev) || !is_uint(iv) || !is_uint(ro) ||
+        ev->valuedouble < 1 || ev->valuedouble > (double)AUDIT_BOUND_MAX_EVENTS ||
+        iv->valuedouble < 1 || iv->valuedouble > (double)AUDIT_BOUND_MAX_INTERVAL_MS ||
+        ro->valuedouble < 1 || ro->valuedouble > (double)AUDIT_BOUND_MAX_ROTATE_MS)
+        return false;
+    b->events = (uint64_t)ev->valuedouble;
+    b->interval_ms = (int64_t)iv->valuedouble;
+    b->rotate_ms = (int64_t)ro->valuedouble;
+    return true;
+}
+
+/* The bounds a configuration asks for: 0 means the default, < 0 the loosest bound
+ * (a log without any bound could not be checked for stripped seals). */
+static struct audit_bounds bounds_of(const struct audit_options *o)
+{
+    struct audit_bounds b = {
+        .events = o->checkpoint_every_events > 0   ? (uint64_t)o->checkpoint_every_events
+                  : o->checkpoint_every_events < 0 ? AUDIT_BOUND_MAX_EVENTS
+                                                   : 1000,
+        .interval_ms = o->checkpoint_every_ms > 0   ? o->checkpoint_every_ms
+                       : o->checkpoint_every_ms < 0 ? AUDIT_BOUND_MAX_INTERVAL_MS
+                                                    : 300000,
+        .rotate_ms = o->rotate_every_ms > 0   ? o->rotate_every_ms
+                     : o->rotate_every_ms < 0 ? AUDIT_BOUND_MAX_ROTATE_MS
+                                              : 86400000,
+    };
+    if (b.events > AUDIT_BOUND_MAX_EVENTS)
+        b.events = AUDIT_BOUND_MAX_EVENTS;
+    if (b.interval_ms > AUDIT_BOUND_MAX_INTERVAL_MS)
+        b.interval_ms = AUDIT_BOUND_MAX_INTERVAL_MS;
+    if (b.rotate_ms > AUDIT_BOUND_MAX_ROTATE_MS)
+        b.rotate_ms = AUDIT_BOUND_MAX_ROTATE_MS;
+    return b;
+}
+
 static bool valid_name(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
@@ -221,15 +265,15 @@ bad:
 
 /* ---- writing -------------------------------------------------------------------- */
 
-/* Takes ownership of obj. time_str NULL means now. Caller holds the mutex. */
+/* Takes ownership of obj. ms < 0 means now. Caller holds the mutex. */
 static fg_err append_locked(struct audit *a, const char *actor, const char *action, cJSON *obj,
-                            const char *time_str)
+                            int64_t ms)
 {
     char tbuf[32], prev[65];
-    if (!time_str) {
-        fg_format_time(fg_now_ms(), tbuf, sizeof tbuf);
-        time_str = tbuf;
-    }
+    const char *time_str = tbuf;
+    if (ms < 0)
+        ms = fg_now_ms();
+    fg_format_time(ms, tbuf, sizeof tbuf);
     to_hex(prev, sizeof prev, a->head, 32);
     cJSON *ev = cJSON_CreateObject();
     if (!ev) {
@@ -283,7 +327,8 @@ static fg_err append_locked(struct audit *a, const char *actor, const char *acti
     a->size += (off_t)total;
     a->dirty = true;
     a->last_is_checkpoint = false;
-    a->since_cp++;
+    if (a->since_cp++ == 0)
+        a->run_start_ms = ms;
     if (a->fsync_mode == AUDIT_FSYNC_ALWAYS) {
         if (fdatasync(a->fd) != 0)
             return FG_ERR_IO;
@@ -298,7 +343,8 @@ static fg_err checkpoint_locked(struct audit *a)
         return FG_OK;
     char t[32], head[65], sighex[2 * crypto_sign_BYTES + 1], msg[512];
     unsigned char sig[crypto_sign_BYTES];
-    fg_format_time(fg_now_ms(), t, sizeof t);
+    int64_t now = fg_now_ms();
+    fg_format_time(now, t, sizeof t);
     to_hex(head, sizeof head, a->head, 32);
     size_t mlen = audit_checkpoint_message(msg, sizeof msg, a->log_id, a->seq, head, a->epoch, t);
     if (!mlen || crypto_sign_detached(sig, NULL, (unsigned char *)msg, mlen, a->sk) != 0)
@@ -312,7 +358,7 @@ static fg_err checkpoint_locked(struct audit *a)
         cJSON_Delete(o);
         return FG_ERR_NOMEM;
     }
-    fg_err e = append_locked(a, "gateway", "checkpoint", o, t);
+    fg_err e = append_locked(a, "gateway", "checkpoint", o, now);
     if (e != FG_OK)
         return e;
     a->last_is_checkpoint = true;
@@ -357,7 +403,7 @@ static fg_err rotate_locked(struct audit *a)
             cJSON_Delete(o);
             e = FG_ERR_NOMEM;
         } else {
-            e = append_locked(a, "gateway", "key.handover", o, NULL);
+            e = append_locked(a, "gateway", "key.handover", o, -1);
         }
     }
     if (e == FG_OK && fdatasync(a->fd) != 0)
@@ -372,6 +418,7 @@ static fg_err rotate_locked(struct audit *a)
     wipe_file(opath);
     a->sk = nsk;
     a->epoch = ne;
+    a->epoch_start_ms = a->run_start_ms; /* the hand-over line opened this run */
     memcpy(a->pk, npk, 32);
     fg_info(COMP, "epoch %llu started", (unsigned long long)ne);
     return FG_OK;
@@ -386,9 +433,17 @@ struct scan {
     unsigned char torn_hash[32];
     size_t bad_last; /* line number of the last line if it is not an event */
     size_t lines;
+    bool has_bounds; /* log.created (or the anchor's copy of it) states sealing bounds */
+    struct audit_bounds bounds;
 };
 
-static bool scan_anchor(struct audit *a, const char *line, size_t len)
+static void scan_bounds(struct scan *s, const cJSON *created_obj)
+{
+    s->has_bounds =
+        audit_bounds_from_json(cJSON_GetObjectItemCaseSensitive(created_obj, "seal"), &s->bounds);
+}
+
+static bool scan_anchor(struct audit *a, struct scan *s, const char *line, size_t len)
 {
     cJSON *j = cJSON_ParseWithLength(line, len);
     const cJSON *an = cJSON_GetObjectItemCaseSensitive(j, "anchor");
@@ -403,6 +458,12 @@ static bool scan_anchor(struct audit *a, const char *line, size_t len)
         memcpy(a->log_id, id, 33);
         a->seq = (uint64_t)seq->valuedouble;
         a->epoch = (uint64_t)ep->valuedouble;
+        /* the pruned log keeps its first two lines (the sealed bounds) in the anchor */
+        const char *g0 = cJSON_GetStringValue(
+            cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(an, "genesis"), 0));
+        cJSON *created = g0 ? audit_parse_line(g0, strlen(g0)) : NULL;
+        scan_bounds(s, cJSON_GetObjectItemCaseSensitive(created, "object"));
+        cJSON_Delete(created);
     }
     cJSON_Delete(j);
     return ok;
@@ -434,7 +495,7 @@ static fg_err scan_log(struct audit *a, struct scan *s)
         s->lines++;
         off += n;
         if (s->lines == 1 && strncmp(line, "{\"anchor\":", 10) == 0) {
-            s->have_id = scan_anchor(a, line, len);
+            s->have_id = scan_anchor(a, s, line, len);
             s->bad_last = s->have_id ? 0 : s->lines;
             a->last_is_checkpoint = false;
             continue;
@@ -459,6 +520,7 @@ static fg_err scan_log(struct audit *a, struct scan *s)
             memcpy(a->first_pk, a->pk, 32);
             a->epoch = 1;
             s->have_id = true;
+            scan_bounds(s, o);
         } else if (strcmp(act, "key.handover") == 0 && is_uint(ep) && from_hex(a->pk, 32, pk)) {
             a->epoch = (uint64_t)ep->valuedouble;
         }
@@ -494,6 +556,14 @@ static void wipe_stale_keys(struct audit *a)
     closedir(d);
 }
 
+static bool add_bounds(cJSON *o, const struct audit_bounds *b)
+{
+    cJSON *s = cJSON_AddObjectToObject(o, "seal");
+    return s && cJSON_AddNumberToObject(s, "events", (double)b->events) &&
+           cJSON_AddNumberToObject(s, "interval_ms", (double)b->interval_ms) &&
+           cJSON_AddNumberToObject(s, "rotate_ms", (double)b->rotate_ms);
+}
+
 static fg_err create_log(struct audit *a, char *why, size_t why_len)
 {
     unsigned char id[16];
@@ -526,11 +596,16 @@ static fg_err create_log(struct audit *a, char *why, size_t why_len)
     cJSON *o = cJSON_CreateObject();
     if (!o || !cJSON_AddStringToObject(o, "log_id", a->log_id) ||
         !cJSON_AddNumberToObject(o, "epoch", 1) || !cJSON_AddStringToObject(o, "pubkey", pkhex) ||
-        !cJSON_AddStringToObject(o, "fingerprint", fp)) {
+        !cJSON_AddStringToObject(o, "fingerprint", fp) || !add_bounds(o, &a->bounds)) {
         cJSON_Delete(o);
         return FG_ERR_NOMEM;
     }
-    e = append_locked(a, "gateway", "log.created", o, NULL);
+    a->log_bounds_known = true;
+    e = append_locked(a, "gateway", "log.created", o, -1);
+    a->epoch_start_ms = a->run_start_ms;
+    /* The first key seals the bounds at once: line 2 is always a checkpoint. */
+    if (e == FG_OK)
+        e = checkpoint_locked(a);
     if (e == FG_OK && fdatasync(a->fd) != 0)
         e = FG_ERR_IO;
     if (e != FG_OK)
@@ -570,14 +645,23 @@ static fg_err continue_log(struct audit *a, const struct scan *s, char *why, siz
     unsigned char first[32];
     if (audit_load_pubkey(path, first) == FG_OK)
         memcpy(a->first_pk, first, 32);
-    if (s->torn_off >= 0) {
-        /* A line cut off by a crash: drop it and say so, with a digest, never content. */
-        if (ftruncate(a->fd, s->torn_off) != 0 || fsync(a->fd) != 0) {
-            snprintf(why, why_len, "cannot truncate the torn last line of %s: %s", a->log_path,
-                     strerror(errno));
-            return FG_ERR_IO;
-        }
+    /* A line cut off by a crash goes first; the tail it leaves is sealed at once by
+     * the hand-over below (checkpoint with this epoch's key, then a new epoch). */
+    if (s->torn_off >= 0 && (ftruncate(a->fd, s->torn_off) != 0 || fsync(a->fd) != 0)) {
+        snprintf(why, why_len, "cannot truncate the torn last line of %s: %s", a->log_path,
+                 strerror(errno));
+        return FG_ERR_IO;
+    }
+    if (s->torn_off >= 0)
         a->size = s->torn_off;
+    /* Every run is a new epoch: the secret of a previous run never has to survive it. */
+    e = rotate_locked(a);
+    if (e != FG_OK) {
+        snprintf(why, why_len, "cannot start a new epoch in %s: %s", a->log_path, fg_strerror(e));
+        return e;
+    }
+    if (s->torn_off >= 0) {
+        /* Say so, with a digest, never content. */
         char dig[65];
         to_hex(dig, sizeof dig, s->torn_hash, 32);
         cJSON *o = cJSON_CreateObject();
@@ -588,15 +672,33 @@ static fg_err continue_log(struct audit *a, const struct scan *s, char *why, siz
             return FG_ERR_NOMEM;
         }
         fg_warn(COMP, "removed a torn last line (%zu bytes) from %s", s->torn_len, a->log_path);
-        e = append_locked(a, "gateway", "audit.repaired", o, NULL);
-        if (e != FG_OK)
-            return e;
+        e = append_locked(a, "gateway", "audit.repaired", o, -1);
     }
-    /* Every run is a new epoch: the secret of a previous run never has to survive it. */
-    e = rotate_locked(a);
-    if (e != FG_OK)
-        snprintf(why, why_len, "cannot start a new epoch in %s: %s", a->log_path, fg_strerror(e));
     return e;
+}
+
+/* The writer never loosens the bounds its log states; a legacy log has none. */
+static void adopt_bounds(struct audit *a, const struct scan *s)
+{
+    if (!s->has_bounds) {
+        fg_warn(COMP,
+                "%s states no sealing bounds (written by an older fairgate): verification "
+                "cannot tell stripped seals from an unsealed tail; start a new log to get "
+                "that guarantee",
+                a->log_path);
+        return;
+    }
+    a->log_bounds_known = true;
+    const struct audit_bounds *l = &s->bounds;
+    struct audit_bounds *b = &a->bounds;
+    if (b->events > l->events || b->interval_ms > l->interval_ms || b->rotate_ms > l->rotate_ms)
+        fg_warn(COMP, "%s was created with stricter sealing bounds than configured; keeping them",
+                a->log_path);
+    b->events = b->events < l->events ? b->events : l->events;
+    b->interval_ms = b->interval_ms < l->interval_ms ? b->interval_ms : l->interval_ms;
+    b->rotate_ms = b->rotate_ms < l->rotate_ms ? b->rotate_ms : l->rotate_ms;
+    a->cp_events = (int)b->events;
+    a->cp_ms = (int)b->interval_ms;
 }
 
 fg_err audit_open(const struct audit_options *opt, struct audit **out, char *why, size_t why_len)
@@ -615,8 +717,9 @@ fg_err audit_open(const struct audit_options *opt, struct audit **out, char *why
     a->fd = -1;
     a->log_path = strdup(opt->log_path);
     a->state_dir = strdup(opt->state_dir);
-    a->cp_events = opt->checkpoint_every_events ? opt->checkpoint_every_events : 1000;
-    a->cp_ms = opt->checkpoint_every_ms ? opt->checkpoint_every_ms : 300000;
+    a->bounds = bounds_of(opt);
+    a->cp_events = (int)a->bounds.events;
+    a->cp_ms = (int)a->bounds.interval_ms;
     a->fsync_ms = opt->fsync_interval_ms > 0 ? opt->fsync_interval_ms : 1000;
     a->fsync_mode = opt->fsync_mode;
     a->last_cp_ms = a->last_fsync_ms = fg_monotonic_ms();
@@ -656,6 +759,7 @@ fg_err audit_open(const struct audit_options *opt, struct audit **out, char *why
         a->size = 0;
         e = create_log(a, why, why_len);
     } else {
+        adopt_bounds(a, &s);
         e = continue_log(a, &s, why, why_len);
     }
     if (e != FG_OK)
@@ -674,6 +778,18 @@ fail:
     return e;
 }
 
+/* The bounds the log states are kept by construction, before a line is written
+ * (a timer alone could be late): the verifier demands exactly these. */
+static fg_err seal_due_locked(struct audit *a, int64_t now)
+{
+    if (now - a->epoch_start_ms >= a->bounds.rotate_ms)
+        return rotate_locked(a); /* checkpoint, then hand-over */
+    if (a->since_cp > 0 &&
+        (a->since_cp >= a->bounds.events || now - a->run_start_ms >= a->bounds.interval_ms))
+        return checkpoint_locked(a);
+    return FG_OK;
+}
+
 fg_err audit_append(struct audit *a, const char *actor, const char *action, const cJSON *object)
 {
     if (!a || !valid_name(actor) || !valid_name(action) || strcmp(action, "checkpoint") == 0 ||
@@ -685,8 +801,14 @@ fg_err audit_append(struct audit *a, const char *actor, const char *action, cons
     if (!o)
         return FG_ERR_NOMEM;
     pthread_mutex_lock(&a->mu);
-    fg_err e = append_locked(a, actor, action, o, NULL);
-    if (e == FG_OK && a->cp_events > 0 && a->since_cp >= (uint64_t)a->cp_events)
+    int64_t now = fg_now_ms();
+    uint64_t seq = a->seq;
+    fg_err e = seal_due_locked(a, now);
+    if (e == FG_OK)
+        e = append_locked(a, actor, action, o, a->seq == seq ? now : fg_now_ms());
+    else
+        cJSON_Delete(o);
+    if (e == FG_OK && a->since_cp >= a->bounds.events)
         e = checkpoint_locked(a);
     pthread_mutex_unlock(&a->mu);
     return e;
@@ -724,11 +846,18 @@ void audit_tick(struct audit *a, int64_t now_ms)
     if (!a)
         return;
     pthread_mutex_lock(&a->mu);
-    if (a->cp_ms > 0 && !a->last_is_checkpoint && now_ms - a->last_cp_ms >= a->cp_ms) {
+    int64_t wall = fg_now_ms();
+    if (a->cp_ms > 0 && !a->last_is_checkpoint &&
+        (now_ms - a->last_cp_ms >= a->cp_ms || wall - a->run_start_ms >= a->cp_ms)) {
         fg_err e = checkpoint_locked(a);
         if (e != FG_OK)
             fg_error(COMP, "checkpoint failed: %s", fg_strerror(e));
         a->last_cp_ms = now_ms;
+    }
+    if (wall - a->epoch_start_ms >= a->bounds.rotate_ms) {
+        fg_err e = rotate_locked(a);
+        if (e != FG_OK)
+            fg_error(COMP, "key hand-over failed: %s", fg_strerror(e));
     }
     if (a->fsync_mode == AUDIT_FSYNC_INTERVAL && a->dirty &&
         now_ms - a->last_fsync_ms >= a->fsync_ms) {
@@ -763,170 +892,4 @@ void audit_close(struct audit *a)
 void audit_first_pubkey(const struct audit *a, unsigned char pk[32])
 {
     memcpy(pk, a->first_pk, 32);
-}
-
-/* ---- prune -------------------------------------------------------------------- */
-
-fg_err audit_prune(const char *log_path, const char *state_dir, int64_t before_ms,
-                   const unsigned char pubkey[32], uint64_t *removed, char *why, size_t why_len)
-{
-    *removed = 0;
-    /* Lock first, then read and verify once: what is rewritten is what was verified. */
-    int fd = open(log_path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        fg_err oe = errno == ENOENT ? FG_ERR_NOT_FOUND : FG_ERR_IO;
-        snprintf(why, why_len, "cannot read %s: %s", log_path, fg_strerror(oe));
-        return oe;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        snprintf(why, why_len, "%s cannot be locked (is the daemon running?)", log_path);
-        close(fd);
-        return FG_ERR_IO;
-    }
-    struct audit_verify_result vr;
-    char *buf = NULL;
-    size_t len = 0;
-    fg_err e = audit_verify_file_text(log_path, pubkey, NULL, &vr, &buf, &len);
-    if (e != FG_OK) {
-        close(fd);
-        snprintf(why, why_len, "cannot read %s: %s", log_path, fg_strerror(e));
-        return e;
-    }
-    if (!vr.ok) {
-        free(buf);
-        close(fd);
-        snprintf(why, why_len, "%s does not verify (line %zu: %s); refusing to prune", log_path,
-                 vr.bad_line, audit_damage_str(vr.damage));
-        return FG_ERR_SIGNATURE;
-    }
-    /* Walk the lines: carry the hand-over chain, find the first checkpoint >= before. */
-    cJSON *handovers = cJSON_CreateArray();
-    char log_id[33] = "", pkhex[65] = "";
-    uint64_t epoch = 1, nevents = 0;
-    const char *keep = NULL;
-    cJSON *kept_cp = NULL;
-    char *p = buf, *end = buf + len;
-    size_t lineno = 0;
-    while (p < end && !keep) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (!nl)
-            break;
-        lineno++;
-        if (lineno == 1 && strncmp(p, "{\"anchor\":", 10) == 0) {
-            cJSON *j = cJSON_ParseWithLength(p, (size_t)(nl - p));
-            cJSON *an = cJSON_GetObjectItemCaseSensitive(j, "anchor");
-            const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(an, "log_id"));
-            const char *pk = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(an, "pubkey"));
-            cJSON *ho = cJSON_GetObjectItemCaseSensitive(an, "handovers");
-            if (id && pk && strlen(id) == 32 && strlen(pk) == 64) {
-                memcpy(log_id, id, 33);
-                memcpy(pkhex, pk, 65);
-                epoch =
-                    (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(an, "epoch"));
-            }
-            cJSON *h;
-            cJSON_ArrayForEach(h, ho) cJSON_AddItemToArray(handovers, cJSON_Duplicate(h, 1));
-            cJSON_Delete(j);
-            p = nl + 1;
-            continue;
-        }
-        cJSON *ev = audit_parse_line(p, (size_t)(nl - p));
-        if (!ev) {
-            e = FG_ERR_PARSE;
-            break;
-        }
-        const char *act = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "action"));
-        cJSON *o = cJSON_GetObjectItemCaseSensitive(ev, "object");
-        const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "time"));
-        int64_t ms = 0;
-        fg_parse_time(t, strlen(t), &ms);
-        if (strcmp(act, "log.created") == 0) {
-            snprintf(log_id, sizeof log_id, "%s",
-                     cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "log_id")));
-            snprintf(pkhex, sizeof pkhex, "%s",
-                     cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "pubkey")));
-        } else if (strcmp(act, "key.handover") == 0) {
-            cJSON *h = cJSON_CreateObject();
-            cJSON_AddItemToObject(h, "seq",
-                                  cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(ev, "seq"), 0));
-            cJSON_AddItemToObject(h, "prev",
-                                  cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(ev, "prev"), 0));
-            cJSON *c;
-            cJSON_ArrayForEach(c, o) cJSON_AddItemToObject(h, c->string, cJSON_Duplicate(c, 1));
-            cJSON_AddItemToArray(handovers, h);
-            epoch = (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "epoch"));
-            snprintf(pkhex, sizeof pkhex, "%s",
-                     cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "pubkey")));
-        } else if (strcmp(act, "checkpoint") == 0 && ms >= before_ms && nevents > 0) {
-            keep = p;
-            kept_cp = cJSON_Duplicate(o, 1);
-        }
-        if (!keep)
-            nevents++;
-        cJSON_Delete(ev);
-        p = nl + 1;
-    }
-    if (e != FG_OK || !keep) {
-        if (e == FG_OK) {
-            snprintf(why, why_len, "no checkpoint at or after that date: nothing to prune");
-            e = FG_ERR_NOT_FOUND;
-        } else {
-            snprintf(why, why_len, "line %zu of %s is not a valid event", lineno, log_path);
-        }
-        cJSON_Delete(handovers);
-        free(buf);
-        close(fd);
-        return e;
-    }
-    char tb[32], nowb[32];
-    fg_format_time(before_ms, tb, sizeof tb);
-    fg_format_time(fg_now_ms(), nowb, sizeof nowb);
-    cJSON *root = cJSON_CreateObject(), *an = cJSON_CreateObject();
-    cJSON_AddItemToObject(root, "anchor", an);
-    cJSON_AddStringToObject(an, "log_id", log_id);
-    cJSON_AddItemToObject(an, "seq",
-                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(kept_cp, "seq"), 0));
-    cJSON_AddItemToObject(an, "head",
-                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(kept_cp, "head"), 0));
-    cJSON_AddNumberToObject(an, "epoch", (double)epoch);
-    cJSON_AddStringToObject(an, "pubkey", pkhex);
-    cJSON_AddItemToObject(an, "handovers", handovers);
-    cJSON_AddStringToObject(an, "pruned_before", tb);
-    cJSON_AddStringToObject(an, "pruned_at", nowb);
-    char *aline = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    cJSON_Delete(kept_cp);
-    size_t alen = aline ? strlen(aline) : 0, rest = (size_t)(end - keep);
-    char *nbuf = aline ? malloc(alen + 1 + rest) : NULL;
-    if (!nbuf) {
-        free(aline);
-        free(buf);
-        close(fd);
-        return FG_ERR_NOMEM;
-    }
-    memcpy(nbuf, aline, alen);
-    nbuf[alen] = '\n';
-    memcpy(nbuf + alen + 1, keep, rest);
-    free(aline);
-    e = fg_write_file_atomic(log_path, nbuf, alen + 1 + rest, 0640);
-    free(nbuf);
-    free(buf);
-    close(fd); /* lock released: the new file is in place */
-    if (e != FG_OK) {
-        snprintf(why, why_len, "cannot write %s", log_path);
-        return e;
-    }
-    *removed = nevents;
-    struct audit_options opt = {.log_path = log_path, .state_dir = state_dir};
-    struct audit *a;
-    e = audit_open(&opt, &a, why, why_len);
-    if (e != FG_OK)
-        return e;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "before", tb);
-    cJSON_AddNumberToObject(o, "removed_events", (double)nevents);
-    e = audit_append(a, "operator", "audit.pruned", o);
-    cJSON_Delete(o);
-    audit_close(a);
-    return e;
 }

@@ -25,8 +25,25 @@ struct audit_options {
     int checkpoint_every_events; /* 0: 1000, <0: never by count */
     int checkpoint_every_ms;     /* 0: 300000, <0: never by time */
     enum audit_fsync fsync_mode;
-    int fsync_interval_ms; /* 0: 1000 */
+    int fsync_interval_ms;   /* 0: 1000 */
+    int64_t rotate_every_ms; /* key hand-over at least this often; 0: 24 h, <0: 31 days */
 };
+
+/* The writer's sealing bounds. A new log states them in its first line (log.created,
+ * member "seal"), which the first key signs at once (line 2 is a checkpoint), so the
+ * verifier can demand seals: at most `events` lines between two checkpoints, at most
+ * `interval_ms` of log time from the first unsealed line to any later unsealed line,
+ * and no event more than `rotate_ms` after its epoch's hand-over. A writer never
+ * loosens the bounds of a log it continues (stricter configuration wins). */
+struct audit_bounds {
+    uint64_t events;
+    int64_t interval_ms, rotate_ms;
+};
+#define AUDIT_BOUND_MAX_EVENTS 10000000ULL
+#define AUDIT_BOUND_MAX_INTERVAL_MS 86400000LL
+#define AUDIT_BOUND_MAX_ROTATE_MS (31 * 86400000LL)
+/* Reads {"events","interval_ms","rotate_ms"}; false if absent or out of range. */
+bool audit_bounds_from_json(const cJSON *seal, struct audit_bounds *b);
 
 struct audit;
 struct audit_reporter;
@@ -65,6 +82,9 @@ enum audit_damage {
     AUDIT_FORKED,
     AUDIT_RESIGNED,  /* a sealed epoch re-signed with a later epoch's key */
     AUDIT_WRONG_KEY, /* the log does not start from the key the verifier holds */
+    AUDIT_UNSEALED,  /* more lines or time without a seal than the log's bounds allow */
+    AUDIT_LEGACY,    /* intact chain, but no sealing bounds: cannot be checked for
+                        stripped seals (written before bounds existed, or made to look so) */
 };
 const char *audit_damage_str(enum audit_damage d); /* static, never NULL */
 
@@ -85,7 +105,11 @@ struct audit_verify_result {
     char cp_line_hash[65]; /* hash of the checkpoint line itself */
     unsigned char cp_pubkey[32];
     bool has_checkpoint;
-    bool witness_checked; /* false if the witness predates a pruned part */
+    bool witness_checked;       /* false if the witness predates a pruned part */
+    bool legacy;                /* no sealing bounds (damage AUDIT_LEGACY if nothing worse) */
+    struct audit_bounds bounds; /* as the log states them */
+    char unsealed_since[32];    /* time of the first unsealed line, "" if all is sealed */
+    char last_seal_time[32];    /* time of the last checkpoint, "" if none */
 };
 
 /* Returns FG_OK when the check ran (see res->ok), an error if it could not run. */

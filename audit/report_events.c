@@ -224,4 +224,7 @@ void rp_event_sentence(fg_lang l, const cJSON *ev, char *buf, size_t len)
     } else {
         generic(ev, ob, buf, len);
     }
+    /* a sentence that starts with "the gateway" starts with a capital */
+    if (buf[0] >= 'a' && buf[0] <= 'z')
+        buf[0] = (char)(buf[0] - 'a' + 'A');
 }

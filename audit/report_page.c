@@ -25,6 +25,13 @@ static void say(FILE *f, const struct rp_data *d, const char *key, ...)
     esc(f, buf);
 }
 
+/* key, or key.1 (the singular) when n is 1 and the catalogue has one */
+static const char *pl(const char *key, double n, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s.1", key);
+    return n == 1 && fg_tr(FG_LANG_EN, buf) != buf ? buf : key;
+}
+
 static const char *cnt(const struct rp_data *d, double n, char *buf, size_t len)
 {
     fg_i18n_count(d->lang, n, buf, len);
@@ -96,7 +103,15 @@ static void verification(FILE *f, const struct rp_data *d)
     }
     if (vr->unsealed) {
         fputc(' ', f);
-        say(f, d, "rp.verify.unsealed", cnt(d, (double)vr->unsealed, n, sizeof n));
+        char since[64] = "-", seal[64] = "-";
+        int64_t ms;
+        if (fg_parse_time(vr->unsealed_since, strlen(vr->unsealed_since), &ms))
+            fg_i18n_date(d->lang, ms, true, since, sizeof since);
+        if (fg_parse_time(vr->last_seal_time, strlen(vr->last_seal_time), &ms))
+            fg_i18n_date(d->lang, ms, true, seal, sizeof seal);
+        fputs("<b>", f);
+        say(f, d, "rp.verify.unsealed", cnt(d, (double)vr->unsealed, n, sizeof n), since, seal);
+        fputs("</b>", f);
     }
     fputs("</p></div>\n", f);
 }
@@ -110,18 +125,24 @@ static void li_open(FILE *f, const struct rp_data *d, const char *title_key)
 
 static void brief_left(FILE *f, const struct rp_data *d)
 {
-    char a[32], b[32], c[32];
+    char a[32], b[32], c[32], k1[48];
     li_open(f, d, "rp.brief.left");
     fprintf(f, "<span data-figure=\"messages\" data-value=\"%.0f\">", d->total);
-    if (d->total > 0)
-        say(f, d, "rp.brief.left.n", cnt(d, d->total, a, sizeof a),
-            cnt(d, (double)d->routes.n, b, sizeof b), cnt(d, (double)d->dests.n, c, sizeof c));
-    else
+    if (d->total > 0) {
+        char k[48], m[64], r[64], t[64];
+        fg_trf(m, sizeof m, d->lang, pl("rp.count.messages", d->total, k, sizeof k),
+               cnt(d, d->total, a, sizeof a));
+        fg_trf(r, sizeof r, d->lang, pl("rp.count.routes", (double)d->routes.n, k, sizeof k),
+               cnt(d, (double)d->routes.n, b, sizeof b));
+        fg_trf(t, sizeof t, d->lang, pl("rp.count.destinations", (double)d->dests.n, k, sizeof k),
+               cnt(d, (double)d->dests.n, c, sizeof c));
+        say(f, d, "rp.brief.left.n", m, r, t);
+    } else
         say(f, d, "rp.brief.left.none");
     fputs("</span>", f);
     if (d->purged > 0) {
         fprintf(f, " <span data-figure=\"purged\" data-value=\"%.0f\">", d->purged);
-        say(f, d, "rp.brief.purged", cnt(d, d->purged, a, sizeof a));
+        say(f, d, pl("rp.brief.purged", d->purged, k1, sizeof k1), cnt(d, d->purged, a, sizeof a));
         fputs("</span>", f);
     }
     fputs("</li>\n", f);
@@ -152,7 +173,7 @@ static void brief_left(FILE *f, const struct rp_data *d)
         free(cats);
         cJSON_Delete(arr);
     }
-    fputs(" ", f);
+    fputs(d->routes.n ? ". " : " ", f);
     say(f, d, "rp.brief.coarse.how");
     fputs("</li>\n", f);
 }
@@ -192,7 +213,9 @@ static void gap_sentence(FILE *f, const struct rp_data *d, const cJSON *g)
     fg_i18n_date(d->lang, from, true, a, sizeof a);
     fg_i18n_date(d->lang, to, true, b, sizeof b);
     double mins = (double)(to - from) / 60000.0;
-    if (mins < 120)
+    if (mins < 2)
+        snprintf(h, sizeof h, "%.0f s", mins * 60);
+    else if (mins < 120)
         snprintf(h, sizeof h, "%.0f min", mins);
     else
         snprintf(h, sizeof h, "%.1f h", mins / 60);
@@ -207,7 +230,7 @@ static void gap_sentence(FILE *f, const struct rp_data *d, const cJSON *g)
 static void brief_people(FILE *f, const struct rp_data *d)
 {
     static const char *const looks[] = {"reidentify", "subject_report", NULL};
-    char a[32], b[32];
+    char a[32], b[32], k1[48];
     li_open(f, d, "rp.brief.looked");
     if (!d->nreid && !d->nsubject)
         say(f, d, "rp.brief.looked.none");
@@ -215,12 +238,14 @@ static void brief_people(FILE *f, const struct rp_data *d)
         list_events(f, d, looks, RP_PLAIN, false);
     if (d->nreads) {
         fputs(" ", f);
-        say(f, d, "rp.brief.reads", cnt(d, (double)d->nreads, a, sizeof a));
+        say(f, d, pl("rp.brief.reads", (double)d->nreads, k1, sizeof k1),
+            cnt(d, (double)d->nreads, a, sizeof a));
     }
     fputs("</li>\n", f);
     li_open(f, d, "rp.brief.refused");
     fprintf(f, "<span data-figure=\"rejected\" data-value=\"%.0f\">", d->rejected_total);
-    say(f, d, "rp.brief.rejected", cnt(d, d->rejected_total, a, sizeof a));
+    say(f, d, pl("rp.brief.rejected", d->rejected_total, k1, sizeof k1),
+        cnt(d, d->rejected_total, a, sizeof a));
     fputs("</span>", f);
     if (d->rejected.n) {
         fputs(" (", f);
@@ -240,7 +265,8 @@ static void brief_people(FILE *f, const struct rp_data *d)
     fputs(". ", f);
     if (d->nrefused) {
         fprintf(f, "<span data-figure=\"refused\" data-value=\"%zu\">", d->nrefused);
-        say(f, d, "rp.brief.refused.n", cnt(d, (double)d->nrefused, a, sizeof a));
+        say(f, d, pl("rp.brief.refused.n", (double)d->nrefused, k1, sizeof k1),
+            cnt(d, (double)d->nrefused, a, sizeof a));
         fputs("</span>", f);
         list_events(f, d, NULL, RP_REFUSED, true);
     } else

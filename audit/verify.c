@@ -21,6 +21,8 @@ static const char *const damage_names[] = {
     [AUDIT_FORKED] = "forked",
     [AUDIT_RESIGNED] = "re-signed with a later key",
     [AUDIT_WRONG_KEY] = "wrong key",
+    [AUDIT_UNSEALED] = "seals missing",
+    [AUDIT_LEGACY] = "legacy log",
 };
 
 const char *audit_damage_str(enum audit_damage d)
@@ -50,6 +52,13 @@ struct verifier {
     size_t nkeys;
     uint64_t epoch;
     struct audit_verify_result *res;
+    /* sealing bounds (docs/audit.md, "What the verifier demands") */
+    bool have_bounds;
+    struct audit_bounds b;
+    uint64_t run_len;    /* lines since the last checkpoint */
+    int64_t run_start;   /* log time of the first of them */
+    int64_t epoch_start; /* log time of the current epoch's hand-over */
+    size_t run_first;    /* 0-based line of the first of them */
 };
 
 static struct vline *get(struct verifier *vf, size_t i)
@@ -252,6 +261,126 @@ static enum audit_damage check_handover(struct verifier *vf, struct vline *l, co
     return AUDIT_INTACT;
 }
 
+static const char *dur(int64_t ms, char *buf, size_t len)
+{
+    if (ms % 3600000 == 0)
+        snprintf(buf, len, "%lld h", (long long)(ms / 3600000));
+    else if (ms % 60000 == 0)
+        snprintf(buf, len, "%lld min", (long long)(ms / 60000));
+    else if (ms % 1000 == 0)
+        snprintf(buf, len, "%lld s", (long long)(ms / 1000));
+    else
+        snprintf(buf, len, "%lld ms", (long long)ms);
+    return buf;
+}
+
+/* A pruned log keeps its first two lines in the anchor ("genesis"): log.created with
+ * the sealing bounds, and the checkpoint the first key signed over it. Absent: legacy. */
+static bool check_genesis(struct verifier *vf, const cJSON *g)
+{
+    if (!g)
+        return true; /* pruned by an older fairgate: legacy */
+    const char *l1 = cJSON_GetStringValue(cJSON_GetArrayItem(g, 0));
+    const char *l2 = cJSON_GetStringValue(cJSON_GetArrayItem(g, 1));
+    cJSON *e1 = l1 ? audit_parse_line(l1, strlen(l1)) : NULL;
+    cJSON *e2 = l2 ? audit_parse_line(l2, strlen(l2)) : NULL;
+    const cJSON *o1 = cJSON_GetObjectItemCaseSensitive(e1, "object");
+    const cJSON *o2 = cJSON_GetObjectItemCaseSensitive(e2, "object");
+    unsigned char pk[32], h[32];
+    char hex[65], msg[512];
+    uint64_t s1 = 0, s2 = 0, cs = 0, ce = 0;
+    bool ok = e1 && e2 && cJSON_GetArraySize(g) == 2 && get_uint(e1, "seq", &s1) && s1 == 1 &&
+              !strcmp(get_str(e1, "action"), "log.created") &&
+              !strcmp(get_str(e2, "action"), "checkpoint") && get_uint(e2, "seq", &s2) && s2 == 2 &&
+              hex_to(pk, 32, get_str(o1, "pubkey")) && sodium_memcmp(pk, vf->first_pk, 32) == 0 &&
+              !strcmp(get_str(o1, "log_id") ? get_str(o1, "log_id") : "", vf->log_id) &&
+              audit_bounds_from_json(cJSON_GetObjectItemCaseSensitive(o1, "seal"), &vf->b);
+    if (ok) {
+        crypto_generichash(h, 32, (const unsigned char *)l1, strlen(l1), NULL, 0);
+        sodium_bin2hex(hex, sizeof hex, h, 32);
+        size_t ml = 0;
+        if (!strcmp(get_str(e2, "prev"), hex) && get_uint(o2, "seq", &cs) && cs == 1 &&
+            get_uint(o2, "epoch", &ce) && ce == 1 && get_str(o2, "head") &&
+            !strcmp(get_str(o2, "head"), hex))
+            ml = audit_checkpoint_message(msg, sizeof msg, vf->log_id, 1, hex, 1,
+                                          get_str(e2, "time"));
+        ok = sig_ok(get_str(o2, "sig"), msg, ml, vf->first_pk);
+    }
+    cJSON_Delete(e1);
+    cJSON_Delete(e2);
+    if (!ok)
+        damage(vf, AUDIT_EDITED, 0,
+               "the anchor's copy of the first two lines (sealing bounds) "
+               "does not verify from the given key");
+    vf->have_bounds = ok;
+    return ok;
+}
+
+/* A line whose hash the next line does not carry was edited: that is the finding,
+ * even when the edit also breaks a bound (e.g. its time). */
+static bool edited_here(struct verifier *vf, size_t i)
+{
+    if (i + 1 >= vf->n)
+        return false;
+    struct vline *n = get(vf, i + 1);
+    if (!n->ev || strcmp(n->prev, hash_of(vf, i)) == 0)
+        return false;
+    damage(vf, AUDIT_EDITED, i, "the hash of this line does not match the next");
+    return true;
+}
+
+/* The writer seals within the bounds its first line states (audit_bounds); a log
+ * that does not was stripped of checkpoints or hand-overs, or had them renamed. */
+static bool check_bounds(struct verifier *vf, size_t i, const struct vline *l, bool is_cp,
+                         bool is_handover)
+{
+    int64_t t = 0;
+    char b1[32], b2[32];
+    fg_parse_time(l->time, strlen(l->time), &t); /* audit_parse_line checked it */
+    if (vf->epoch_start == INT64_MIN)
+        vf->epoch_start = t; /* a pruned log: its epoch began before the kept checkpoint */
+    if (is_cp) {
+        vf->run_len = 0;
+        return true;
+    }
+    if (vf->run_len++ == 0) {
+        vf->run_start = t;
+        vf->run_first = i;
+    }
+    if (is_handover || i == 0)
+        vf->epoch_start = t;
+    if (!vf->have_bounds)
+        return true;
+    if (vf->run_len > vf->b.events) {
+        if (!edited_here(vf, i))
+            damage(vf, AUDIT_UNSEALED, i,
+                   "%llu lines in a row without a checkpoint, but this log is sealed at least "
+                   "every %llu lines: checkpoints were removed or renamed",
+                   (unsigned long long)vf->run_len, (unsigned long long)vf->b.events);
+        return false;
+    }
+    if (t - vf->run_start > vf->b.interval_ms) {
+        if (!edited_here(vf, i))
+            damage(
+                vf, AUDIT_UNSEALED, i,
+                "written %s after the first unsealed line (line %zu) with no checkpoint between, "
+                "but this log is sealed at least every %s: checkpoints were removed or renamed",
+                dur(t - vf->run_start, b1, sizeof b1), vf->run_first + 1,
+                dur(vf->b.interval_ms, b2, sizeof b2));
+        return false;
+    }
+    if (!is_handover && t - vf->epoch_start > vf->b.rotate_ms) {
+        if (!edited_here(vf, i))
+            damage(vf, AUDIT_UNSEALED, i,
+                   "epoch %llu runs %s past its start without a key hand-over, but this log "
+                   "hands over at least every %s: hand-overs were removed or renamed",
+                   (unsigned long long)vf->epoch, dur(t - vf->epoch_start, b1, sizeof b1),
+                   dur(vf->b.rotate_ms, b2, sizeof b2));
+        return false;
+    }
+    return true;
+}
+
 /* Anchor line of a pruned log: walks its hand-over chain from the first key. */
 static bool check_anchor(struct verifier *vf, const char *p, size_t len, uint64_t *base,
                          char head[65])
@@ -296,6 +425,10 @@ static bool check_anchor(struct verifier *vf, const char *p, size_t len, uint64_
         cJSON_Delete(j);
         return false;
     }
+    if (!check_genesis(vf, cJSON_GetObjectItemCaseSensitive(an, "genesis"))) {
+        cJSON_Delete(j);
+        return false;
+    }
     *base = seq;
     memcpy(head, h, 65);
     cJSON_Delete(j);
@@ -319,7 +452,15 @@ static void check_witness(struct verifier *vf, const char *wjson, size_t first, 
         return;
     }
     r->witness_checked = true;
-    if (strcmp(wid, vf->log_id) != 0) {
+    struct audit_bounds wb;
+    bool wseal = audit_bounds_from_json(cJSON_GetObjectItemCaseSensitive(w, "seal"), &wb);
+    if (wseal && (!vf->have_bounds || wb.events != vf->b.events ||
+                  wb.interval_ms != vf->b.interval_ms || wb.rotate_ms != vf->b.rotate_ms)) {
+        damage(vf, AUDIT_FORKED, 0,
+               vf->have_bounds ? "the log states other sealing bounds than the witness saw"
+                               : "the witness saw sealing bounds on line 1; this log states "
+                                 "none: its first line was replaced");
+    } else if (strcmp(wid, vf->log_id) != 0) {
         damage(vf, AUDIT_FORKED, 0, "log id differs from the witness: a different log");
     } else if (r->last_seq < ws) {
         bool sealed_end = r->unsealed == 0 && r->has_checkpoint;
@@ -420,7 +561,7 @@ fg_err audit_verify_buffer(const char *buf, size_t len, const unsigned char pubk
     memset(res, 0, sizeof *res);
     if (sodium_init() < 0)
         return FG_ERR_CRYPTO;
-    struct verifier vf = {.first_pk = pubkey, .res = res};
+    struct verifier vf = {.first_pk = pubkey, .res = res, .epoch_start = INT64_MIN};
     /* Room for the first epochs up front: add_key(1) below then cannot fail, and a
      * later failure leaves the chain short of a key, which reports damage. */
     vf.nkeys = 16;
@@ -485,7 +626,16 @@ fg_err audit_verify_buffer(const char *buf, size_t len, const unsigned char pubk
             } else {
                 memcpy(vf.log_id, get_str(l->obj, "log_id"), 33);
                 add_key(&vf, 1, pubkey);
+                vf.have_bounds =
+                    audit_bounds_from_json(cJSON_GetObjectItemCaseSensitive(l->obj, "seal"), &vf.b);
+                if (vf.have_bounds && vf.n == 1) {
+                    d = AUDIT_TRUNCATED;
+                    why = "the log ends before its first seal (line 2 must be a checkpoint)";
+                }
             }
+        } else if (!res->anchored && i == 1 && vf.have_bounds && !is_cp) {
+            d = AUDIT_EDITED;
+            why = "line 2 must be the first key's checkpoint over the sealing bounds of line 1";
         } else if (strcmp(l->action, "log.created") == 0) {
             d = AUDIT_EDITED;
             why = "a second log.created event";
@@ -497,11 +647,19 @@ fg_err audit_verify_buffer(const char *buf, size_t len, const unsigned char pubk
         } else if (strcmp(l->action, "key.handover") == 0) {
             d = check_handover(&vf, l, &why);
             res->handovers += d == AUDIT_INTACT;
+        } else if (cJSON_GetObjectItemCaseSensitive(l->obj, "sig") &&
+                   (cJSON_GetObjectItemCaseSensitive(l->obj, "head") ||
+                    cJSON_GetObjectItemCaseSensitive(l->obj, "pubkey"))) {
+            d = AUDIT_EDITED;
+            why = "a checkpoint or key hand-over whose action was renamed, so it no longer "
+                  "seals";
         }
         if (d != AUDIT_INTACT) {
             damage(&vf, d, i, "%s", why);
             break;
         }
+        if (!check_bounds(&vf, i, l, is_cp, strcmp(l->action, "key.handover") == 0))
+            break;
         if (is_cp) {
             res->checkpoints++;
             res->has_checkpoint = true;
@@ -510,6 +668,7 @@ fg_err audit_verify_buffer(const char *buf, size_t len, const unsigned char pubk
             memcpy(res->cp_head, l->prev, 65);
             memcpy(res->cp_line_hash, hash_of(&vf, i), 65);
             memcpy(res->cp_pubkey, vf.keys[vf.epoch], 32);
+            snprintf(res->last_seal_time, sizeof res->last_seal_time, "%s", l->time);
             last_cp = i + 1;
         }
         res->events++;
@@ -517,6 +676,10 @@ fg_err audit_verify_buffer(const char *buf, size_t len, const unsigned char pubk
         memcpy(eprev, hash_of(&vf, i), 65);
     }
     res->unsealed = vf.n > last_cp ? vf.n - last_cp : 0;
+    if (res->unsealed && get(&vf, last_cp)->ev)
+        snprintf(res->unsealed_since, sizeof res->unsealed_since, "%s", get(&vf, last_cp)->time);
+    res->legacy = !vf.have_bounds;
+    res->bounds = vf.b;
     res->epoch = vf.epoch;
     memcpy(res->log_id, vf.log_id, sizeof res->log_id);
     if (res->damage == AUDIT_INTACT && vf.n - first == 0 && !res->torn_tail)
@@ -529,6 +692,10 @@ fg_err audit_verify_buffer(const char *buf, size_t len, const unsigned char pubk
                "on reopen");
     else
         res->torn_tail = false;
+    if (res->damage == AUDIT_INTACT && res->legacy)
+        damage(&vf, AUDIT_LEGACY, 0,
+               "no sealing bounds: a legacy log (or one made to look like one), which cannot be "
+               "checked for stripped checkpoints or hand-overs");
     res->ok = res->damage == AUDIT_INTACT;
     for (size_t i = 0; i < vf.n; i++)
         cJSON_Delete(vf.v[i].ev);
@@ -570,7 +737,7 @@ fg_err audit_verify_file(const char *log_path, const unsigned char pubkey[32],
 
 fg_err audit_write_witness(const char *path, const struct audit_verify_result *res)
 {
-    if (!res->ok || !res->has_checkpoint)
+    if ((!res->ok && res->damage != AUDIT_LEGACY) || !res->has_checkpoint)
         return FG_ERR_MISSING;
     char pk[65], fp[32], now[32];
     sodium_bin2hex(pk, sizeof pk, res->cp_pubkey, 32);
@@ -585,6 +752,12 @@ fg_err audit_write_witness(const char *path, const struct audit_verify_result *r
     cJSON_AddStringToObject(w, "pubkey", pk);
     cJSON_AddStringToObject(w, "fingerprint", fp);
     cJSON_AddStringToObject(w, "accepted_at", now);
+    if (!res->legacy) {
+        cJSON *b = cJSON_AddObjectToObject(w, "seal");
+        cJSON_AddNumberToObject(b, "events", (double)res->bounds.events);
+        cJSON_AddNumberToObject(b, "interval_ms", (double)res->bounds.interval_ms);
+        cJSON_AddNumberToObject(b, "rotate_ms", (double)res->bounds.rotate_ms);
+    }
     char *s = cJSON_Print(w);
     cJSON_Delete(w);
     if (!s)

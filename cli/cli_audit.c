@@ -20,7 +20,8 @@ enum { EXIT_INTACT = 0, EXIT_DAMAGED = 1, EXIT_USAGE = 2, EXIT_TORN = 3 };
 struct opts {
     const char *log, *state, *key, *witness, *html, *format, *out, *pub, *as;
     const char *since, *until, *route, *action, *actor, *before, *gap, *lang, *to;
-    bool update_witness, quiet;
+    bool update_witness, quiet, allow_legacy;
+    int cp_every;
 };
 
 #define T struct opts
@@ -41,12 +42,18 @@ static const struct fg_opt init_table[] = {
     FG_OPT_STR(T, state, "state", 0, "DIR", "the audit state directory (signing keys)"),
     FG_OPT_STR(T, log, "log", 0, "FILE", "the audit log to create"),
     FG_OPT_STR(T, pub, "pub", 0, "FILE", "also write the first public key (hex) to FILE"),
+    FG_OPT_INT(T, cp_every, "checkpoint-every", 0, "N",
+               "the sealing bound this log states for ever: a checkpoint at least every N "
+               "events (default 1000)", 1, 1000000),
 };
 static const struct fg_opt verify_table[] = {
     OPT_LOG,
     FG_OPT_STR(T, key, "key", 0, "PUBKEY_FILE", "the first public key"),
     FG_OPT_STR(T, witness, "witness", 0, "FILE", "the last checkpoint you accepted"),
     FG_OPT_FLAG(T, update_witness, "update-witness", 0, "move the witness to this checkpoint"),
+    FG_OPT_FLAG(T, allow_legacy, "allow-legacy", 0,
+                "accept the chain of a log written before sealing bounds existed (says what it "
+                "cannot detect)"),
     FG_OPT_FLAG(T, quiet, "quiet", 'q', "print only problems"),
 };
 static const struct fg_opt show_table[] = {OPT_LOG, OPT_FILTERS, OPT_STATE_AS("read")};
@@ -68,6 +75,8 @@ static const struct fg_opt report_table[] = {
                                                   "FAIRGATE_LANG or LANG, else en)"),
     FG_OPT_STR(T, witness, "witness", 0, "FILE", "the last checkpoint you accepted"),
     FG_OPT_STR(T, gap, "gap", 0, "DURATION", "list silences longer than this (default 1h)"),
+    FG_OPT_FLAG(T, allow_legacy, "allow-legacy", 0,
+                "exit 0 for a log written before sealing bounds existed, as in verify"),
     FG_OPT_FLAG(T, quiet, "quiet", 'q', "print nothing on success"),
     OPT_STATE_AS("report"),
 };
@@ -82,7 +91,7 @@ static const struct fg_opt prune_table[] = {
 
 static const struct fg_opt_cmd init_cmd = {
     "fairgate audit init",
-    "--state DIR --log FILE [--pub FILE]",
+    "--state DIR --log FILE [--pub FILE] [--checkpoint-every N]",
     "Creates the audit log and its first signing key. Prints the first public key\n"
     "and its fingerprint: give both to the works council, who verify with it.",
     init_table,
@@ -91,12 +100,14 @@ static const struct fg_opt_cmd init_cmd = {
     1};
 static const struct fg_opt_cmd verify_cmd = {
     "fairgate audit verify",
-    "LOG --key PUBKEY_FILE [--witness FILE] [--update-witness] [--quiet]",
+    "LOG --key PUBKEY_FILE [--witness FILE] [--update-witness] [--allow-legacy] [--quiet]",
     "Checks JSON, sequence, hash chain, checkpoint signatures and key hand-overs\n"
     "from the first public key. With a witness (the last checkpoint you accepted)\n"
     "also checks that the log extends it. Prints the first bad line and the kind:\n"
     "edited, inserted, deleted, reordered, truncated, rolled back, forked,\n"
-    "re-signed with a later key, wrong key.\n"
+    "re-signed with a later key, wrong key, seals missing (more lines or time\n"
+    "without a checkpoint or key hand-over than the bounds on line 1 allow),\n"
+    "legacy log (no bounds: exit 1 unless --allow-legacy).\n"
     "exit: 0 intact, 1 damaged, 2 usage or unreadable, 3 only a torn last line",
     verify_table,
     FG_OPT_N(verify_table),
@@ -211,7 +222,9 @@ static int cmd_init(int argc, char **argv)
                 o.log);
         return 1;
     }
-    struct audit_options ao = {.log_path = o.log, .state_dir = o.state};
+    /* --checkpoint-every N: the sealing bound this log states for ever (default 1000) */
+    struct audit_options ao = {
+        .log_path = o.log, .state_dir = o.state, .checkpoint_every_events = (int)o.cp_every};
     struct audit *a;
     char why[512] = "";
     fg_err e = audit_open(&ao, &a, why, sizeof why);
@@ -250,17 +263,32 @@ static int cmd_init(int argc, char **argv)
 
 /* ---- verify ----------------------------------------------------------------------- */
 
-static void print_result(const char *log, const struct audit_verify_result *r, bool quiet)
+static void print_result(const char *log, const struct audit_verify_result *r, bool quiet,
+                         bool legacy_ok)
 {
-    if (r->ok) {
+    if (r->ok || legacy_ok) {
         if (!quiet)
-            printf("%s: intact: %zu events, %zu checkpoints, %zu key hand-overs, epoch %llu%s\n",
-                   log, r->events, r->checkpoints, r->handovers, (unsigned long long)r->epoch,
+            printf("%s: %s: %zu events, %zu checkpoints, %zu key hand-overs, epoch %llu%s\n", log,
+                   legacy_ok ? "chain intact (LEGACY LOG)" : "intact", r->events, r->checkpoints,
+                   r->handovers, (unsigned long long)r->epoch,
                    r->anchored ? " (pruned; anchor verified)" : "");
+        if (!quiet && legacy_ok)
+            printf("%s: WARNING: no sealing bounds: checkpoints or hand-overs removed by "
+                   "someone without a key would NOT be detected\n",
+                   log);
+        if (!quiet && !legacy_ok)
+            printf("%s: sealing bounds: a checkpoint at least every %llu lines and every %lld "
+                   "s, a new key at least every %lld s\n",
+                   log, (unsigned long long)r->bounds.events,
+                   (long long)(r->bounds.interval_ms / 1000),
+                   (long long)(r->bounds.rotate_ms / 1000));
         if (!quiet && r->unsealed)
-            printf("%s: %zu unsealed line(s) after the last checkpoint (chained, not yet "
-                   "signed)\n",
-                   log, r->unsealed);
+            printf("%s: %zu unsealed line(s) since %s, after the last checkpoint (%s): chained, "
+                   "not yet signed; anyone with the file could still change them\n",
+                   log, r->unsealed, r->unsealed_since,
+                   r->last_seal_time[0] ? r->last_seal_time : "none");
+        else if (!quiet)
+            printf("%s: everything is sealed (last checkpoint %s)\n", log, r->last_seal_time);
         return;
     }
     printf("%s: line %zu: %s: %s\n", log, r->bad_line, audit_damage_str(r->damage), r->detail);
@@ -295,10 +323,16 @@ static int cmd_verify(int argc, char **argv)
                 fg_strerror(e));
         return EXIT_USAGE;
     }
-    print_result(o.log, &r, o.quiet);
+    /* A legacy log passes only when asked for explicitly, and says what it lacks. */
+    bool legacy_ok = !r.ok && r.damage == AUDIT_LEGACY && o.allow_legacy;
+    print_result(o.log, &r, o.quiet, legacy_ok);
+    if (!r.ok && r.damage == AUDIT_LEGACY && !o.allow_legacy)
+        printf("%s: to accept the chain of a log written before sealing bounds existed, run "
+               "again with --allow-legacy\n",
+               o.log);
     if (r.ok && o.witness && w && !r.witness_checked && !o.quiet)
         printf("%s: the witnessed checkpoint lies in the pruned part; not compared\n", o.log);
-    if (r.ok && o.update_witness && o.witness) {
+    if ((r.ok || legacy_ok) && o.update_witness && o.witness) {
         e = audit_write_witness(o.witness, &r);
         if (e != FG_OK) {
             fprintf(stderr, "fairgate audit verify: cannot write witness %s: %s\n", o.witness,
@@ -308,7 +342,7 @@ static int cmd_verify(int argc, char **argv)
         if (!o.quiet)
             printf("%s: witness updated to seq %llu\n", o.witness, (unsigned long long)r.cp_seq);
     }
-    if (r.ok)
+    if (r.ok || legacy_ok)
         return EXIT_INTACT;
     return r.torn_tail ? EXIT_TORN : EXIT_DAMAGED;
 }
@@ -604,7 +638,8 @@ static int cmd_report(int argc, char **argv)
     cJSON *ob = cJSON_CreateObject();
     cJSON_AddStringToObject(ob, "command", "report");
     int rc = record_read(&o, "audit.read", ob);
-    if (!vr.ok)
+    /* a legacy log (no sealing bounds) passes only when asked for, as in verify */
+    if (!vr.ok && !(vr.damage == AUDIT_LEGACY && o.allow_legacy))
         return vr.torn_tail ? EXIT_TORN : EXIT_DAMAGED;
     return rc;
 }

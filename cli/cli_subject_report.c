@@ -1,7 +1,8 @@
 /* fairgate subject-report: what left the site about one worker. For every
- * epoch whose table is still kept: the worker's pseudonym per route, and every
+ * epoch whose table is still kept: the worker's pseudonym per route, every
  * audited flow of that route from the pseudonym's first sighting to the end of
- * the epoch. Needs the works council's key; the report is itself audited. */
+ * the epoch, and every re-identification of that pseudonym. Needs the works
+ * council's key; the report is itself audited. Written by subject_render.c. */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,28 +19,17 @@
 #include "cli/wc_options.h"
 #include "policy/policy.h"
 
-#define MAX_HITS 512
-
-struct hits {
-    struct reident_hit h[MAX_HITS];
-    size_t n;
-};
+#include "cli/subject_report.h"
 
 static void on_hit(void *ctx, const struct reident_hit *hit)
 {
-    struct hits *hs = ctx;
-    if (hs->n < MAX_HITS)
-        hs->h[hs->n++] = *hit;
+    struct subject_report *r = ctx;
+    if (r->nhits < SUBJECT_MAX_HITS)
+        r->hits[r->nhits++] = *hit;
 }
 
-struct flow_row {
-    size_t hit;
-    char since[40], until[40], destination[160], purpose[200], categories[200];
-    double count;
-};
-
 struct subj_opts {
-    const char *config, *id, *key, *html;
+    const char *config, *id, *key, *html, *lang;
 };
 static const struct fg_opt subj_table[] = {
     FG_OPT_STR(struct subj_opts, config, "config", 'c', "FILE", "the gateway's configuration"),
@@ -47,17 +37,142 @@ static const struct fg_opt subj_table[] = {
     FG_OPT_STR(struct subj_opts, key, "key", 0, "WORKS_COUNCIL_SECRET",
                "the works council's secret key file"),
     FG_OPT_STR(struct subj_opts, html, "html", 0, "OUT", "also write the report as HTML"),
+    FG_OPT_CHOICE(struct subj_opts, lang, "lang", 0, "en|nl|de",
+                  "the worker's language (default from FAIRGATE_LANG or LANG, else en)"),
 };
 static const struct fg_opt_cmd subj_cmd = {
     "fairgate subject-report",
-    "--config FILE --id IDENTIFIER\n--key WORKS_COUNCIL_SECRET [--html OUT]",
-    "Lists, for every pseudonym epoch still kept, the worker's pseudonyms per route\n"
-    "and every audited flow of those routes while the pseudonym was in use. This is\n"
-    "how a worker sees, and can contest, what left the site about them.",
+    "--config FILE --id IDENTIFIER\n--key WORKS_COUNCIL_SECRET [--html OUT] [--lang en|nl|de]",
+    "Lists, for every pseudonym period still kept, the worker's pseudonyms per route,\n"
+    "every audited flow of those routes while the pseudonym was in use, and every\n"
+    "re-identification of those pseudonyms (who, when, why). This is how a worker\n"
+    "sees, and can contest, what left the site about them.",
     subj_table,
     FG_OPT_N(subj_table),
     0,
     0};
+
+static void add_flow(struct subject_report *r, const cJSON *ob, size_t k, int64_t s_ms,
+                     int64_t u_ms)
+{
+    if (r->nflows % 64 == 0) {
+        struct subject_flow *nf = realloc(r->flows, (r->nflows + 64) * sizeof *nf);
+        if (!nf)
+            return;
+        r->flows = nf;
+    }
+    struct subject_flow *fr = &r->flows[r->nflows++];
+    memset(fr, 0, sizeof *fr);
+    fr->hit = k;
+    fr->since_ms = s_ms;
+    fr->until_ms = u_ms;
+    const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(ob, "destination"));
+    const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(ob, "purpose"));
+    snprintf(fr->destination, sizeof fr->destination, "%s", d ? d : "");
+    snprintf(fr->purpose, sizeof fr->purpose, "%s", p ? p : "");
+    const cJSON *c;
+    size_t o = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(ob, "categories"))
+    {
+        if (!cJSON_IsString(c) || o >= sizeof fr->categories)
+            continue;
+        o += (size_t)snprintf(fr->categories + o, sizeof fr->categories - o, "%s%s", o ? ", " : "",
+                              fg_i18n_category(r->lang, c->valuestring));
+    }
+    fr->count = cJSON_GetNumberValue(cJSON_GetObjectItem(ob, "count"));
+}
+
+static void add_reid(struct subject_report *r, const cJSON *ev, const cJSON *ob)
+{
+    const char *route = cJSON_GetStringValue(cJSON_GetObjectItem(ob, "route"));
+    const char *ps = cJSON_GetStringValue(cJSON_GetObjectItem(ob, "pseudonym"));
+    const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "time"));
+    if (!route || !ps || !t)
+        return;
+    for (size_t k = 0; k < r->nhits; k++) {
+        if (strcmp(route, r->hits[k].route) || strcmp(ps, r->hits[k].pseudonym))
+            continue;
+        if (r->nreids % 16 == 0) {
+            struct subject_reid *nr = realloc(r->reids, (r->nreids + 16) * sizeof *nr);
+            if (!nr)
+                return;
+            r->reids = nr;
+        }
+        struct subject_reid *x = &r->reids[r->nreids++];
+        memset(x, 0, sizeof *x);
+        x->hit = k;
+        fg_parse_time(t, strlen(t), &x->when_ms);
+        const char *a = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "actor"));
+        const char *why = cJSON_GetStringValue(cJSON_GetObjectItem(ob, "reason"));
+        const char *res = cJSON_GetStringValue(cJSON_GetObjectItem(ob, "result"));
+        snprintf(x->actor, sizeof x->actor, "%s", a ? a : "?");
+        snprintf(x->reason, sizeof x->reason, "%s", why ? why : "");
+        snprintf(x->result, sizeof x->result, "%s", res ? res : "");
+    }
+}
+
+/* Flows of the worker's routes while a pseudonym was in use, and every
+ * re-identification of one of those pseudonyms. */
+static void scan_log(struct subject_report *r, char *log)
+{
+    int64_t rotate = r->rotate_ms ? r->rotate_ms : 86400000LL;
+    for (char *line = log, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        cJSON *ev = audit_parse_line(line, len);
+        const char *act = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "action"));
+        const cJSON *ob = cJSON_GetObjectItemCaseSensitive(ev, "object");
+        if (act && !strcmp(act, "reidentify"))
+            add_reid(r, ev, ob);
+        if (act && !strcmp(act, "flow.summary") && ob) {
+            const char *rt = cJSON_GetStringValue(cJSON_GetObjectItem(ob, "route"));
+            const char *since = cJSON_GetStringValue(cJSON_GetObjectItem(ob, "since"));
+            const char *until = cJSON_GetStringValue(cJSON_GetObjectItem(ob, "until"));
+            int64_t s_ms, u_ms;
+            if (rt && since && until && fg_parse_time(since, strlen(since), &s_ms) &&
+                fg_parse_time(until, strlen(until), &u_ms))
+                for (size_t k = 0; k < r->nhits; k++) {
+                    int64_t from = r->hits[k].first_seen_ms, to = (r->hits[k].epoch + 1) * rotate;
+                    if (!strcmp(rt, r->hits[k].route) && u_ms >= from && s_ms <= to)
+                        add_flow(r, ob, k, s_ms, u_ms);
+                }
+        }
+        cJSON_Delete(ev);
+    }
+}
+
+static void load_policy_times(const struct wc_state *st, struct subject_report *r)
+{
+    struct sensor_registry *reg = NULL;
+    struct policy *pol = NULL;
+    char why[512];
+    if (sensor_registry_new(&reg) == FG_OK &&
+        (!st->cfg.sensors_builtin || sensor_registry_load_builtin(reg, why, sizeof why) == FG_OK)) {
+        for (size_t i = 0; i < st->cfg.nsensor_dirs; i++)
+            if (sensor_registry_load_dir(reg, st->cfg.sensor_dirs[i], why, sizeof why) != FG_OK)
+                break;
+        if (st->cfg.policy_file && policy_load_file(st->cfg.policy_file, reg, st->cfg.site, &pol,
+                                                    why, sizeof why) == FG_OK) {
+            r->rotate_ms = policy_rotate_ms(pol);
+            r->keep_keys_ms = policy_keep_keys_ms(pol);
+        }
+    }
+    policy_free(pol);
+    sensor_registry_free(reg);
+}
+
+static int refuse(const struct wc_state *st, const char *role)
+{
+    char why[512];
+    fprintf(stderr, "subject-report: this is not the works council's key: no table opens\n");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "result", "refused: not the works council's key");
+    if (audit_submit(st->audit_log, st->audit_dir, keys_role_valid(role) ? role : "unknown-key",
+                     "subject_report", o, 5000, why, sizeof why) != FG_OK)
+        fprintf(stderr, "subject-report: could not audit the attempt: %s\n", why);
+    cJSON_Delete(o);
+    return 1;
+}
 
 static int subject_main(int argc, char **argv)
 {
@@ -68,171 +183,73 @@ static int subject_main(int argc, char **argv)
     const char *config = opt.config, *id = opt.id, *key = opt.key, *html = opt.html;
     if (!config || !id || !key)
         return fg_opt_error(&subj_cmd, "--config, --id and --key are required");
-    struct wc_state st;
-    if (wc_state_load(&st, config, "subject-report"))
+    struct subject_report *r = calloc(1, sizeof *r);
+    if (!r)
+        return 1;
+    r->lang = fg_lang_from_env();
+    if (opt.lang && !fg_lang_parse(opt.lang, &r->lang)) {
+        free(r);
+        fprintf(stderr, "subject-report: --lang is en, nl or de\n");
         return 2;
+    }
+    struct wc_state st;
+    if (wc_state_load(&st, config, "subject-report")) {
+        free(r);
+        return 2;
+    }
     char why[1024];
     int rc = 1;
     unsigned char *sk = NULL;
-    char role[KEYS_ROLE_MAX + 1];
-    struct hits *hs = calloc(1, sizeof *hs);
-    struct flow_row *rows = NULL;
-    size_t nrows = 0, caprows = 0;
-    struct sensor_registry *reg = NULL;
-    struct policy *pol = NULL;
-    char *log = NULL;
-    const char *logpath = st.audit_log, *adir = st.audit_dir, *rdir = st.reident_dir;
+    char role[KEYS_ROLE_MAX + 1], *log = NULL;
     snprintf(role, sizeof role, "unknown-key");
-    if (!hs || keys_load_secret(key, &sk, role, sizeof role, why, sizeof why) != FG_OK) {
-        fprintf(stderr, "subject-report: %s\n", hs ? why : "out of memory");
+    if (keys_load_secret(key, &sk, role, sizeof role, why, sizeof why) != FG_OK) {
+        fprintf(stderr, "subject-report: %s\n", why);
         goto out;
     }
     size_t opened = 0, failed = 0;
-    fg_err e = reident_subject(rdir, sk, id, on_hit, hs, &opened, &failed);
+    fg_err e = reident_subject(st.reident_dir, sk, id, on_hit, r, &opened, &failed);
     if (e == FG_ERR_CRYPTO) {
-        fprintf(stderr, "subject-report: this is not the works council's key: no table opens\n");
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "result", "refused: not the works council's key");
-        if (audit_submit(logpath, adir, keys_role_valid(role) ? role : "unknown-key",
-                         "subject_report", o, 5000, why, sizeof why) != FG_OK)
-            fprintf(stderr, "subject-report: could not audit the attempt: %s\n", why);
-        cJSON_Delete(o);
+        rc = refuse(&st, role);
         goto out;
     }
-    /* the epoch length comes from the policy in force */
-    int64_t rotate = 86400000LL;
-    if (sensor_registry_new(&reg) == FG_OK &&
-        (!st.cfg.sensors_builtin || sensor_registry_load_builtin(reg, why, sizeof why) == FG_OK)) {
-        for (size_t i = 0; i < st.cfg.nsensor_dirs; i++)
-            if (sensor_registry_load_dir(reg, st.cfg.sensor_dirs[i], why, sizeof why) != FG_OK)
-                break;
-        if (st.cfg.policy_file &&
-            policy_load_file(st.cfg.policy_file, reg, st.cfg.site, &pol, why, sizeof why) == FG_OK)
-            rotate = policy_rotate_ms(pol);
-    }
+    load_policy_times(&st, r);
     size_t loglen = 0;
-    if (fg_read_file(logpath, (size_t)1 << 31, &log, &loglen) != FG_OK)
-        log = NULL;
-    for (char *line = log, *nl; line && *line; line = nl ? nl + 1 : NULL) {
-        nl = strchr(line, '\n');
-        size_t len = nl ? (size_t)(nl - line) : strlen(line);
-        cJSON *ev = audit_parse_line(line, len);
-        const cJSON *act = cJSON_GetObjectItemCaseSensitive(ev, "action");
-        const cJSON *ob = cJSON_GetObjectItemCaseSensitive(ev, "object");
-        if (cJSON_IsString(act) && !strcmp(act->valuestring, "flow.summary") && ob) {
-            const char *r = cJSON_GetStringValue(cJSON_GetObjectItem(ob, "route"));
-            const char *since = cJSON_GetStringValue(cJSON_GetObjectItem(ob, "since"));
-            const char *until = cJSON_GetStringValue(cJSON_GetObjectItem(ob, "until"));
-            int64_t s_ms, u_ms;
-            if (r && since && until && fg_parse_time(since, strlen(since), &s_ms) &&
-                fg_parse_time(until, strlen(until), &u_ms))
-                for (size_t k = 0; k < hs->n; k++) {
-                    int64_t from = hs->h[k].first_seen_ms, to = (hs->h[k].epoch + 1) * rotate;
-                    if (strcmp(r, hs->h[k].route) || u_ms < from || s_ms > to)
-                        continue;
-                    if (nrows == caprows) {
-                        caprows = caprows ? caprows * 2 : 64;
-                        struct flow_row *nr = realloc(rows, caprows * sizeof *rows);
-                        if (!nr)
-                            break;
-                        rows = nr;
-                    }
-                    struct flow_row *fr = &rows[nrows++];
-                    memset(fr, 0, sizeof *fr);
-                    fr->hit = k;
-                    snprintf(fr->since, sizeof fr->since, "%s", since);
-                    snprintf(fr->until, sizeof fr->until, "%s", until);
-                    const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(ob, "destination"));
-                    const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(ob, "purpose"));
-                    snprintf(fr->destination, sizeof fr->destination, "%s", d ? d : "");
-                    snprintf(fr->purpose, sizeof fr->purpose, "%s", p ? p : "");
-                    const cJSON *cats = cJSON_GetObjectItem(ob, "categories"), *c;
-                    size_t o = 0;
-                    cJSON_ArrayForEach(c, cats) if (cJSON_IsString(c) && o < sizeof fr->categories)
-                        o += (size_t)snprintf(fr->categories + o, sizeof fr->categories - o, "%s%s",
-                                              o ? ", " : "", c->valuestring);
-                    fr->count = cJSON_GetNumberValue(cJSON_GetObjectItem(ob, "count"));
-                }
-        }
-        cJSON_Delete(ev);
-    }
+    if (fg_read_file(st.audit_log, (size_t)1 << 31, &log, &loglen) == FG_OK)
+        scan_log(r, log);
     /* The report is audited before it is shown; it names no one in the log. */
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "result", "produced");
-    cJSON_AddNumberToObject(o, "pseudonyms", (double)hs->n);
-    cJSON_AddNumberToObject(o, "flows", (double)nrows);
-    e = audit_submit(logpath, adir, keys_role_valid(role) ? role : "unknown-key", "subject_report",
-                     o, 5000, why, sizeof why);
+    cJSON_AddNumberToObject(o, "pseudonyms", (double)r->nhits);
+    cJSON_AddNumberToObject(o, "flows", (double)r->nflows);
+    cJSON_AddNumberToObject(o, "reidentifications", (double)r->nreids);
+    e = audit_submit(st.audit_log, st.audit_dir, keys_role_valid(role) ? role : "unknown-key",
+                     "subject_report", o, 5000, why, sizeof why);
     cJSON_Delete(o);
     if (e) {
         fprintf(stderr, "subject-report: the report could not be audited (%s); not shown\n", why);
         goto out;
     }
-    printf("Subject report (tables opened: %zu entries)\n\n", opened);
-    if (!hs->n)
-        printf("No pseudonym of this identifier in any kept epoch: nothing about this worker "
-               "can be linked to them any more, or nothing was forwarded.\n");
-    for (size_t k = 0; k < hs->n; k++) {
-        char first[40];
-        fg_format_time(hs->h[k].first_seen_ms, first, sizeof first);
-        printf("epoch %lld  route %-20s pseudonym %s  first seen %s\n", (long long)hs->h[k].epoch,
-               hs->h[k].route, hs->h[k].pseudonym, first);
-        for (size_t i = 0; i < nrows; i++)
-            if (rows[i].hit == k)
-                printf("    flow %s .. %s  %5.0f messages  to %s  for \"%s\"  [%s]\n",
-                       rows[i].since, rows[i].until, rows[i].count, rows[i].destination,
-                       rows[i].purpose, rows[i].categories);
-    }
+    r->made_ms = fg_now_ms();
+    subject_write_text(stdout, r);
     if (html) {
         FILE *f = fopen(html, "w");
         if (!f) {
             perror(html);
             goto out;
         }
-        fputs("<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>fairgate subject "
-              "report</title><style>body{font:15px/1.4 system-ui,sans-serif;margin:2em;max-width:"
-              "60em}table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:"
-              ".3em .5em;text-align:left}th{background:#eef}</style><h1>What left the site about "
-              "you</h1><p>Produced with the works council's key. Each pseudonym below stood for "
-              "you on one route during one period; each flow is a batch of minimised messages "
-              "of that route sent while your pseudonym was in use.</p>",
-              f);
-        if (!hs->n)
-            fputs("<p><b>No pseudonym in any kept period.</b></p>", f);
-        for (size_t k = 0; k < hs->n; k++) {
-            char first[40];
-            fg_format_time(hs->h[k].first_seen_ms, first, sizeof first);
-            fprintf(f, "<h2>Route ");
-            fg_fputs_html(f, hs->h[k].route);
-            fprintf(f, ", period %lld</h2><p>Pseudonym <code>%s</code>, first seen %s</p>",
-                    (long long)hs->h[k].epoch, hs->h[k].pseudonym, first);
-            fputs("<table><tr><th>from</th><th>until</th><th>messages</th><th>destination</th>"
-                  "<th>purpose</th><th>data categories</th></tr>",
-                  f);
-            for (size_t i = 0; i < nrows; i++)
-                if (rows[i].hit == k) {
-                    fprintf(f, "<tr><td>%s</td><td>%s</td><td>%.0f</td><td>", rows[i].since,
-                            rows[i].until, rows[i].count);
-                    fg_fputs_html(f, rows[i].destination);
-                    fputs("</td><td>", f);
-                    fg_fputs_html(f, rows[i].purpose);
-                    fputs("</td><td>", f);
-                    fg_fputs_html(f, rows[i].categories);
-                    fputs("</td></tr>", f);
-                }
-            fputs("</table>", f);
+        subject_write_html(f, r);
+        if (fclose(f) != 0) {
+            perror(html);
+            goto out;
         }
-        fputs("</html>\n", f);
-        fclose(f);
-        printf("\nHTML report: %s\n", html);
+        printf("\nHTML: %s\n", html);
     }
     rc = 0;
 out:
     free(log);
-    free(rows);
-    free(hs);
-    policy_free(pol);
-    sensor_registry_free(reg);
+    free(r->flows);
+    free(r->reids);
+    free(r);
     if (sk)
         sodium_free(sk);
     wc_state_free(&st);

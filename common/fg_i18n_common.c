@@ -76,6 +76,19 @@ const struct fg_msg fg_msgs_common[] = {
       "het logboek begint niet met uw sleutel: het is een ander logboek of een andere sleutel",
       "das Protokoll beginnt nicht mit Ihrem Schlüssel: anderes Protokoll oder anderer "
       "Schlüssel"}},
+    {"damage.seals missing",
+     {"entries are missing their seal: seals were removed, or entries were added without one",
+      "regels missen hun zegel: zegels zijn verwijderd, of er zijn regels zonder zegel "
+      "toegevoegd",
+      "Einträgen fehlt ihr Siegel: Siegel wurden entfernt oder Einträge ohne Siegel "
+      "hinzugefügt"}},
+    {"damage.legacy log",
+     {"the log does not state its sealing rules, so removed seals cannot be detected (an old "
+      "log, or one made to look old)",
+      "het logboek vermeldt zijn verzegelregels niet, dus verwijderde zegels vallen niet op (een "
+      "oud logboek, of een dat oud lijkt gemaakt)",
+      "das Protokoll nennt seine Versiegelungsregeln nicht, daher fallen entfernte Siegel nicht "
+      "auf (ein altes Protokoll oder eines, das alt wirken soll)"}},
     {"reject.oversize payload", {"too large", "te groot", "zu groß"}},
     {"reject.malformed payload", {"unreadable", "onleesbaar", "nicht lesbar"}},
     {"reject.wrong field type",

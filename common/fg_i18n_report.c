@@ -50,11 +50,14 @@ const struct fg_msg fg_msgs_report[] = {
       "Einträge vor %s wurden absichtlich entfernt; der Rest lässt sich weiterhin mit Ihrem "
       "Schlüssel prüfen."}},
     {"rp.verify.unsealed",
-     {"The newest %s entries are not signed yet; the gateway signs them within minutes.",
-      "De nieuwste %s regels zijn nog niet ondertekend; de gateway doet dat binnen enkele "
-      "minuten.",
-      "Die neuesten %s Einträge sind noch nicht signiert; das Gateway holt das binnen Minuten "
-      "nach."}},
+     {"The newest %s entries, written since %s, are not sealed yet (the last seal is from %s): "
+      "until the gateway seals them, anyone with the file could still change them.",
+      "De nieuwste %s regels, geschreven sinds %s, zijn nog niet verzegeld (de laatste "
+      "verzegeling is van %s): tot de gateway ze verzegelt, kan wie het bestand heeft ze nog "
+      "wijzigen.",
+      "Die neuesten %s Einträge, geschrieben seit %s, sind noch nicht versiegelt (das letzte "
+      "Siegel stammt vom %s): Bis das Gateway sie versiegelt, könnte sie jeder mit Zugriff auf "
+      "die Datei noch ändern."}},
     {"rp.verify.bad",
      {"The log is DAMAGED: %s (line %s).", "Het logboek is BESCHADIGD: %s (regel %s).",
       "Das Protokoll ist BESCHÄDIGT: %s (Zeile %s)."}},
@@ -68,10 +71,27 @@ const struct fg_msg fg_msgs_report[] = {
       "Protokoll auf."}},
     {"rp.brief", {"In brief", "In het kort", "Kurz gefasst"}},
     {"rp.brief.left", {"What left the site:", "Wat naar buiten ging:", "Was hinausging:"}},
-    {"rp.brief.left.n",
-     {"%s messages, through %s routes, to %s destinations.",
-      "%s berichten, via %s routes, naar %s bestemmingen.",
-      "%s Nachrichten über %s Routen an %s Empfänger."}},
+    {"rp.brief.left.n", {"%s, through %s, to %s.", "%s, via %s, naar %s.", "%s über %s an %s."}},
+    {"rp.count.messages", {"%s messages", "%s berichten", "%s Nachrichten"}},
+    {"rp.count.messages.1", {"%s message", "%s bericht", "%s Nachricht"}},
+    {"rp.count.routes", {"%s routes", "%s routes", "%s Routen"}},
+    {"rp.count.routes.1", {"%s route", "%s route", "%s Route"}},
+    {"rp.count.destinations", {"%s destinations", "%s bestemmingen", "%s Empfänger"}},
+    {"rp.count.destinations.1", {"%s destination", "%s bestemming", "%s Empfänger"}},
+    {"rp.brief.purged.1",
+     {"One more message was deleted unsent because its retention period ended.",
+      "Nog één bericht is onverstuurd verwijderd omdat de bewaartermijn voorbij was.",
+      "Eine weitere Nachricht wurde ungesendet gelöscht, weil ihre Aufbewahrungsfrist "
+      "abgelaufen war."}},
+    {"rp.brief.reads.1",
+     {"This log itself was read or exported once (see below).",
+      "Dit logboek zelf is één keer gelezen of geëxporteerd (zie hieronder).",
+      "Dieses Protokoll selbst wurde einmal gelesen oder exportiert (siehe unten)."}},
+    {"rp.brief.rejected.1",
+     {"%s sensor message was rejected", "%s sensorbericht is geweigerd",
+      "%s Sensornachricht wurde abgewiesen"}},
+    {"rp.brief.refused.n.1",
+     {"%s attempt was refused:", "%s poging is geweigerd:", "%s Versuch wurde abgelehnt:"}},
     {"rp.brief.left.none",
      {"no message left the site in this period.",
       "in deze periode heeft geen enkel bericht de locatie verlaten.",

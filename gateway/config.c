@@ -124,6 +124,12 @@ static const struct config_key keys[] = {
      "Per route, one flow summary (count, categories, digest) per interval."},
     {"audit.rotate", CT_DURATION, OFF(audit_rotate_ms), "24h", 60000, 31 * 86400000LL,
      "The audit signing key changes this often (forward security)."},
+    {"report.dir", CT_STRING, OFF(report_dir), NULL, 0, 0,
+     "Directory the works council reads: the gateway writes the verified audit report there "
+     "(audit-report-en/nl/de.html, verification.txt) every report.every and on SIGUSR1. "
+     "Unset: no report."},
+    {"report.every", CT_DURATION, OFF(report_every_ms), "24h", 60000, 31 * 86400000LL,
+     "How often the report in report.dir is rewritten."},
     {"log.level", CT_STRING, OFF(log_level), "info", 0, 0, "error, warn, info or debug."},
     {"log.syslog", CT_BOOL, OFF(log_syslog), "false", 0, 0,
      "Log to syslog instead of stderr (journald reads stderr)."},

@@ -62,6 +62,8 @@ struct fg_config {
     int64_t audit_fsync_interval_ms;
     int64_t audit_flow_interval_ms;
     int64_t audit_rotate_ms;
+    char *report_dir;
+    int64_t report_every_ms;
     char *log_level;
     bool log_syslog;
     int64_t stats_interval_ms;

@@ -61,7 +61,8 @@ struct link {
 
 struct gateway {
     struct fg_config *cfg;
-    struct audit *audit; /* every flow, policy and key event; opened before any input */
+    struct audit *audit;             /* every flow, policy and key event; opened before any input */
+    struct audit_reporter *reporter; /* report.dir: the council's report on a schedule */
     struct flows *flows;
     struct reident *reident; /* NULL without a works council key: nothing kept */
     char audit_dir[4096];
@@ -108,12 +109,14 @@ struct send_ctx {
     char *route, *purpose; /* point into the same allocation */
 };
 
-static volatile sig_atomic_t g_stop, g_reload;
+static volatile sig_atomic_t g_stop, g_reload, g_report;
 
 static void on_signal(int sig)
 {
     if (sig == SIGHUP)
         g_reload = 1;
+    else if (sig == SIGUSR1)
+        g_report = 1; /* the works council's report, now (report.dir) */
     else
         g_stop = 1;
 }
@@ -914,6 +917,8 @@ static void audit_housekeeping(struct gateway *gw, int64_t mono, bool final)
             fg_error("audit", "cannot hand the audit log over to a new signing key");
     }
     audit_inbox_ingest(gw->audit, gw->audit_dir);
+    audit_reporter_tick(gw->reporter, gw->audit, mono, g_report);
+    g_report = 0;
     audit_tick(gw->audit, mono);
 }
 
@@ -1094,12 +1099,15 @@ static fg_err open_audit(struct gateway *gw)
                       : !strcmp(cfg->audit_fsync, "never") ? AUDIT_FSYNC_NEVER
                                                            : AUDIT_FSYNC_INTERVAL,
         .fsync_interval_ms = (int)cfg->audit_fsync_interval_ms,
+        .rotate_every_ms = cfg->audit_rotate_ms, /* a sealing bound stated in the log */
     };
     if (fg_mkdirs(dir, 0700) != FG_OK || audit_open(&ao, &gw->audit, why, sizeof why) != FG_OK) {
         fg_error("audit", "cannot open the audit log: %s", why);
         return FG_ERR_IO;
     }
-    if (flows_new(&gw->flows) != FG_OK)
+    if (flows_new(&gw->flows) != FG_OK ||
+        audit_reporter_new(gw->audit, logpath, cfg->report_dir, cfg->report_every_ms,
+                           &gw->reporter) != FG_OK)
         return FG_ERR_NOMEM;
     unsigned char pk[32];
     char fp[40];
@@ -1426,6 +1434,7 @@ int gateway_run(struct fg_config *cfg)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     gw->started_ms = fg_now_ms();
     if (cfg->metrics_port) {
@@ -1520,6 +1529,7 @@ out:
         MQTTAsync_destroy(&gw->upstream.client);
     outbox_close(gw->outbox);
     pseudonym_keyring_close(gw->keys);
+    audit_reporter_free(gw->reporter);
     audit_close(gw->audit);
     flows_free(gw->flows);
     reident_close(gw->reident);

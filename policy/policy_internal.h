@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "common/fg_i18n.h"
 #include "policy/policy.h"
 
 #define POLICY_MAX_ROUTES 64
@@ -159,9 +160,10 @@ struct policy_route_counters {
 
 struct policy_route {
     char *name;
-    char *purpose;
-    char *to;                        /* destination template */
-    struct policy_topic_seg *to_seg; /* per-message routes: `to` compiled at load */
+    char *purpose;                    /* English, else the first language given */
+    char *purpose_tr[FG_LANG__COUNT]; /* per language; NULL: not given (explain says so) */
+    char *to;                         /* destination template */
+    struct policy_topic_seg *to_seg;  /* per-message routes: `to` compiled at load */
     int nto_seg;
     char *from_names[POLICY_MAX_FROM];
     size_t nfrom;
@@ -188,6 +190,7 @@ struct policy {
     char *file;
     char *name;
     char *description;
+    char *description_tr[FG_LANG__COUNT];
     int version;
     int64_t valid_until_ms;
     int64_t rotate_ms, keep_keys_ms;

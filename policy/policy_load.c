@@ -110,7 +110,7 @@ static fg_err parse_policy(struct ctx *c, struct policy *p)
         if (!strcmp(k, "policy"))
             e = text(c, vn, k, &p->name);
         else if (!strcmp(k, "description"))
-            e = text(c, vn, k, &p->description);
+            e = text_lang(c, vn, k, &p->description, p->description_tr);
         else if (!strcmp(k, "version")) {
             int64_t v;
             if (!fg_yaml_to_int(fg_yaml_scalar(vn), &v) || v < 1 || v > 1000000)
@@ -260,6 +260,8 @@ void policy_free(struct policy *p)
         struct policy_route *r = &p->routes[i];
         free(r->name);
         free(r->purpose);
+        for (int l = 0; l < FG_LANG__COUNT; l++)
+            free(r->purpose_tr[l]);
         free(r->to);
         free(r->to_seg);
         free(r->when);
@@ -288,6 +290,8 @@ void policy_free(struct policy *p)
     free(p->file);
     free(p->name);
     free(p->description);
+    for (int l = 0; l < FG_LANG__COUNT; l++)
+        free(p->description_tr[l]);
     free(p->site);
     free(p);
 }

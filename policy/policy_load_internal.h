@@ -43,6 +43,36 @@ static inline fg_err text(struct ctx *c, yaml_node_t *n, const char *key, char *
     return *out ? FG_OK : FG_ERR_NOMEM;
 }
 
+/* A text a council reads: a plain string, or one per language
+ * ({en: ..., nl: ..., de: ...}). *plain gets the English text, else the first
+ * one given (it is what travels with the messages and into the audit log);
+ * tr[lang] each language's own text, NULL where the policy gives none. */
+static inline fg_err text_lang(struct ctx *c, yaml_node_t *n, const char *key, char **plain,
+                               char *tr[FG_LANG__COUNT])
+{
+    if (!n || n->type != YAML_MAPPING_NODE)
+        return text(c, n, key, plain);
+    static const char *const codes[] = {"en", "nl", "de"};
+    for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+        yaml_node_t *kn = fg_yaml_node(c->y, pr->key), *vn = fg_yaml_node(c->y, pr->value);
+        const char *k = fg_yaml_scalar(kn);
+        fg_lang l;
+        if (!k || !fg_lang_parse(k, &l))
+            return bad_word(c, kn, "language", k ? k : "?", codes, N(codes));
+        fg_err e = text(c, vn, key, &tr[l]);
+        if (e)
+            return e;
+    }
+    const char *first = tr[FG_LANG_EN]   ? tr[FG_LANG_EN]
+                        : tr[FG_LANG_NL] ? tr[FG_LANG_NL]
+                                         : tr[FG_LANG_DE];
+    if (!first)
+        return bad(c, n, "'%s' must give a text (or en:, nl:, de: texts)", key, NULL);
+    free(*plain);
+    *plain = strdup(first);
+    return *plain ? FG_OK : FG_ERR_NOMEM;
+}
+
 static inline fg_err duration(struct ctx *c, yaml_node_t *n, const char *key, int64_t *out)
 {
     const char *v = fg_yaml_scalar(n);

@@ -425,7 +425,7 @@ fg_err policy_load_route(struct ctx *c, yaml_node_t *n, struct policy *p, struct
         if (!strcmp(k, "name"))
             e = text(c, vn, k, &r->name);
         else if (!strcmp(k, "purpose"))
-            e = text(c, vn, k, &r->purpose);
+            e = text_lang(c, vn, k, &r->purpose, r->purpose_tr);
         else if (!strcmp(k, "to")) {
             e = text(c, vn, k, &r->to);
             to_node = vn;

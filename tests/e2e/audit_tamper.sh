@@ -13,7 +13,8 @@ L=$WORK/audit.log
 KEY=$WORK/first.pub
 W=$WORK/witness.json
 
-"$F" audit init --state "$S" --log "$L" --pub "$KEY" >"$WORK/init.log" 2>&1 || fail "init"
+"$F" audit init --state "$S" --log "$L" --pub "$KEY" --checkpoint-every 40 >"$WORK/init.log" 2>&1 ||
+    fail "init"
 grep -Eq 'fingerprint: +[0-9a-f]{4}(-[0-9a-f]{4}){5}' "$WORK/init.log" || fail "no fingerprint printed"
 writer() { "$TOOLS/fg_audit_writer" --state "$S" --log "$L" --checkpoint-every 40 \
     --rotate-every 200 "$@" 2>>"$WORK/writer.log"; }
@@ -76,6 +77,36 @@ head -n $((HO + 10)) "$L" >"$WORK/fork.log"
 "$F" audit verify "$WORK/fork.log" --key "$KEY" >/dev/null || fail "the fork alone should verify"
 WSEQ=$(jq -r .seq "$W")
 expect "$WORK/fork.log" 1 forked "$WSEQ" --witness "$W"
+
+# Seal stripping without any key (issue 14): edit an event in an epoch whose key is
+# destroyed, remove (or rename) every later seal, renumber, re-chain. Never "intact",
+# with or without a witness older than the edit.
+SW=$WORK/old-witness.json
+"$F" audit verify "$WORK/old.log" --key "$KEY" --witness "$SW" --update-witness >/dev/null ||
+    fail "old copy does not verify"
+K=$(grep -n '"action":"flow.summary"' "$L" | sed -n '100p' | cut -d: -f1)
+strip() { python3 "$(dirname "$0")/audit_strip.py" "$L" "$T" "$@" || fail "strip script"; }
+strip strip "$K"
+CP=$(head -n "$K" "$L" | grep -n '"action":"checkpoint"' | tail -n 1 | cut -d: -f1)
+expect "$T" 1 "seals missing" $((CP + 41))
+expect "$T" 1 "seals missing" $((CP + 41)) --witness "$SW"
+grep -q 'removed or renamed' <<<"$("$F" audit verify "$T" --key "$KEY" 2>&1)" ||
+    fail "no plain reason for the stripped seals"
+strip rename "$K"
+R1=$(awk -v k="$K" 'NR > k && /"action":"(checkpoint|key\.handover)-x"/ {print NR; exit}' "$T")
+expect "$T" 1 edited "$R1"
+strip loosen 1
+expect "$T" 1 edited 2
+strip nobounds 1
+expect "$T" 1 "legacy log" 1
+expect "$T" 1 forked 1 --witness "$W"
+"$F" audit verify "$T" --key "$KEY" --allow-legacy >"$WORK/legacy.log" ||
+    fail "--allow-legacy refused the chain"
+grep -q 'LEGACY LOG' "$WORK/legacy.log" && grep -q 'would NOT be detected' "$WORK/legacy.log" ||
+    fail "--allow-legacy does not say what is not checked: $(cat "$WORK/legacy.log")"
+head -n 1 "$L" >"$T"
+expect "$T" 1 truncated 1
+pass "stripped, renamed and loosened seals are caught, with and without a witness"
 
 OTHER=$WORK/other
 "$F" audit init --state "$OTHER" --log "$WORK/other.log" --pub "$WORK/other.pub" >/dev/null 2>&1

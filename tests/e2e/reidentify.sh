@@ -58,11 +58,11 @@ if "$FAIRGATE" reidentify $C --route other-route --pseudonym "$PS" --reason "wro
 fi
 pass "only the works council's key re-identifies, and only on the right route"
 
-"$FAIRGATE" subject-report $C --id B-12345 --key "$K/wc.key" --html "$WORK/report.html" >"$WORK/report.txt" ||
+"$FAIRGATE" subject-report $C --id B-12345 --key "$K/wc.key" --lang en --html "$WORK/report.html" >"$WORK/report.txt" ||
     { cat "$WORK/report.txt"; fail "subject report failed"; }
-grep -q "route man-down" "$WORK/report.txt" || { cat "$WORK/report.txt"; fail "report lacks the route"; }
+grep -q "Route man-down, from" "$WORK/report.txt" || { cat "$WORK/report.txt"; fail "report lacks the route"; }
 grep -q "$PS" "$WORK/report.txt" || fail "report lacks the pseudonym"
-grep -q "flow .* 4 messages .*emergency response" "$WORK/report.txt" || { cat "$WORK/report.txt"; fail "report lacks the flow"; }
+grep -q ": 4 messages to .*, for \"emergency response\"" "$WORK/report.txt" || { cat "$WORK/report.txt"; fail "report lacks the flow"; }
 grep -q "<table>" "$WORK/report.html" || fail "no HTML report"
 pass "subject report lists the pseudonym and the flows that carried it"
 stop_gateway

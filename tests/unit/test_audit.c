@@ -689,6 +689,281 @@ static void prune_keeps_first_key_valid(void **state)
     free_lines(&L);
 }
 
+/* ---- seal stripping (issue 14): no key needed, so only the bounds can catch it ------ */
+
+/* What an attacker without any key does after editing: renumber seq from `from` on
+ * and recompute every prev. */
+static void renumber_rechain(struct lines *L, size_t from)
+{
+    for (size_t i = from; i < L->n; i++) {
+        char prev[65];
+        line_hash(L->l[i - 1], prev);
+        cJSON *pe = audit_parse_line(L->l[i - 1], strlen(L->l[i - 1]));
+        cJSON *ev = audit_parse_line(L->l[i], strlen(L->l[i]));
+        assert_non_null(pe);
+        assert_non_null(ev);
+        double seq = cJSON_GetNumberValue(cJSON_GetObjectItem(pe, "seq")) + 1;
+        cJSON_ReplaceItemInObject(ev, "seq", cJSON_CreateNumber(seq));
+        cJSON_ReplaceItemInObject(ev, "prev", cJSON_CreateString(prev));
+        free(L->l[i]);
+        L->l[i] = cJSON_PrintUnformatted(ev);
+        cJSON_Delete(ev);
+        cJSON_Delete(pe);
+    }
+}
+
+static void drop_line(struct lines *L, size_t i0)
+{
+    free(L->l[i0]);
+    memmove(&L->l[i0], &L->l[i0 + 1], (L->n - i0 - 1) * sizeof *L->l);
+    L->n--;
+}
+
+/* Edits line k (1-based) of L: a count in a flow summary. */
+static void edit_count(struct lines *L, size_t k)
+{
+    char *c = strstr(L->l[k - 1], "\"count\":");
+    assert_non_null(c);
+    c[8] = c[8] == '9' ? '8' : '9';
+}
+
+static char *witness_of(const char *buf, size_t len, const char *name)
+{
+    struct audit_verify_result r;
+    assert_int_equal(audit_verify_buffer(buf, len, g_pk, NULL, &r), FG_OK);
+    assert_true(r.ok);
+    char wpath[600];
+    snprintf(wpath, sizeof wpath, "%s/%s", g_dir, name);
+    assert_int_equal(audit_write_witness(wpath, &r), FG_OK);
+    size_t wl;
+    return slurp(wpath, &wl);
+}
+
+/* The exact attack of issue 14, item 1: an event in an epoch whose key is destroyed
+ * is edited, every later checkpoint and key.handover deleted, seq renumbered, prev
+ * recomputed. Caught without a witness, and with a witness older than the edit. */
+static void stripped_seals_detected(void **state)
+{
+    (void)state;
+    struct lines L = split(g_buf, g_len);
+    size_t ho2 = find_action(&L, "key.handover", 1);
+    size_t k = ho2 + 30; /* epoch 2, sealed, its key long destroyed */
+    edit_count(&L, k);
+    for (size_t i = L.n; i > k; i--)
+        if (strstr(L.l[i - 1], "\"action\":\"checkpoint\"") ||
+            strstr(L.l[i - 1], "\"action\":\"key.handover\""))
+            drop_line(&L, i - 1);
+    renumber_rechain(&L, k);
+    struct audit_verify_result r = verify_lines(&L, NULL);
+    assert_false(r.ok);
+    assert_int_equal(r.damage, AUDIT_UNSEALED);
+    /* 40 events per checkpoint: the 41st unsealed line is named */
+    size_t last_cp = 0;
+    for (size_t i = 0; i < k; i++)
+        if (strstr(L.l[i], "\"action\":\"checkpoint\""))
+            last_cp = i + 1;
+    assert_int_equal(r.bad_line, last_cp + 41);
+    assert_non_null(strstr(r.detail, "checkpoints were removed or renamed"));
+    char *old_w = witness_of(g_old, g_old_len, "old-witness.json");
+    r = verify_lines(&L, old_w);
+    assert_false(r.ok);
+    assert_int_equal(r.damage, AUDIT_UNSEALED);
+    free(old_w);
+    free_lines(&L);
+}
+
+/* Variant: the seals stay, but their action is renamed (chain recomputed). */
+static void renamed_seals_detected(void **state)
+{
+    (void)state;
+    struct lines L = split(g_buf, g_len);
+    size_t k = find_action(&L, "key.handover", 1) + 30;
+    edit_count(&L, k);
+    size_t first = 0;
+    for (size_t i = k; i < L.n; i++) {
+        char *a = strstr(L.l[i], "\"action\":\"checkpoint\"");
+        char *h = strstr(L.l[i], "\"action\":\"key.handover\"");
+        if (a)
+            memcpy(a + 10, "checkpoinx", 10);
+        if (h)
+            memcpy(h + 10, "key.handovex", 12);
+        if ((a || h) && !first)
+            first = i + 1;
+    }
+    renumber_rechain(&L, k);
+    struct audit_verify_result r = verify_lines(&L, NULL);
+    expect(&r, AUDIT_EDITED, first);
+    assert_non_null(strstr(r.detail, "renamed"));
+    /* ... and with the seal fields removed too, they are plain events: too many of them */
+    for (size_t i = k; i < L.n; i++) {
+        char *sig = strstr(L.l[i], "\"sig\":\"");
+        if (sig && (strstr(L.l[i], "checkpoinx") || strstr(L.l[i], "key.handovex")))
+            memcpy(sig + 1, "siq", 3);
+    }
+    renumber_rechain(&L, k);
+    r = verify_lines(&L, NULL);
+    assert_false(r.ok);
+    assert_int_equal(r.damage, AUDIT_UNSEALED);
+    free_lines(&L);
+}
+
+/* Variants on the bounds record itself: changed, dropped (made to look legacy),
+ * and the log cut before its first seal. */
+static void bounds_record_protected(void **state)
+{
+    (void)state;
+    struct lines L = split(g_buf, g_len);
+    /* changed: looser bounds on line 1, chain recomputed: line 2's seal breaks */
+    char *ev = strstr(L.l[0], "\"events\":40");
+    assert_non_null(ev);
+    memcpy(ev + 9, "99", 2);
+    renumber_rechain(&L, 1);
+    struct audit_verify_result r = verify_lines(&L, NULL);
+    assert_false(r.ok);
+    assert_int_equal(r.damage, AUDIT_EDITED);
+    assert_true(r.bad_line <= 2);
+    free_lines(&L);
+    /* dropped: line 1 without "seal", every seal stripped: legacy, never "intact" */
+    L = split(g_buf, g_len);
+    cJSON *first = audit_parse_line(L.l[0], strlen(L.l[0]));
+    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(first, "object"), "seal");
+    free(L.l[0]);
+    L.l[0] = cJSON_PrintUnformatted(first);
+    cJSON_Delete(first);
+    for (size_t i = L.n; i > 1; i--)
+        if (strstr(L.l[i - 1], "\"action\":\"checkpoint\"") ||
+            strstr(L.l[i - 1], "\"action\":\"key.handover\""))
+            drop_line(&L, i - 1);
+    renumber_rechain(&L, 1);
+    r = verify_lines(&L, NULL);
+    assert_false(r.ok);
+    assert_int_equal(r.damage, AUDIT_LEGACY);
+    assert_true(r.legacy);
+    /* the works council's witness knows the log had bounds */
+    r = verify_lines(&L, g_witness);
+    assert_false(r.ok);
+    assert_int_equal(r.damage, AUDIT_FORKED);
+    free_lines(&L);
+    /* truncated before the first seal */
+    L = split(g_buf, g_len);
+    for (size_t i = L.n; i > 1; i--)
+        drop_line(&L, i - 1);
+    r = verify_lines(&L, NULL);
+    expect(&r, AUDIT_TRUNCATED, 1);
+    free_lines(&L);
+}
+
+/* Rewrites the time of line i (0-based) to base + off_ms. */
+static void set_time(struct lines *L, size_t i, int64_t ms)
+{
+    cJSON *ev = audit_parse_line(L->l[i], strlen(L->l[i]));
+    char t[32];
+    fg_format_time(ms, t, sizeof t);
+    cJSON_ReplaceItemInObject(ev, "time", cJSON_CreateString(t));
+    free(L->l[i]);
+    L->l[i] = cJSON_PrintUnformatted(ev);
+    cJSON_Delete(ev);
+}
+
+/* A short tail within the bounds is the honest state of a running (or crashed)
+ * writer: it verifies, and says how much and since when. Stretched past the
+ * checkpoint interval or the key rotation, it does not. */
+static void unsealed_tail_bounded_in_time(void **state)
+{
+    (void)state;
+    char log[600], st[600];
+    snprintf(log, sizeof log, "%s/tail.log", g_dir);
+    snprintf(st, sizeof st, "%s/tail-state", g_dir);
+    struct audit_options o = {.log_path = log,
+                              .state_dir = st,
+                              .checkpoint_every_events = 10,
+                              .checkpoint_every_ms = 60000,
+                              .rotate_every_ms = 3600000,
+                              .fsync_mode = AUDIT_FSYNC_NEVER};
+    struct audit *a = NULL;
+    char why[256];
+    assert_int_equal(audit_open(&o, &a, why, sizeof why), FG_OK);
+    unsigned char pk[32];
+    audit_first_pubkey(a, pk);
+    for (int i = 0; i < 14; i++)
+        flow(a, i);
+    /* a crash now: copy the file as it is, unsealed tail included */
+    size_t len;
+    char *buf = slurp(log, &len);
+    audit_close(a);
+    struct audit_verify_result r;
+    assert_int_equal(audit_verify_buffer(buf, len, pk, NULL, &r), FG_OK);
+    assert_true(r.ok);
+    assert_true(r.unsealed > 0 && r.unsealed <= 10);
+    assert_true(r.unsealed_since[0] != '\0');
+    assert_int_equal(r.bounds.events, 10);
+    assert_int_equal(r.bounds.interval_ms, 60000);
+    struct lines L = split(buf, len);
+    free(buf);
+    /* the last line claims a time 2 minutes after the first unsealed one */
+    size_t first_unsealed = L.n - r.unsealed;
+    cJSON *fe = audit_parse_line(L.l[first_unsealed], strlen(L.l[first_unsealed]));
+    const char *ft = cJSON_GetStringValue(cJSON_GetObjectItem(fe, "time"));
+    int64_t t0;
+    assert_true(fg_parse_time(ft, strlen(ft), &t0));
+    cJSON_Delete(fe);
+    set_time(&L, L.n - 1, t0 + 120000);
+    renumber_rechain(&L, L.n - 1);
+    size_t jl;
+    char *j = join(&L, &jl);
+    assert_int_equal(audit_verify_buffer(j, jl, pk, NULL, &r), FG_OK);
+    free(j);
+    expect(&r, AUDIT_UNSEALED, L.n);
+    /* and 2 hours after the epoch's hand-over, though close to the previous line */
+    set_time(&L, L.n - 1, t0 + 30000);
+    for (size_t i = first_unsealed; i < L.n; i++)
+        set_time(&L, i, t0 + 7200000 + (int64_t)i);
+    renumber_rechain(&L, first_unsealed);
+    j = join(&L, &jl);
+    assert_int_equal(audit_verify_buffer(j, jl, pk, NULL, &r), FG_OK);
+    free(j);
+    expect(&r, AUDIT_UNSEALED, first_unsealed + 1);
+    assert_non_null(strstr(r.detail, "hand-over"));
+    free_lines(&L);
+}
+
+/* After a crash the writer seals the unsealed tail first thing at start. */
+static void crash_tail_sealed_at_start(void **state)
+{
+    (void)state;
+    char log[600], st[600], log2[600], st2[600], cmd[2600];
+    snprintf(log, sizeof log, "%s/crash.log", g_dir);
+    snprintf(st, sizeof st, "%s/crash-state", g_dir);
+    snprintf(log2, sizeof log2, "%s/crash2.log", g_dir);
+    snprintf(st2, sizeof st2, "%s/crash2-state", g_dir);
+    struct audit *a = open_log(log, st, 10);
+    unsigned char pk[32];
+    audit_first_pubkey(a, pk);
+    for (int i = 0; i < 5; i++)
+        flow(a, i);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s' && cp -a '%s' '%s'", log, log2, st, st2);
+    assert_int_equal(system(cmd), 0); /* what kill -9 leaves */
+    audit_close(a);
+    size_t len;
+    char *before = slurp(log2, &len);
+    struct lines B = split(before, len);
+    size_t n0 = B.n;
+    free_lines(&B);
+    free(before);
+    a = open_log(log2, st2, 10);
+    audit_close(a);
+    char *after = slurp(log2, &len);
+    struct lines L = split(after, len);
+    free(after);
+    assert_non_null(strstr(L.l[n0], "\"action\":\"checkpoint\""));
+    assert_non_null(strstr(L.l[n0 + 1], "\"action\":\"key.handover\""));
+    struct audit_verify_result r;
+    assert_int_equal(audit_verify_file(log2, pk, NULL, &r), FG_OK);
+    assert_true(r.ok);
+    assert_int_equal(r.unsealed, 0);
+    free_lines(&L);
+}
+
 struct thr {
     struct audit *a;
     int id;
@@ -784,8 +1059,15 @@ int main(void)
         cmocka_unit_test(prune_keeps_first_key_valid),
         cmocka_unit_test(concurrent_appends_chain),
         cmocka_unit_test(bad_input_rejected),
+        cmocka_unit_test(stripped_seals_detected),
+        cmocka_unit_test(renamed_seals_detected),
+        cmocka_unit_test(bounds_record_protected),
+        cmocka_unit_test(unsealed_tail_bounded_in_time),
+        cmocka_unit_test(crash_tail_sealed_at_start),
         cmocka_unit_test(every_bit_flip_detected_small_log),
         cmocka_unit_test(bit_flips_detected_big_log_sample),
     };
+    if (getenv("FG_TEST_FILTER")) /* e.g. FG_TEST_FILTER='*seal*' while working */
+        cmocka_set_test_filter(getenv("FG_TEST_FILTER"));
     return cmocka_run_group_tests(tests, setup, teardown);
 }
