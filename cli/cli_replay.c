@@ -13,8 +13,9 @@
 #include "common/fg_json.h"
 #include "common/fg_opt.h"
 #include "common/fg_util.h"
-#include "policy/policy.h"
 #include "cli/sensor_opts.h"
+#include "pipeline/pipeline.h"
+#include "policy/policy.h"
 
 #define MAX_LINE (1 << 20)
 
@@ -23,7 +24,7 @@ struct replay {
     FILE *out;
 };
 
-static fg_err print_output(void *ctx, const struct policy_output *o)
+static fg_err print_output(void *ctx, const struct fg_message *o)
 {
     struct replay *rp = ctx;
     size_t cap = o->len * 6 + 1024;
@@ -93,14 +94,21 @@ static const struct fg_opt_cmd replay_cmd = {
     0,
     0};
 
-static int64_t record_time(const struct sensor_record *rec)
+/* The pipeline counts every rejection; the replay keeps decode errors by
+ * their cause, for a summary an integrator can act on. */
+static void on_reject(void *ctx, pipeline_reject r, fg_err cause, const char *why)
 {
-    const struct sensor_type *t = rec->type;
-    for (size_t i = 0; i < t->nfields; i++)
-        if (t->fields[i].type == SENSOR_TIMESTAMP && rec->values[i].present)
-            return rec->values[i].v.i;
-    return INT64_MIN;
+    struct replay *rp = ctx;
+    (void)why;
+    if (r == PIPE_REJ_NO_ROUTE)
+        rp->no_route++;
+    else if (r == PIPE_REJ_POLICY_ERROR || r == PIPE_REJ_INVALID_TEXT || r == PIPE_REJ_OVERFLOW)
+        rp->apply_err++;
+    else if (r != PIPE_REJ_NO_POLICY)
+        rp->decode_err[cause > 0 && cause < FG_ERR__COUNT ? cause : FG_ERR_PARSE]++;
 }
+
+static const struct pipeline_observer replay_observer = {.emit = print_output, .reject = on_reject};
 
 /* What one replay run holds: the policy, its keys, the clock. */
 struct run {
@@ -110,8 +118,8 @@ struct run {
     const char *keys_dir;
     char tmpdir[64];
     bool own_keys, expired_said;
-    int64_t clock;
-    unsigned char *bin; /* decoded payload_b64 */
+    struct pipeline *pl; /* owns the policy once set */
+    unsigned char *bin;  /* decoded payload_b64 */
     struct replay rp;
 };
 
@@ -140,15 +148,29 @@ static int run_open(struct run *r, const struct replay_opts *o)
         fprintf(stderr, "replay: %s\n", why);
         return 1;
     }
+    struct pipeline_options po = {.sensors = r->reg,
+                                  .keys = r->keys,
+                                  .obs = &replay_observer,
+                                  .ctx = &r->rp,
+                                  .replay_clock = true};
+    if (pipeline_new(&po, &r->pl) != FG_OK) {
+        fprintf(stderr, "replay: out of memory\n");
+        return 1;
+    }
+    if (pipeline_set_policy(r->pl, r->p, fg_now_ms()) != FG_OK)
+        return 1;
     return 0;
 }
 
 static void run_close(struct run *r)
 {
+    if (r->pl)
+        pipeline_free(r->pl); /* and the policy */
+    else
+        policy_free(r->p);
     pseudonym_keyring_close(r->keys);
     if (r->own_keys)
         rm_keydir(r->keys_dir);
-    policy_free(r->p);
     sensor_registry_free(r->reg);
     free(r->bin);
 }
@@ -179,25 +201,11 @@ static bool parse_line(struct run *r, const char *line, size_t ll, cJSON **j, co
     return *topic && *payload && !(jtime && *t == INT64_MIN);
 }
 
-/* The policy's part: windows that close by now, then the record. */
-static fg_err apply(struct run *r, struct sensor_record *rec)
-{
-    if (pseudonym_keyring_tick(r->keys, r->clock) != FG_OK ||
-        policy_tick(r->p, r->clock, false, print_output, &r->rp) != FG_OK)
-        return FG_ERR_IO;
-    int emitted = 0;
-    if (!policy_reads_type(r->p, rec->type))
-        r->rp.no_route++;
-    else if (policy_apply(r->p, r->keys, rec, r->clock, print_output, &r->rp, &emitted) != FG_OK)
-        r->rp.apply_err++;
-    return FG_OK;
-}
-
-/* One line of input; returns nonzero when the run must stop. */
+/* One line of input; returns nonzero when the run must stop. The pipeline's
+ * replay clock: this line's time, else the record's timestamp, else the last
+ * time seen; it never runs backwards, so windows close in order. */
 static int replay_line(struct run *r, const char *line, size_t ll)
 {
-    static struct sensor_record rec;
-    char why[1024];
     cJSON *j;
     const char *topic;
     const unsigned char *payload;
@@ -208,25 +216,15 @@ static int replay_line(struct run *r, const char *line, size_t ll)
         cJSON_Delete(j);
         return 0;
     }
-    fg_err e = sensor_decode(r->reg, topic, payload, plen, &rec, why, sizeof why);
+    pipeline_reject rej;
+    fg_err e = pipeline_input(r->pl, topic, payload, plen, t, &rej, NULL);
     cJSON_Delete(j);
-    if (e) {
-        r->rp.decode_err[e < FG_ERR__COUNT ? e : 0]++;
-        return 0;
-    }
-    if (t == INT64_MIN)
-        t = record_time(&rec);
-    if (t == INT64_MIN)
-        t = r->clock == INT64_MIN ? fg_now_ms() : r->clock;
-    if (t > r->clock)
-        r->clock = t; /* the clock never runs backwards: windows close in order */
-    rec.received_ms = r->clock;
-    if (!r->expired_said && policy_expired(r->p, r->clock)) {
+    int64_t clock = pipeline_clock(r->pl);
+    if (!r->expired_said && rej != PIPE_REJ_UNKNOWN_TOPIC && clock != PIPELINE_TIME_UNKNOWN &&
+        policy_expired(r->p, clock)) {
         fprintf(stderr, "replay: the policy has expired at this time: nothing leaves\n");
         r->expired_said = true;
     }
-    e = apply(r, &rec);
-    sodium_memzero(rec.arena, rec.arena_used);
     return e != FG_OK;
 }
 
@@ -282,7 +280,7 @@ static int replay_main(int argc, char **argv)
         return fg_opt_exit(prc);
     if (!o.policy)
         return fg_opt_error(&replay_cmd, "--policy FILE is required");
-    struct run r = {.clock = INT64_MIN, .rp = {.out = stdout}};
+    struct run r = {.rp = {.out = stdout}};
     char *line = malloc(MAX_LINE);
     r.bin = malloc(MAX_LINE);
     int rc = line && r.bin ? run_open(&r, &o) : 1;
@@ -296,8 +294,8 @@ static int replay_main(int argc, char **argv)
             rc = replay_line(&r, line, ll);
     }
     if (opened) {
-        if (policy_tick(r.p, r.clock == INT64_MIN ? fg_now_ms() : r.clock, true, print_output,
-                        &r.rp))
+        int64_t clock = pipeline_clock(r.pl);
+        if (pipeline_tick(r.pl, clock == PIPELINE_TIME_UNKNOWN ? fg_now_ms() : clock, true))
             rc = 1;
         fflush(stdout);
         print_summary(&r.rp, r.p);
