@@ -9,13 +9,7 @@
 #include "common/fg_util.h"
 #include "common/fg_yaml.h"
 #include "sensors/sensor.h"
-
-#define MAX_TYPES 128
-
-struct sensor_registry {
-    struct sensor_type *types[MAX_TYPES];
-    size_t ntypes;
-};
+#include "sensors/sensor_internal.h"
 
 static const char *const cat_names[SENSOR_CAT__COUNT] = {
     "worker-id",   "device-id", "location",     "zone",        "time",    "health",
@@ -29,8 +23,9 @@ const char *const sensor_type_keys[] = {"type",    "description", "topic", "form
                                         "decoder", "length",      "fields"};
 const size_t sensor_ntype_keys = N(sensor_type_keys);
 const char *const sensor_field_keys[] = {
-    "type",       "category", "unit",   "path",  "description", "required", "min",   "max",
-    "max_length", "values",   "offset", "width", "signed",      "endian",   "scale", "senml"};
+    "type",   "category", "unit",       "path",   "description", "required",
+    "min",    "max",      "max_length", "values", "offset",      "width",
+    "signed", "endian",   "scale",      "senml",  "bit",         "bits"};
 const size_t sensor_nfield_keys = N(sensor_field_keys);
 #define type_keys sensor_type_keys
 #define field_keys sensor_field_keys
@@ -80,8 +75,10 @@ static void type_free(struct sensor_type *t)
         for (size_t j = 0; j < f->nvalues; j++)
             free(f->values[j]);
         free(f->values);
+        free(f->codes);
         free(f->senml);
     }
+    sensor_plugin_view_free(t->plugin_view);
     for (int i = 0; i < t->nsegs; i++)
         free(t->segs[i]);
     free(t->name);
@@ -97,6 +94,8 @@ void sensor_registry_free(struct sensor_registry *r)
         return;
     for (size_t i = 0; i < r->ntypes; i++)
         type_free(r->types[i]);
+    for (size_t i = 0; i < r->nplugins; i++)
+        sensor_plugin_unload(r->plugins[i], r->handles[i]);
     free(r);
 }
 
@@ -124,6 +123,7 @@ struct ctx {
     struct fg_yaml *y;
     char *why;
     size_t why_len;
+    const struct sensor_registry *reg;
 };
 
 static fg_err bad(struct ctx *c, yaml_node_t *n, const char *fmt, const char *a, const char *b)
@@ -269,11 +269,28 @@ static fg_err check_unique_keys(struct ctx *c, yaml_node_t *map)
 
 static bool is_binary_key(const char *k)
 {
-    static const char *const keys[] = {"offset", "width", "signed", "endian", "scale"};
+    static const char *const keys[] = {"offset", "width", "signed", "endian",
+                                       "scale",  "bit",   "bits"};
     for (size_t i = 0; i < N(keys); i++)
         if (strcmp(k, keys[i]) == 0)
             return true;
     return false;
+}
+
+/* `values: {0: closed, 1: open}`: a binary field's codes and their words
+ * (descriptor_binary.c). */
+static fg_err value_map(struct ctx *c, yaml_node_t *vn, struct sensor_type *t,
+                        struct sensor_field *f)
+{
+    if (t->format != SENSOR_FMT_BINARY)
+        return bad(c, vn,
+                   "a value map (values: {0: closed}) applies to format: binary; field '%s' "
+                   "lists its words: values: [closed, open]",
+                   f->name, NULL);
+    yaml_node_t *at = vn;
+    char msg[256] = "";
+    fg_err e = sensor_binary_value_map(c->y, vn, f, &at, msg, sizeof msg);
+    return e == FG_ERR_CONFIG ? bad(c, at, "%s", msg, NULL) : e;
 }
 
 static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struct sensor_type *t,
@@ -305,6 +322,11 @@ static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struc
             return bad(c, kn, "'senml' only applies to format: senml (field '%s')", name, NULL);
         if (strcmp(k, "path") == 0 && t->format != SENSOR_FMT_JSON && t->format != SENSOR_FMT_C)
             return bad(c, kn, "'path' only applies to format: json or c (field '%s')", name, NULL);
+        if (strcmp(k, "values") == 0 && vn->type == YAML_MAPPING_NODE) {
+            if ((e = value_map(c, vn, t, f)))
+                return e;
+            continue;
+        }
         if (strcmp(k, "values") == 0) {
             if (vn->type != YAML_SEQUENCE_NODE)
                 return bad(c, vn, "'values' of field '%s' must be a list", name, NULL);
@@ -376,7 +398,7 @@ static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struc
             } else
                 f->scale = d;
         } else if (strcmp(k, "max_length") == 0 || strcmp(k, "offset") == 0 ||
-                   strcmp(k, "width") == 0) {
+                   strcmp(k, "width") == 0 || strcmp(k, "bit") == 0 || strcmp(k, "bits") == 0) {
             int64_t i;
             if (!fg_yaml_to_int(v, &i) || i < 0 || i > 65535)
                 return bad(c, vn, "'%s' of field '%s' must be a whole number", k, name);
@@ -384,7 +406,15 @@ static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struc
                 f->max_length = (size_t)i;
             else if (k[0] == 'o')
                 f->offset = (int)i;
-            else {
+            else if (strcmp(k, "bit") == 0) {
+                f->bit = (int)i;
+                if (!f->bits)
+                    f->bits = 1; /* bit: N alone is one bit */
+            } else if (strcmp(k, "bits") == 0) {
+                if (i == 0 || i > 63)
+                    return bad(c, vn, "'bits' of field '%s' must be 1..63", name, NULL);
+                f->bits = (int)i;
+            } else {
                 f->width = (int)i;
                 have_width = true;
             }
@@ -409,13 +439,17 @@ static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struc
         return bad(c, n, "field '%s' has no data category: every field must declare one", name,
                    NULL);
     if (f->type == SENSOR_ENUM && f->nvalues == 0)
-        return bad(c, n, "enum field '%s' needs a 'values' list", name, NULL);
+        return bad(c, n,
+                   t->format == SENSOR_FMT_BINARY
+                       ? "enum field '%s' needs a value map, e.g. values: {0: closed, 1: open}"
+                       : "enum field '%s' needs a 'values' list",
+                   name, NULL);
     if (f->path_len == 0) {
         f->path_len = 1;
         if ((e = dup_str(name, &f->path[0])))
             return e;
     }
-    if (f->type != SENSOR_ENUM && f->nvalues)
+    if (f->type != SENSOR_ENUM && f->nvalues && !f->codes)
         return bad(c, n, "'values' applies to enum fields only (field '%s')", name, NULL);
     if (f->has_min && f->has_max && f->min > f->max)
         return bad(c, n, "field '%s' has min above max", name, NULL);
@@ -429,8 +463,6 @@ static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struc
                        have_width ? "binary field '%s' needs width 1, 2, 4 or 8"
                                   : "binary field '%s' needs 'offset' and 'width' (1, 2, 4 or 8)",
                        name, NULL);
-        if (f->type == SENSOR_STRING || f->type == SENSOR_ENUM)
-            return bad(c, n, "binary field '%s' must be numeric, boolean or timestamp", name, NULL);
         if (f->scale == 0)
             return bad(c, n, "binary field '%s' has scale 0", name, NULL);
         if ((size_t)f->offset + (size_t)f->width > t->min_length)
@@ -439,6 +471,14 @@ static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struc
     if (t->format == SENSOR_FMT_SENML && !f->senml && (e = dup_str(name, &f->senml)))
         return e;
     return FG_OK;
+}
+
+/* A misspelt decoder: the nearest name and the list (plugin_loader.c). */
+static fg_err bad_decoder(struct ctx *c, yaml_node_t *n, const char *want)
+{
+    char msg[768];
+    sensor_decoder_suggest(c->reg, want, msg, sizeof msg);
+    return bad(c, n, "%s", msg, NULL);
 }
 
 static fg_err parse_type(struct ctx *c, const char *path, struct sensor_type *t)
@@ -514,16 +554,9 @@ static fg_err parse_type(struct ctx *c, const char *path, struct sensor_type *t)
         return bad(c, decoder_node, "'decoder' applies to format: c only", NULL, NULL);
     if (length_node && t->format != SENSOR_FMT_BINARY)
         return bad(c, length_node, "'length' applies to format: binary only", NULL, NULL);
-    const char *dnames[64];
-    size_t nd = 0;
-    for (const struct sensor_decoder *const *d = sensor_decoders; *d && !t->decoder; d++) {
-        if (strcmp((*d)->name, want) == 0)
-            t->decoder = *d;
-        if (nd < N(dnames))
-            dnames[nd++] = (*d)->name;
-    }
+    t->decoder = sensor_registry_decoder(c->reg, want);
     if (!t->decoder && t->format == SENSOR_FMT_C)
-        return bad_word(c, decoder_node, "decoder", want, dnames, nd);
+        return bad_decoder(c, decoder_node, want);
     if (!t->decoder)
         return bad(c, format_node, "no decoder named '%s' is built in", want, NULL);
     FG_YAML_MAP_FOREACH(y, fields, pair)
@@ -537,12 +570,21 @@ static fg_err parse_type(struct ctx *c, const char *path, struct sensor_type *t)
         if (t->nfields == SENSOR_MAX_FIELDS)
             return bad(c, kn, "more than 64 fields", NULL, NULL);
         struct sensor_field *f = &t->fields[t->nfields++];
-        if ((e = parse_field(c, name, fg_yaml_node(y, pair->value), t, f)))
+        yaml_node_t *fn = fg_yaml_node(y, pair->value);
+        if ((e = parse_field(c, name, fn, t, f)))
             return e;
+        char msg[512];
+        if (t->format == SENSOR_FMT_BINARY &&
+            (e = sensor_binary_check_field(t, t->nfields - 1, msg, sizeof msg)))
+            return e == FG_ERR_CONFIG ? bad(c, fn, "%s", msg, NULL) : e;
     }
     if (t->nfields == 0)
         return bad(c, fields, "sensor type '%s' declares no fields", t->name, NULL);
-    if (t->decoder->check) {
+    if (t->decoder->plugin) {
+        char msg[256] = "";
+        if ((e = sensor_plugin_bind(t, msg, sizeof msg)))
+            return e == FG_ERR_NOMEM ? e : bad(c, fields, "%s", msg, NULL);
+    } else if (t->decoder->check) {
         char msg[256] = "";
         if ((e = t->decoder->check(t, msg, sizeof msg)))
             return bad(c, fields, "%s", msg, NULL);
@@ -565,7 +607,7 @@ static fg_err load_parsed(struct sensor_registry *r, struct fg_yaml *y, const ch
         fg_yaml_free(y);
         return FG_ERR_NOMEM;
     }
-    struct ctx c = {.y = y, .why = why, .why_len = why_len};
+    struct ctx c = {.y = y, .why = why, .why_len = why_len, .reg = r};
     fg_err e = parse_type(&c, path, t);
     if (!e && sensor_registry_find(r, t->name))
         e = bad(&c, fg_yaml_get(y, fg_yaml_root(y), "type"), "sensor type '%s' is defined twice",
@@ -667,7 +709,13 @@ fg_err sensor_decode(const struct sensor_registry *r, const char *topic,
 {
     const struct sensor_type *t = sensor_registry_match(r, topic, rec->device, sizeof rec->device);
     if (!t) {
-        snprintf(why, why_len, "no sensor type for this topic");
+        /* The topic itself may carry an identifier: show what was expected. */
+        if (r->ntypes == 1)
+            snprintf(why, why_len, "topic does not match type %s's pattern %s", r->types[0]->name,
+                     r->types[0]->topic);
+        else
+            snprintf(why, why_len, "no sensor type for this topic (none of %zu patterns matches)",
+                     r->ntypes);
         return FG_ERR_UNKNOWN_TOPIC;
     }
     rec->type = t;
@@ -677,5 +725,12 @@ fg_err sensor_decode(const struct sensor_registry *r, const char *topic,
     fg_err e = t->decoder->decode(t, payload, len, rec, why, why_len);
     if (e)
         return e;
-    return sensor_record_finish(rec, why, why_len);
+    if ((e = sensor_record_finish(rec, why, why_len)))
+        return e;
+    /* A message with none of the declared fields would leave as "{}". */
+    for (size_t i = 0; i < t->nfields; i++)
+        if (rec->values[i].present)
+            return FG_OK;
+    snprintf(why, why_len, "message has none of the fields type %s declares", t->name);
+    return FG_ERR_MISSING;
 }
