@@ -1,6 +1,7 @@
-/* fairgate sensors list|describe|check: what the gateway can decode, and a
- * way for integrators to test a descriptor against a sample payload before a
- * gateway ever sees it. */
+/* fairgate sensors list|describe|check|new|test: what the gateway can decode,
+ * and a way for integrators to start a descriptor, test it against sample
+ * payloads and decoders built outside fairgate before a gateway ever sees it.
+ * `new` and `test` live in cli/sensors_try.c. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,28 +10,47 @@
 #include "common/fg_command.h"
 #include "common/fg_util.h"
 #include "sensors/sensor.h"
+#include "cli/sensors_try.h"
 
 #define MAX_DIRS 16
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: fairgate sensors list [--dir DIR]...\n"
-            "       fairgate sensors describe NAME [--dir DIR]...\n"
-            "       fairgate sensors check FILE [--sample PAYLOAD_FILE] [--topic TOPIC]\n\n"
+            "usage: fairgate sensors list [--dir DIR]... [--decoders DIR]\n"
+            "       fairgate sensors describe NAME [--dir DIR]... [--decoders DIR]\n"
+            "       fairgate sensors check FILE [--sample PAYLOAD_FILE] [--topic TOPIC]\n"
+            "                              [--decoders DIR]\n"
+            "       fairgate sensors new NAME --format json|senml|binary [--out DIR]\n"
+            "       fairgate sensors test TYPE SAMPLES.jsonl [--dir DIR]... [--decoders DIR]\n\n"
             "  list      the sensor types the gateway knows: built-in ones (from %s)\n"
-            "            and those in each --dir\n"
+            "            and those in each --dir; with --decoders, the decoders loaded\n"
             "  describe  one type's fields: type, unit, data category, limits\n"
-            "  check     validates a descriptor file; with --sample, decodes the payload\n"
-            "            file and prints the typed record (undeclared fields are dropped)\n",
+            "  check     validates a descriptor file, runs its decoder over synthetic\n"
+            "            payloads; with --sample, decodes the payload file and prints the\n"
+            "            typed record (undeclared fields are dropped)\n"
+            "  new       writes DIR/NAME/ (default ./NAME/): types/NAME.yaml, a descriptor\n"
+            "            skeleton; samples.jsonl, sample messages; policy.yaml, a route to\n"
+            "            try them with `fairgate replay`\n"
+            "  test      decodes every line of SAMPLES.jsonl (replay's format: {\"topic\": ..,\n"
+            "            \"payload\": ..} or \"payload_b64\" for binary) as TYPE and prints each\n"
+            "            record or its precise error; exit 1 if any line fails\n\n"
+            "  --decoders DIR  loads C decoders built outside fairgate (*.so) from DIR first;\n"
+            "            refused if DIR or a file is writable by anyone but root or you\n"
+            "check, test and new print raw sample values: use them on test data only.\n",
             "$FAIRGATE_SENSOR_TYPES or the installed share/fairgate/sensors");
 }
 
-static int load_all(struct sensor_registry **r, const char *const *dirs, size_t ndirs)
+static int load_all(struct sensor_registry **r, const char *const *dirs, size_t ndirs,
+                    const char *decoders)
 {
     char why[1024];
     if (sensor_registry_new(r) != FG_OK) {
         fprintf(stderr, "sensors: out of memory\n");
+        return 1;
+    }
+    if (decoders && sensor_registry_load_decoders(*r, decoders, why, sizeof why) != FG_OK) {
+        fprintf(stderr, "sensors: %s\n", why);
         return 1;
     }
     if (sensor_registry_load_builtin(*r, why, sizeof why) != FG_OK) {
@@ -130,13 +150,30 @@ static void describe(const struct sensor_type *t)
     }
 }
 
-static int check(const char *file, const char *sample, const char *topic)
+/* The descriptor's decoder over synthetic payloads: a crash or an error
+ * without a reason shows here, not in the gateway. */
+static int exercise(const struct sensor_type *t)
+{
+    char why[512];
+    int runs = 0;
+    if (sensor_decoder_exercise(t, &runs, why, sizeof why) != FG_OK) {
+        fprintf(stderr, "%s: decoder %s misbehaves: %s\n", t->source, t->decoder->name, why);
+        return 1;
+    }
+    if (t->decoder->plugin)
+        printf("%s: decoder %s from %s: loaded, exercised on %d synthetic payloads\n", t->source,
+               t->decoder->name, t->decoder->file, runs);
+    return 0;
+}
+
+static int check(const char *file, const char *sample, const char *topic, const char *decoders)
 {
     struct sensor_registry *r;
     char why[1024];
     if (sensor_registry_new(&r) != FG_OK)
         return 1;
-    if (sensor_registry_load_file(r, file, why, sizeof why) != FG_OK) {
+    if ((decoders && sensor_registry_load_decoders(r, decoders, why, sizeof why) != FG_OK) ||
+        sensor_registry_load_file(r, file, why, sizeof why) != FG_OK) {
         fprintf(stderr, "%s\n", why);
         sensor_registry_free(r);
         return 1;
@@ -144,7 +181,7 @@ static int check(const char *file, const char *sample, const char *topic)
     const struct sensor_type *t = sensor_registry_at(r, 0);
     printf("%s: ok: type %s, %s, %zu fields\n", file, t->name, sensor_format_name(t->format),
            t->nfields);
-    int rc = 0;
+    int rc = exercise(t);
     if (sample) {
         char *payload = NULL, tbuf[512];
         size_t len;
@@ -160,6 +197,8 @@ static int check(const char *file, const char *sample, const char *topic)
         }
         static struct sensor_record rec;
         e = sensor_decode(r, topic, (const unsigned char *)payload, len, &rec, why, sizeof why);
+        if (e == FG_ERR_UNKNOWN_TOPIC)
+            snprintf(why, sizeof why, "--topic does not match the type's pattern %s", t->topic);
         if (e) {
             fprintf(stderr, "%s: does not decode: %s (%s)\n", sample, why, fg_strerror(e));
             rc = 1;
@@ -176,12 +215,13 @@ static int check(const char *file, const char *sample, const char *topic)
 
 static int sensors_main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"dir", required_argument, 0, 'd'},
-                                         {"sample", required_argument, 0, 's'},
-                                         {"topic", required_argument, 0, 't'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *dirs[MAX_DIRS], *sample = NULL, *topic = NULL;
+    static const struct option opts[] = {
+        {"dir", required_argument, 0, 'd'},    {"sample", required_argument, 0, 's'},
+        {"topic", required_argument, 0, 't'},  {"decoders", required_argument, 0, 'D'},
+        {"format", required_argument, 0, 'f'}, {"out", required_argument, 0, 'o'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    const char *dirs[MAX_DIRS], *sample = NULL, *topic = NULL, *decoders = NULL, *format = NULL,
+                                *out = ".";
     size_t ndirs = 0;
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
@@ -205,6 +245,15 @@ static int sensors_main(int argc, char **argv)
         case 't':
             topic = optarg;
             break;
+        case 'D':
+            decoders = optarg;
+            break;
+        case 'f':
+            format = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -216,18 +265,21 @@ static int sensors_main(int argc, char **argv)
     int nargs = argc - optind;
     if (!strcmp(sub, "list") && nargs == 0) {
         struct sensor_registry *r = NULL;
-        int rc = load_all(&r, dirs, ndirs);
+        int rc = load_all(&r, dirs, ndirs, decoders);
         if (!rc) {
             printf("%-18s %-8s %-32s %s\n", "TYPE", "FORMAT", "TOPIC", "CATEGORIES");
             for (size_t i = 0; i < sensor_registry_count(r); i++)
                 print_type_row(sensor_registry_at(r, i));
+            for (size_t i = 0; i < sensor_registry_plugin_count(r); i++)
+                printf("decoder %s: %s\n", sensor_registry_plugin_at(r, i)->name,
+                       sensor_registry_plugin_at(r, i)->file);
         }
         sensor_registry_free(r);
         return rc;
     }
     if (!strcmp(sub, "describe") && nargs == 1) {
         struct sensor_registry *r = NULL;
-        int rc = load_all(&r, dirs, ndirs);
+        int rc = load_all(&r, dirs, ndirs, decoders);
         if (!rc) {
             const struct sensor_type *t = sensor_registry_find(r, argv[optind]);
             if (t)
@@ -247,13 +299,28 @@ static int sensors_main(int argc, char **argv)
         return rc;
     }
     if (!strcmp(sub, "check") && nargs == 1)
-        return check(argv[optind], sample, topic);
+        return check(argv[optind], sample, topic, decoders);
+    if (!strcmp(sub, "new") && nargs == 1) {
+        if (!format) {
+            fprintf(stderr, "sensors new: --format json, senml or binary is required\n");
+            return 2;
+        }
+        return sensors_new(argv[optind], format, out);
+    }
+    if (!strcmp(sub, "test") && nargs == 2) {
+        struct sensor_registry *r = NULL;
+        int rc = load_all(&r, dirs, ndirs, decoders);
+        if (!rc)
+            rc = sensors_test(r, argv[optind], argv[optind + 1]);
+        sensor_registry_free(r);
+        return rc;
+    }
     usage(stderr);
     return 2;
 }
 
 const struct fg_command fg_cmd_sensors = {
     .name = "sensors",
-    .summary = "list, describe and check sensor type descriptors",
+    .summary = "list, describe, check, start and test sensor type descriptors",
     .main = sensors_main,
 };
