@@ -109,12 +109,17 @@ static void limits(const struct sensor_type *t, const struct sensor_field *f, ch
         ADD("max_length %zu ", f->max_length);
     if (f->nvalues) {
         ADD("values ");
-        for (size_t i = 0; i < f->nvalues; i++)
+        for (size_t i = 0; i < f->nvalues; i++) {
+            if (f->codes)
+                ADD("%lld=", (long long)f->codes[i]);
             ADD("%s%s", f->values[i], i + 1 < f->nvalues ? "|" : " ");
+        }
     }
     if (t->format == SENSOR_FMT_BINARY) {
         ADD("@%d/%d%s%s", f->offset, f->width, f->is_signed ? " signed" : "",
             f->little_endian ? " little" : "");
+        if (f->bits)
+            ADD(" bits %d..%d", f->bit, f->bit + f->bits - 1);
         if (f->scale != 1.0)
             ADD(" x%g", f->scale);
     } else if (t->format == SENSOR_FMT_SENML && strcmp(f->senml, f->name) != 0)

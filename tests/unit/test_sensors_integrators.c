@@ -74,6 +74,47 @@ static void fails_with(const struct sensor_registry *r, const char *topic, const
         fail_msg("got %s '%s', want %s '%s'", fg_strerror(e), why, fg_strerror(want), has);
 }
 
+/* ---- golden decodes of the sample integrator types ------------------------------------ */
+
+static const char *src_dir(void)
+{
+    const char *s = getenv("FAIRGATE_SOURCE_DIR");
+    return s && *s ? s : FAIRGATE_SOURCE_DIR;
+}
+
+/* Every descriptor in tests/data/integrators/types has a golden payload and
+ * its exact record in tests/golden/integrators (regenerate with `fairgate
+ * sensors check TYPE.yaml --sample TYPE.payload --topic raw/TYPE/golden-1`). */
+static void test_golden_integrator_types(void **state)
+{
+    (void)state;
+    struct sensor_registry *r;
+    char path[4096], why[1024];
+    assert_int_equal(sensor_registry_new(&r), FG_OK);
+    snprintf(path, sizeof path, "%s/tests/data/integrators/types", src_dir());
+    if (sensor_registry_load_dir(r, path, why, sizeof why))
+        fail_msg("%s", why);
+    assert_true(sensor_registry_count(r) >= 2);
+    for (size_t i = 0; i < sensor_registry_count(r); i++) {
+        const char *name = sensor_registry_at(r, i)->name;
+        char *payload, *expected, topic[256];
+        size_t plen, elen;
+        snprintf(path, sizeof path, "%s/tests/golden/integrators/%s.payload", src_dir(), name);
+        if (fg_read_file(path, 1 << 20, &payload, &plen) != FG_OK)
+            fail_msg("no golden payload %s", path);
+        snprintf(path, sizeof path, "%s/tests/golden/integrators/%s.expected", src_dir(), name);
+        if (fg_read_file(path, 1 << 20, &expected, &elen) != FG_OK)
+            fail_msg("no golden record %s", path);
+        while (elen && expected[elen - 1] == '\n')
+            expected[--elen] = '\0';
+        snprintf(topic, sizeof topic, "raw/%s/golden-1", name);
+        decodes_to(r, topic, payload, plen, expected);
+        free(payload);
+        free(expected);
+    }
+    sensor_registry_free(r);
+}
+
 /* ---- binary ------------------------------------------------------------------------ */
 
 #define COLD_STORE                                                                                 \
@@ -447,6 +488,7 @@ static void test_site_wide_aggregate_by_empty(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_golden_integrator_types),
         cmocka_unit_test(test_binary_value_maps_and_bit_fields),
         cmocka_unit_test(test_binary_layout_checks),
         cmocka_unit_test(test_rfc8428_examples_power_meter),
