@@ -1,12 +1,30 @@
 /* Binary layouts: value maps, bit fields, and the checks that catch a layout
  * that could never decode right (overlapping fields, a fractional scale on an
  * integer) when the descriptor loads, not on the first message. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sensors/sensor_internal.h"
+
+/* A raw code: decimal, or hexadecimal as vendors document them (0x1f). */
+static bool parse_code(const char *s, int64_t *out)
+{
+    if (!s || !*s)
+        return false;
+    bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    if (hex && !s[2])
+        return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(hex ? s + 2 : s, &end, hex ? 16 : 10);
+    if (*end || errno || (hex && (s[2] == '-' || s[2] == '+')))
+        return false;
+    *out = v;
+    return true;
+}
 
 fg_err sensor_binary_value_map(struct fg_yaml *y, yaml_node_t *map, struct sensor_field *f,
                                yaml_node_t **at, char *msg, size_t len)
@@ -27,7 +45,7 @@ fg_err sensor_binary_value_map(struct fg_yaml *y, yaml_node_t *map, struct senso
         const char *k = fg_yaml_scalar(kn), *v = fg_yaml_scalar(vn);
         int64_t code;
         *at = kn;
-        if (!k || !fg_yaml_to_int(k, &code)) {
+        if (!parse_code(k, &code)) {
             snprintf(msg, len,
                      "value map of field '%s': keys are the raw codes (whole numbers), "
                      "e.g. {0: closed, 1: open}",

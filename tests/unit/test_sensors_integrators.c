@@ -122,7 +122,7 @@ static void test_golden_integrator_types(void **state)
     "fields:\n"                                                                                    \
     "  door_id: { type: integer, category: device-id, offset: 0, width: 2 }\n"                     \
     "  state:   { type: enum, category: machine, offset: 2, width: 1,\n"                           \
-    "             values: {0: closed, 1: open, 2: ajar} }\n"                                       \
+    "             values: {0: closed, 1: open, 0x02: ajar} }\n"                                    \
     "  alarm:   { type: boolean, category: safety-event, offset: 3, width: 1, bit: 0 }\n"          \
     "  mode:    { type: enum, category: machine, offset: 3, width: 1, bit: 1, bits: 2,\n"          \
     "             values: {0: auto, 1: manual, 2: service} }\n"                                    \
@@ -201,6 +201,9 @@ static void test_binary_layout_checks(void **state)
             "uses the word 'closed' twice", NULL);
     refused(BIN_HEAD "  s: { type: enum, category: machine, offset: 0, width: 1, "
                      "values: {closed: 0} }\n",
+            "keys are the raw codes", NULL);
+    refused(BIN_HEAD "  s: { type: enum, category: machine, offset: 0, width: 1, "
+                     "values: {0x: closed} }\n",
             "keys are the raw codes", NULL);
     refused(BIN_HEAD "  s: { type: enum, category: machine, offset: 0, width: 1, bits: 1, "
                      "values: {0: a, 2: b} }\n",
@@ -477,6 +480,25 @@ static void test_site_wide_aggregate_by_empty(void **state)
     assert_int_equal(c.n, 1);
     if (!strstr(c.last, "\"people\":3"))
         fail_msg("site-wide aggregate: %s", c.last);
+    policy_free(p);
+    /* a per-message route whose fields are all absent from a record sends
+     * nothing rather than "{}" */
+    const char *pol2 = "policy: p\nversion: 1\nroutes:\n"
+                       "  - name: gas\n    purpose: alarms\n    from: helmet\n"
+                       "    to: site/{site}/gas\n    fields: { gas: keep }\n";
+    p = NULL;
+    if (policy_load_string("p.yaml", pol2, strlen(pol2), r, "s1", &p, why, sizeof why))
+        fail_msg("%s", why);
+    c.n = 0;
+    int emitted = 0;
+    assert_int_equal(dec(r, "raw/helmet/h1", msgs[0], strlen(msgs[0]), why, sizeof why), FG_OK);
+    assert_int_equal(policy_apply(p, keys, &rec, t0 + 2000, collect, &c, &emitted), FG_OK);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.last, "{\"gas\":1}");
+    const char *no_gas = "{\"worker\":\"W4\"}";
+    assert_int_equal(dec(r, "raw/helmet/h1", no_gas, strlen(no_gas), why, sizeof why), FG_OK);
+    assert_int_equal(policy_apply(p, keys, &rec, t0 + 3000, collect, &c, &emitted), FG_OK);
+    assert_int_equal(c.n, 1);
     pseudonym_keyring_close(keys);
     policy_free(p);
     sensor_registry_free(r);
