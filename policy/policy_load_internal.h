@@ -1,0 +1,78 @@
+/* Shared by the policy loader files (policy_load.c: top level and zones,
+ * policy_load_route.c: routes and aggregates, policy_load_fields.c: field
+ * actions): the parse context and its error helpers. Private to policy/. */
+#ifndef POLICY_LOAD_INTERNAL_H
+#define POLICY_LOAD_INTERNAL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fg_util.h"
+#include "common/fg_yaml.h"
+#include "policy/policy_internal.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+struct ctx {
+    struct fg_yaml *y;
+    const struct sensor_registry *reg;
+    char *why;
+    size_t why_len;
+};
+
+static inline fg_err bad(struct ctx *c, yaml_node_t *n, const char *fmt, const char *a,
+                         const char *b)
+{
+    char where[512], msg[512];
+    fg_yaml_where(c->y, n, where, sizeof where);
+    snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
+    snprintf(c->why, c->why_len, "%s: %s", where, msg);
+    return FG_ERR_CONFIG;
+}
+
+static inline fg_err bad_word(struct ctx *c, yaml_node_t *n, const char *what, const char *word,
+                              const char *const *valid, size_t nvalid)
+{
+    const char *s = fg_suggest(word, valid, nvalid);
+    char where[512];
+    fg_yaml_where(c->y, n, where, sizeof where);
+    snprintf(c->why, c->why_len, "%s: unknown %s '%s'%s%s%s", where, what, word,
+             s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+    return FG_ERR_CONFIG;
+}
+
+static inline fg_err text(struct ctx *c, yaml_node_t *n, const char *key, char **out)
+{
+    const char *v = fg_yaml_scalar(n);
+    if (!v || !*v)
+        return bad(c, n, "'%s' must be a non-empty text value", key, NULL);
+    free(*out);
+    *out = strdup(v);
+    return *out ? FG_OK : FG_ERR_NOMEM;
+}
+
+static inline fg_err duration(struct ctx *c, yaml_node_t *n, const char *key, int64_t *out)
+{
+    const char *v = fg_yaml_scalar(n);
+    if (!v || !fg_parse_duration(v, out) || *out <= 0)
+        return bad(c, n, "'%s' must be a duration like 15m, 24h or 30d", key, NULL);
+    return FG_OK;
+}
+
+static inline fg_err whole(struct ctx *c, yaml_node_t *n, const char *key, int64_t lo, int64_t hi,
+                           int64_t *out)
+{
+    char range[96];
+    snprintf(range, sizeof range, "%lld to %lld", (long long)lo, (long long)hi);
+    if (!fg_yaml_to_int(fg_yaml_scalar(n), out) || *out < lo || *out > hi)
+        return bad(c, n, "'%s' must be a whole number from %s", key, range);
+    return FG_OK;
+}
+
+/* The `fields:` mapping of one route (policy_load_fields.c). */
+fg_err policy_load_fields(struct ctx *c, yaml_node_t *fields, struct policy_route *r);
+/* One entry of `routes:` (policy_load_route.c). */
+fg_err policy_load_route(struct ctx *c, yaml_node_t *n, struct policy *p, struct policy_route *r);
+
+#endif
