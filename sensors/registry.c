@@ -293,6 +293,122 @@ static fg_err value_map(struct ctx *c, yaml_node_t *vn, struct sensor_type *t,
     return e == FG_ERR_CONFIG ? bad(c, at, "%s", msg, NULL) : e;
 }
 
+/* `path: a.b`: where a JSON or C decoder finds the field. */
+static fg_err parse_path(struct ctx *c, yaml_node_t *vn, const char *v, struct sensor_field *f)
+{
+    char *copy = strdup(v), *save = NULL;
+    if (!copy)
+        return FG_ERR_NOMEM;
+    for (char *tok = strtok_r(copy, ".", &save); tok; tok = strtok_r(NULL, ".", &save)) {
+        if (f->path_len == SENSOR_MAX_PATH) {
+            free(copy);
+            return bad(c, vn, "path of field '%s' is deeper than 4 levels", f->name, NULL);
+        }
+        if (!(f->path[f->path_len++] = strdup(tok))) {
+            free(copy);
+            return FG_ERR_NOMEM;
+        }
+    }
+    free(copy);
+    if (f->path_len == 0)
+        return bad(c, vn, "path of field '%s' is empty", f->name, NULL);
+    return FG_OK;
+}
+
+/* `values`: the words of an enum, or a binary value map. */
+static fg_err parse_values(struct ctx *c, yaml_node_t *vn, struct sensor_type *t,
+                           struct sensor_field *f)
+{
+    if (vn->type == YAML_MAPPING_NODE)
+        return value_map(c, vn, t, f);
+    if (vn->type != YAML_SEQUENCE_NODE)
+        return bad(c, vn, "'values' of field '%s' must be a list", f->name, NULL);
+    size_t cnt = (size_t)(vn->data.sequence.items.top - vn->data.sequence.items.start);
+    f->values = calloc(cnt ? cnt : 1, sizeof(char *));
+    if (!f->values)
+        return FG_ERR_NOMEM;
+    FG_YAML_SEQ_FOREACH(c->y, vn, it)
+    {
+        const char *s = fg_yaml_scalar(fg_yaml_node(c->y, *it));
+        if (!s)
+            return bad(c, vn, "'values' of field '%s' must be text", f->name, NULL);
+        fg_err e = dup_str(s, &f->values[f->nvalues++]);
+        if (e)
+            return e;
+    }
+    return FG_OK;
+}
+
+/* The whole-number layout keys of a binary field (offset, width, bit, bits). */
+static fg_err layout_number(struct ctx *c, const char *k, yaml_node_t *vn, int64_t i,
+                            struct sensor_field *f, bool *have_width)
+{
+    if (strcmp(k, "offset") == 0)
+        f->offset = (int)i;
+    else if (strcmp(k, "bit") == 0) {
+        f->bit = (int)i;
+        if (!f->bits)
+            f->bits = 1; /* bit: N alone is one bit */
+    } else if (strcmp(k, "bits") == 0) {
+        if (i == 0 || i > 63)
+            return bad(c, vn, "'bits' of field '%s' must be 1..63", f->name, NULL);
+        f->bits = (int)i;
+    } else {
+        f->width = (int)i;
+        *have_width = true;
+    }
+    return FG_OK;
+}
+
+/* Width, scale and the layout's end, once a binary field's keys are read. */
+static fg_err finish_binary(struct ctx *c, yaml_node_t *n, struct sensor_type *t,
+                            const struct sensor_field *f, bool have_width)
+{
+    static const int ok_widths[] = {1, 2, 4, 8};
+    bool ok = false;
+    for (int i = 0; i < 4; i++)
+        ok = ok || f->width == ok_widths[i];
+    if (!ok)
+        return bad(c, n,
+                   have_width ? "binary field '%s' needs width 1, 2, 4 or 8"
+                              : "binary field '%s' needs 'offset' and 'width' (1, 2, 4 or 8)",
+                   f->name, NULL);
+    if (f->scale == 0)
+        return bad(c, n, "binary field '%s' has scale 0", f->name, NULL);
+    if ((size_t)f->offset + (size_t)f->width > t->min_length)
+        t->min_length = (size_t)f->offset + (size_t)f->width;
+    return FG_OK;
+}
+
+/* What every field needs once its keys are read. */
+static fg_err finish_field(struct ctx *c, yaml_node_t *n, const struct sensor_type *t,
+                           struct sensor_field *f, bool have_type, bool have_cat)
+{
+    const char *name = f->name;
+    fg_err e;
+    if (!have_type)
+        return bad(c, n, "field '%s' has no type", name, NULL);
+    if (!have_cat)
+        return bad(c, n, "field '%s' has no data category: every field must declare one", name,
+                   NULL);
+    if (f->type == SENSOR_ENUM && f->nvalues == 0)
+        return bad(c, n,
+                   t->format == SENSOR_FMT_BINARY
+                       ? "enum field '%s' needs a value map, e.g. values: {0: closed, 1: open}"
+                       : "enum field '%s' needs a 'values' list",
+                   name, NULL);
+    if (f->path_len == 0) {
+        f->path_len = 1;
+        if ((e = dup_str(name, &f->path[0])))
+            return e;
+    }
+    if (f->type != SENSOR_ENUM && f->nvalues && !f->codes)
+        return bad(c, n, "'values' applies to enum fields only (field '%s')", name, NULL);
+    if (f->has_min && f->has_max && f->min > f->max)
+        return bad(c, n, "field '%s' has min above max", name, NULL);
+    return FG_OK;
+}
+
 static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struct sensor_type *t,
                           struct sensor_field *f)
 {
@@ -322,26 +438,9 @@ static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struc
             return bad(c, kn, "'senml' only applies to format: senml (field '%s')", name, NULL);
         if (strcmp(k, "path") == 0 && t->format != SENSOR_FMT_JSON && t->format != SENSOR_FMT_C)
             return bad(c, kn, "'path' only applies to format: json or c (field '%s')", name, NULL);
-        if (strcmp(k, "values") == 0 && vn->type == YAML_MAPPING_NODE) {
-            if ((e = value_map(c, vn, t, f)))
-                return e;
-            continue;
-        }
         if (strcmp(k, "values") == 0) {
-            if (vn->type != YAML_SEQUENCE_NODE)
-                return bad(c, vn, "'values' of field '%s' must be a list", name, NULL);
-            size_t cnt = (size_t)(vn->data.sequence.items.top - vn->data.sequence.items.start);
-            f->values = calloc(cnt ? cnt : 1, sizeof(char *));
-            if (!f->values)
-                return FG_ERR_NOMEM;
-            FG_YAML_SEQ_FOREACH(y, vn, it)
-            {
-                const char *s = fg_yaml_scalar(fg_yaml_node(y, *it));
-                if (!s)
-                    return bad(c, vn, "'values' of field '%s' must be text", name, NULL);
-                if ((e = dup_str(s, &f->values[f->nvalues++])))
-                    return e;
-            }
+            if ((e = parse_values(c, vn, t, f)))
+                return e;
             continue;
         }
         if (!v)
@@ -366,22 +465,8 @@ static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struc
             if ((e = dup_str(v, &f->description)))
                 return e;
         } else if (strcmp(k, "path") == 0) {
-            char *copy = strdup(v), *save = NULL;
-            if (!copy)
-                return FG_ERR_NOMEM;
-            for (char *tok = strtok_r(copy, ".", &save); tok; tok = strtok_r(NULL, ".", &save)) {
-                if (f->path_len == SENSOR_MAX_PATH) {
-                    free(copy);
-                    return bad(c, vn, "path of field '%s' is deeper than 4 levels", name, NULL);
-                }
-                if (!(f->path[f->path_len++] = strdup(tok))) {
-                    free(copy);
-                    return FG_ERR_NOMEM;
-                }
-            }
-            free(copy);
-            if (f->path_len == 0)
-                return bad(c, vn, "path of field '%s' is empty", name, NULL);
+            if ((e = parse_path(c, vn, v, f)))
+                return e;
         } else if (strcmp(k, "required") == 0) {
             if (!fg_yaml_to_bool(v, &f->required))
                 return bad(c, vn, "'required' must be true or false", NULL, NULL);
@@ -404,20 +489,8 @@ static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struc
                 return bad(c, vn, "'%s' of field '%s' must be a whole number", k, name);
             if (k[0] == 'm')
                 f->max_length = (size_t)i;
-            else if (k[0] == 'o')
-                f->offset = (int)i;
-            else if (strcmp(k, "bit") == 0) {
-                f->bit = (int)i;
-                if (!f->bits)
-                    f->bits = 1; /* bit: N alone is one bit */
-            } else if (strcmp(k, "bits") == 0) {
-                if (i == 0 || i > 63)
-                    return bad(c, vn, "'bits' of field '%s' must be 1..63", name, NULL);
-                f->bits = (int)i;
-            } else {
-                f->width = (int)i;
-                have_width = true;
-            }
+            else if ((e = layout_number(c, k, vn, i, f, &have_width)))
+                return e;
         } else if (strcmp(k, "senml") == 0) {
             if (!*v)
                 return bad(c, vn, "'senml' of field '%s' must be a record name", name, NULL);
@@ -433,41 +506,10 @@ static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struc
         } else
             return bad_word(c, kn, "field key", k, field_keys, sensor_nfield_keys);
     }
-    if (!have_type)
-        return bad(c, n, "field '%s' has no type", name, NULL);
-    if (!have_cat)
-        return bad(c, n, "field '%s' has no data category: every field must declare one", name,
-                   NULL);
-    if (f->type == SENSOR_ENUM && f->nvalues == 0)
-        return bad(c, n,
-                   t->format == SENSOR_FMT_BINARY
-                       ? "enum field '%s' needs a value map, e.g. values: {0: closed, 1: open}"
-                       : "enum field '%s' needs a 'values' list",
-                   name, NULL);
-    if (f->path_len == 0) {
-        f->path_len = 1;
-        if ((e = dup_str(name, &f->path[0])))
-            return e;
-    }
-    if (f->type != SENSOR_ENUM && f->nvalues && !f->codes)
-        return bad(c, n, "'values' applies to enum fields only (field '%s')", name, NULL);
-    if (f->has_min && f->has_max && f->min > f->max)
-        return bad(c, n, "field '%s' has min above max", name, NULL);
-    if (t->format == SENSOR_FMT_BINARY) {
-        static const int ok_widths[] = {1, 2, 4, 8};
-        bool ok = false;
-        for (int i = 0; i < 4; i++)
-            ok = ok || f->width == ok_widths[i];
-        if (!ok)
-            return bad(c, n,
-                       have_width ? "binary field '%s' needs width 1, 2, 4 or 8"
-                                  : "binary field '%s' needs 'offset' and 'width' (1, 2, 4 or 8)",
-                       name, NULL);
-        if (f->scale == 0)
-            return bad(c, n, "binary field '%s' has scale 0", name, NULL);
-        if ((size_t)f->offset + (size_t)f->width > t->min_length)
-            t->min_length = (size_t)f->offset + (size_t)f->width;
-    }
+    if ((e = finish_field(c, n, t, f, have_type, have_cat)))
+        return e;
+    if (t->format == SENSOR_FMT_BINARY && (e = finish_binary(c, n, t, f, have_width)))
+        return e;
     if (t->format == SENSOR_FMT_SENML && !f->senml && (e = dup_str(name, &f->senml)))
         return e;
     return FG_OK;
