@@ -386,6 +386,10 @@ static fg_err finish_field(struct ctx *c, yaml_node_t *n, const struct sensor_ty
 {
     const char *name = f->name;
     fg_err e;
+    if (!have_type && f->codes) { /* a value map names codes: an enum */
+        f->type = SENSOR_ENUM;
+        have_type = true;
+    }
     if (!have_type)
         return bad(c, n, "field '%s' has no type", name, NULL);
     if (!have_cat)

@@ -190,6 +190,11 @@ static void test_binary_layout_checks(void **state)
     refused(BIN_HEAD "  s: { type: enum, category: machine, offset: 0, width: 1, "
                      "values: [closed, open] }\n",
             "needs a value map of raw codes", NULL);
+    /* a value map without a type is an enum */
+    struct sensor_registry *r =
+        one(BIN_HEAD "  s: { category: machine, offset: 0, width: 1, values: {0: off, 1: on} }\n");
+    assert_int_equal(sensor_registry_at(r, 0)->fields[0].type, SENSOR_ENUM);
+    sensor_registry_free(r);
     refused(BIN_HEAD "  s: { type: integer, category: machine, offset: 0, width: 1, "
                      "values: {0: closed} }\n",
             "value map makes field 's' an enum", NULL);
