@@ -273,6 +273,12 @@ static fg_err finish_pack(const struct sensor_type *t, struct pack_state *st,
                  st->nrecords, t->name, names);
         return FG_ERR_MISSING;
     }
+    /* resolved names of one device, then a base name of another */
+    if (st->bn && st->prefix &&
+        (strlen(st->bn) != st->prefix_len || memcmp(st->bn, st->prefix, st->prefix_len) != 0)) {
+        snprintf(why, why_len, "SenML pack names more than one device in its record names");
+        return FG_ERR_PARSE;
+    }
     /* A timestamp field without its own record takes the pack's time; a
      * pack without any time was measured "now" (RFC 8428 4.5.3). */
     for (size_t i = 0; i < t->nfields; i++)

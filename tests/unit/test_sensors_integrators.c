@@ -397,6 +397,10 @@ static void test_senml_times_units_versions(void **state)
     /* a future version with features fairgate does not know */
     const char *v11 = "[{\"bn\":\"m1:\",\"bver\":11,\"n\":\"current\",\"u\":\"A\",\"v\":2}]";
     fails_with(r, "raw/power-meter", v11, strlen(v11), FG_ERR_PARSE, "bver 11");
+    /* a resolved name of one device, then a base name of another */
+    const char *mixed = "[{\"n\":\"m1:voltage\",\"u\":\"V\",\"v\":230},"
+                        "{\"bn\":\"m2:\",\"n\":\"current\",\"u\":\"A\",\"v\":2}]";
+    fails_with(r, "raw/power-meter", mixed, strlen(mixed), FG_ERR_PARSE, "more than one device");
     /* the same name twice at the same time is not a series */
     const char *twice = "[{\"bn\":\"m1:\",\"n\":\"current\",\"v\":2},{\"n\":\"current\",\"v\":3}]";
     fails_with(r, "raw/power-meter", twice, strlen(twice), FG_ERR_PARSE,
