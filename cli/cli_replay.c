@@ -255,7 +255,11 @@ static void print_summary(const struct replay *rp, const struct policy *p)
 {
     fprintf(stderr, "replay: %llu line(s) read, %llu message(s) would leave\n",
             (unsigned long long)rp->lines, (unsigned long long)rp->left);
-    fprintf(stderr, "dropped:\n");
+    bool any_dropped = rp->bad_line || rp->no_route || rp->apply_err;
+    for (int i = 1; i < FG_ERR__COUNT; i++)
+        any_dropped = any_dropped || rp->decode_err[i];
+    if (any_dropped)
+        fprintf(stderr, "dropped:\n");
     if (rp->bad_line)
         fprintf(stderr, "  %llu not a telemetry line (JSON with topic and payload)\n",
                 (unsigned long long)rp->bad_line);

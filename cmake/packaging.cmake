@@ -27,6 +27,11 @@ file(GLOB _docs CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/docs/*.md)
 install(FILES ${_docs} DESTINATION ${_doc} COMPONENT fairgate)
 install(FILES ${CMAKE_SOURCE_DIR}/examples/fairgate.yaml ${CMAKE_SOURCE_DIR}/examples/policy-demo.yaml
         DESTINATION ${_doc}/examples COMPONENT fairgate)
+# Decoders built outside fairgate compile against this header (docs/integrators.md);
+# the sample decoder shows its use.
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/fairgate DESTINATION include COMPONENT fairgate)
+install(FILES ${CMAKE_SOURCE_DIR}/tests/data/decoders/decoder_pipe.c
+        DESTINATION ${_doc}/examples COMPONENT fairgate)
 
 # Man page, compressed as Debian policy wants (-n: reproducible).
 find_program(GZIP_EXE gzip REQUIRED)

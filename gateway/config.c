@@ -81,6 +81,9 @@ static const struct config_key keys[] = {
      "Load the sensor types shipped with fairgate."},
     {"sensors.dirs", CT_STRLIST, OFF(sensor_dirs), NULL, 0, 0,
      "Further directories of sensor type descriptors (*.yaml)."},
+    {"sensors.decoders", CT_STRING, OFF(sensor_decoders), NULL, 0, 0,
+     "Directory of sensor decoders built outside fairgate (*.so, see docs/integrators.md); "
+     "refused when it or a decoder is writable by anyone but root or fairgate's user."},
     {"policy.file", CT_STRING, OFF(policy_file), NULL, 0, 0,
      "The policy file. Without a policy nothing is forwarded."},
     {"policy.signatures", CT_STRING, OFF(policy_signatures), NULL, 0, 0,

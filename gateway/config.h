@@ -43,6 +43,7 @@ struct fg_config {
     bool sensors_builtin;
     char *sensor_dirs[CONFIG_MAX_DIRS];
     size_t nsensor_dirs;
+    char *sensor_decoders;
     char *policy_file;
     char *policy_signatures;
     char *policy_required_roles;

@@ -23,6 +23,11 @@ fg_err gw_load_sensors(struct gateway *gw)
         fg_error("sensors", "%s", why);
         return e;
     }
+    if (gw->cfg->sensor_decoders && (e = sensor_registry_load_decoders(
+                                         gw->sensors, gw->cfg->sensor_decoders, why, sizeof why))) {
+        fg_error("sensors", "%s", why);
+        return e;
+    }
     for (size_t i = 0; i < gw->cfg->nsensor_dirs; i++)
         if ((e = sensor_registry_load_dir(gw->sensors, gw->cfg->sensor_dirs[i], why, sizeof why))) {
             fg_error("sensors", "%s", why);

@@ -413,6 +413,8 @@ fg_err policy_apply(struct policy *p, struct pseudonym_keyring *keys,
             fg_jw_key(&w, t->fields[i].name);
             write_value(&w, &vals[i]);
         }
+        if (!cats)
+            continue; /* none of the route's fields is in this record: "{}" never leaves */
         fg_jw_obj_close(&w);
         if (!fg_jw_finish(&w))
             return FG_ERR_TOO_BIG;

@@ -187,7 +187,10 @@ static fg_err parse_aggregate(struct ctx *c, yaml_node_t *n, struct policy_route
     }
     if (!a->window_ms)
         return bad(c, n, "'aggregate' needs a 'window', e.g. window: 15m", NULL, NULL);
-    if (by) {
+    /* by: [] is a site-wide aggregate: one group, the same as no 'by'. */
+    bool by_empty = by && by->type == YAML_SEQUENCE_NODE &&
+                    by->data.sequence.items.top == by->data.sequence.items.start;
+    if (by && !by_empty) {
         if ((e = name_list(c, by, "by", a->by, POLICY_MAX_BY, &a->nby)))
             return e;
         for (size_t i = 0; i < a->nby; i++) {

@@ -9,13 +9,7 @@
 #include "common/fg_util.h"
 #include "common/fg_yaml.h"
 #include "sensors/sensor.h"
-
-#define MAX_TYPES 128
-
-struct sensor_registry {
-    struct sensor_type *types[MAX_TYPES];
-    size_t ntypes;
-};
+#include "sensors/sensor_internal.h"
 
 static const char *const cat_names[SENSOR_CAT__COUNT] = {
     "worker-id",   "device-id", "location",     "zone",        "time",    "health",
@@ -29,9 +23,9 @@ const char *const sensor_type_keys[] = {"type",    "description", "topic", "form
                                         "decoder", "length",      "fields"};
 const size_t sensor_ntype_keys = N(sensor_type_keys);
 const char *const sensor_field_keys[] = {
-    "type",   "category", "unit",       "path",   "description", "required",
-    "min",    "max",      "max_length", "values", "offset",      "width",
-    "signed", "endian",   "scale",      "senml",  "person",      "zones"};
+    "type",  "category",   "unit",   "path",   "description", "required", "min",
+    "max",   "max_length", "values", "offset", "width",       "signed",   "endian",
+    "scale", "senml",      "bit",    "bits",   "person",      "zones"};
 const size_t sensor_nfield_keys = N(sensor_field_keys);
 #define type_keys sensor_type_keys
 #define field_keys sensor_field_keys
@@ -81,12 +75,14 @@ static void type_free(struct sensor_type *t)
         for (size_t j = 0; j < f->nvalues; j++)
             free(f->values[j]);
         free(f->values);
+        free(f->codes);
         free(f->senml);
         free(f->person);
         for (size_t j = 0; j < f->nzones; j++)
             free(f->zones[j]);
         free(f->zones);
     }
+    sensor_plugin_view_free(t->plugin_view);
     for (int i = 0; i < t->nsegs; i++)
         free(t->segs[i]);
     free(t->name);
@@ -102,6 +98,8 @@ void sensor_registry_free(struct sensor_registry *r)
         return;
     for (size_t i = 0; i < r->ntypes; i++)
         type_free(r->types[i]);
+    for (size_t i = 0; i < r->nplugins; i++)
+        sensor_plugin_unload(r->plugins[i], r->handles[i]);
     free(r);
 }
 
@@ -129,6 +127,7 @@ struct ctx {
     struct fg_yaml *y;
     char *why;
     size_t why_len;
+    const struct sensor_registry *reg;
 };
 
 static fg_err bad(struct ctx *c, yaml_node_t *n, const char *fmt, const char *a, const char *b)
@@ -263,29 +262,67 @@ static fg_err check_unique_keys(struct ctx *c, yaml_node_t *map)
 
 static bool is_binary_key(const char *k)
 {
-    static const char *const keys[] = {"offset", "width", "signed", "endian", "scale"};
+    static const char *const keys[] = {"offset", "width", "signed", "endian",
+                                       "scale",  "bit",   "bits"};
     for (size_t i = 0; i < N(keys); i++)
         if (strcmp(k, keys[i]) == 0)
             return true;
     return false;
 }
 
-/* A list of text values (`values:`, `zones:`) into a fresh array. */
-static fg_err text_list(struct ctx *c, yaml_node_t *vn, const char *key, const char *name,
-                        char ***out, size_t *count)
+/* `values: {0: closed, 1: open}`: a binary field's codes and their words
+ * (descriptor_binary.c). */
+static fg_err value_map(struct ctx *c, yaml_node_t *vn, struct sensor_type *t,
+                        struct sensor_field *f)
+{
+    if (t->format != SENSOR_FMT_BINARY)
+        return bad(c, vn,
+                   "a value map (values: {0: closed}) applies to format: binary; field '%s' "
+                   "lists its words: values: [closed, open]",
+                   f->name, NULL);
+    yaml_node_t *at = vn;
+    char msg[256] = "";
+    fg_err e = sensor_binary_value_map(c->y, vn, f, &at, msg, sizeof msg);
+    return e == FG_ERR_CONFIG ? bad(c, at, "%s", msg, NULL) : e;
+}
+
+/* `path: a.b`: where a JSON or C decoder finds the field. */
+static fg_err parse_path(struct ctx *c, yaml_node_t *vn, const char *v, struct sensor_field *f)
+{
+    char *copy = strdup(v), *save = NULL;
+    if (!copy)
+        return FG_ERR_NOMEM;
+    for (char *tok = strtok_r(copy, ".", &save); tok; tok = strtok_r(NULL, ".", &save)) {
+        if (f->path_len == SENSOR_MAX_PATH) {
+            free(copy);
+            return bad(c, vn, "path of field '%s' is deeper than 4 levels", f->name, NULL);
+        }
+        if (!(f->path[f->path_len++] = strdup(tok))) {
+            free(copy);
+            return FG_ERR_NOMEM;
+        }
+    }
+    free(copy);
+    if (f->path_len == 0)
+        return bad(c, vn, "path of field '%s' is empty", f->name, NULL);
+    return FG_OK;
+}
+
+/* `zones: [..]`: the zone names a site uses, into a fresh array. */
+static fg_err parse_zones(struct ctx *c, yaml_node_t *vn, struct sensor_field *f)
 {
     if (vn->type != YAML_SEQUENCE_NODE)
-        return bad(c, vn, "'%s' of field '%s' must be a list", key, name);
+        return bad(c, vn, "'zones' of field '%s' must be a list", f->name, NULL);
     size_t cnt = (size_t)(vn->data.sequence.items.top - vn->data.sequence.items.start);
-    *out = calloc(cnt ? cnt : 1, sizeof(char *));
-    if (!*out)
+    f->zones = calloc(cnt ? cnt : 1, sizeof(char *));
+    if (!f->zones)
         return FG_ERR_NOMEM;
     FG_YAML_SEQ_FOREACH(c->y, vn, it)
     {
         const char *s = fg_yaml_scalar(fg_yaml_node(c->y, *it));
         if (!s || !*s)
-            return bad(c, vn, "'%s' of field '%s' must be text", key, name);
-        fg_err e = dup_str(s, &(*out)[(*count)++]);
+            return bad(c, vn, "'zones' of field '%s' must be text", f->name, NULL);
+        fg_err e = dup_str(s, &f->zones[f->nzones++]);
         if (e)
             return e;
     }
@@ -310,6 +347,107 @@ static fg_err link_persons(struct ctx *c, yaml_node_t *fields, struct sensor_typ
                        NULL);
         f->person_idx = k;
     }
+    return FG_OK;
+}
+
+/* `values`: the words of an enum, or a binary value map. */
+static fg_err parse_values(struct ctx *c, yaml_node_t *vn, struct sensor_type *t,
+                           struct sensor_field *f)
+{
+    if (vn->type == YAML_MAPPING_NODE)
+        return value_map(c, vn, t, f);
+    if (vn->type != YAML_SEQUENCE_NODE)
+        return bad(c, vn, "'values' of field '%s' must be a list", f->name, NULL);
+    size_t cnt = (size_t)(vn->data.sequence.items.top - vn->data.sequence.items.start);
+    f->values = calloc(cnt ? cnt : 1, sizeof(char *));
+    if (!f->values)
+        return FG_ERR_NOMEM;
+    FG_YAML_SEQ_FOREACH(c->y, vn, it)
+    {
+        const char *s = fg_yaml_scalar(fg_yaml_node(c->y, *it));
+        if (!s)
+            return bad(c, vn, "'values' of field '%s' must be text", f->name, NULL);
+        fg_err e = dup_str(s, &f->values[f->nvalues++]);
+        if (e)
+            return e;
+    }
+    return FG_OK;
+}
+
+/* The whole-number layout keys of a binary field (offset, width, bit, bits). */
+static fg_err layout_number(struct ctx *c, const char *k, yaml_node_t *vn, int64_t i,
+                            struct sensor_field *f, bool *have_width)
+{
+    if (strcmp(k, "offset") == 0)
+        f->offset = (int)i;
+    else if (strcmp(k, "bit") == 0) {
+        f->bit = (int)i;
+        if (!f->bits)
+            f->bits = 1; /* bit: N alone is one bit */
+    } else if (strcmp(k, "bits") == 0) {
+        if (i == 0 || i > 63)
+            return bad(c, vn, "'bits' of field '%s' must be 1..63", f->name, NULL);
+        f->bits = (int)i;
+    } else {
+        f->width = (int)i;
+        *have_width = true;
+    }
+    return FG_OK;
+}
+
+/* Width, scale and the layout's end, once a binary field's keys are read. */
+static fg_err finish_binary(struct ctx *c, yaml_node_t *n, struct sensor_type *t,
+                            const struct sensor_field *f, bool have_width)
+{
+    static const int ok_widths[] = {1, 2, 4, 8};
+    bool ok = false;
+    for (int i = 0; i < 4; i++)
+        ok = ok || f->width == ok_widths[i];
+    if (!ok)
+        return bad(c, n,
+                   have_width ? "binary field '%s' needs width 1, 2, 4 or 8"
+                              : "binary field '%s' needs 'offset' and 'width' (1, 2, 4 or 8)",
+                   f->name, NULL);
+    if (f->scale == 0)
+        return bad(c, n, "binary field '%s' has scale 0", f->name, NULL);
+    if ((size_t)f->offset + (size_t)f->width > t->min_length)
+        t->min_length = (size_t)f->offset + (size_t)f->width;
+    return FG_OK;
+}
+
+/* What every field needs once its keys are read. */
+static fg_err finish_field(struct ctx *c, yaml_node_t *n, const struct sensor_type *t,
+                           struct sensor_field *f, bool have_type, bool have_cat)
+{
+    const char *name = f->name;
+    fg_err e;
+    if (!have_type && f->codes) { /* a value map names codes: an enum */
+        f->type = SENSOR_ENUM;
+        have_type = true;
+    }
+    if (!have_type)
+        return bad(c, n, "field '%s' has no type", name, NULL);
+    if (!have_cat)
+        return bad(c, n, "field '%s' has no data category: every field must declare one", name,
+                   NULL);
+    if (f->type == SENSOR_ENUM && f->nvalues == 0)
+        return bad(c, n,
+                   t->format == SENSOR_FMT_BINARY
+                       ? "enum field '%s' needs a value map, e.g. values: {0: closed, 1: open}"
+                       : "enum field '%s' needs a 'values' list",
+                   name, NULL);
+    if (f->path_len == 0) {
+        f->path_len = 1;
+        if ((e = dup_str(name, &f->path[0])))
+            return e;
+    }
+    if (f->type != SENSOR_ENUM && f->nvalues && !f->codes)
+        return bad(c, n, "'values' applies to enum fields only (field '%s')", name, NULL);
+    if (f->nzones && (f->category != SENSOR_CAT_ZONE || f->type != SENSOR_STRING))
+        return bad(c, n, "'zones' applies to text fields of category zone only (field '%s')", name,
+                   NULL);
+    if (f->has_min && f->has_max && f->min > f->max)
+        return bad(c, n, "field '%s' has min above max", name, NULL);
     return FG_OK;
 }
 
@@ -342,26 +480,14 @@ static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struc
             return bad(c, kn, "'senml' only applies to format: senml (field '%s')", name, NULL);
         if (strcmp(k, "path") == 0 && t->format != SENSOR_FMT_JSON && t->format != SENSOR_FMT_C)
             return bad(c, kn, "'path' only applies to format: json or c (field '%s')", name, NULL);
-        if (strcmp(k, "zones") == 0) {
-            if ((e = text_list(c, vn, k, name, &f->zones, &f->nzones)))
+        if (strcmp(k, "values") == 0) {
+            if ((e = parse_values(c, vn, t, f)))
                 return e;
             continue;
         }
-        if (strcmp(k, "values") == 0) {
-            if (vn->type != YAML_SEQUENCE_NODE)
-                return bad(c, vn, "'values' of field '%s' must be a list", name, NULL);
-            size_t cnt = (size_t)(vn->data.sequence.items.top - vn->data.sequence.items.start);
-            f->values = calloc(cnt ? cnt : 1, sizeof(char *));
-            if (!f->values)
-                return FG_ERR_NOMEM;
-            FG_YAML_SEQ_FOREACH(y, vn, it)
-            {
-                const char *s = fg_yaml_scalar(fg_yaml_node(y, *it));
-                if (!s)
-                    return bad(c, vn, "'values' of field '%s' must be text", name, NULL);
-                if ((e = dup_str(s, &f->values[f->nvalues++])))
-                    return e;
-            }
+        if (strcmp(k, "zones") == 0) {
+            if ((e = parse_zones(c, vn, f)))
+                return e;
             continue;
         }
         if (!v)
@@ -379,6 +505,9 @@ static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struc
             if (!sensor_category_parse(v, &f->category))
                 return bad_word(c, vn, "data category", v, cat_names, N(cat_names));
             have_cat = true;
+        } else if (strcmp(k, "person") == 0) {
+            if ((e = dup_str(v, &f->person)))
+                return e;
         } else if (strcmp(k, "unit") == 0) {
             if ((e = dup_str(v, &f->unit)))
                 return e;
@@ -386,22 +515,8 @@ static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struc
             if ((e = dup_str(v, &f->description)))
                 return e;
         } else if (strcmp(k, "path") == 0) {
-            char *copy = strdup(v), *save = NULL;
-            if (!copy)
-                return FG_ERR_NOMEM;
-            for (char *tok = strtok_r(copy, ".", &save); tok; tok = strtok_r(NULL, ".", &save)) {
-                if (f->path_len == SENSOR_MAX_PATH) {
-                    free(copy);
-                    return bad(c, vn, "path of field '%s' is deeper than 4 levels", name, NULL);
-                }
-                if (!(f->path[f->path_len++] = strdup(tok))) {
-                    free(copy);
-                    return FG_ERR_NOMEM;
-                }
-            }
-            free(copy);
-            if (f->path_len == 0)
-                return bad(c, vn, "path of field '%s' is empty", name, NULL);
+            if ((e = parse_path(c, vn, v, f)))
+                return e;
         } else if (strcmp(k, "required") == 0) {
             if (!fg_yaml_to_bool(v, &f->required))
                 return bad(c, vn, "'required' must be true or false", NULL, NULL);
@@ -418,25 +533,18 @@ static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struc
             } else
                 f->scale = d;
         } else if (strcmp(k, "max_length") == 0 || strcmp(k, "offset") == 0 ||
-                   strcmp(k, "width") == 0) {
+                   strcmp(k, "width") == 0 || strcmp(k, "bit") == 0 || strcmp(k, "bits") == 0) {
             int64_t i;
             if (!fg_yaml_to_int(v, &i) || i < 0 || i > 65535)
                 return bad(c, vn, "'%s' of field '%s' must be a whole number", k, name);
             if (k[0] == 'm')
                 f->max_length = (size_t)i;
-            else if (k[0] == 'o')
-                f->offset = (int)i;
-            else {
-                f->width = (int)i;
-                have_width = true;
-            }
+            else if ((e = layout_number(c, k, vn, i, f, &have_width)))
+                return e;
         } else if (strcmp(k, "senml") == 0) {
             if (!*v)
                 return bad(c, vn, "'senml' of field '%s' must be a record name", name, NULL);
             if ((e = dup_str(v, &f->senml)))
-                return e;
-        } else if (strcmp(k, "person") == 0) {
-            if ((e = dup_str(v, &f->person)))
                 return e;
         } else if (strcmp(k, "signed") == 0) {
             if (!fg_yaml_to_bool(v, &f->is_signed))
@@ -448,45 +556,21 @@ static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struc
         } else
             return bad_word(c, kn, "field key", k, field_keys, sensor_nfield_keys);
     }
-    if (!have_type)
-        return bad(c, n, "field '%s' has no type", name, NULL);
-    if (!have_cat)
-        return bad(c, n, "field '%s' has no data category: every field must declare one", name,
-                   NULL);
-    if (f->type == SENSOR_ENUM && f->nvalues == 0)
-        return bad(c, n, "enum field '%s' needs a 'values' list", name, NULL);
-    if (f->path_len == 0) {
-        f->path_len = 1;
-        if ((e = dup_str(name, &f->path[0])))
-            return e;
-    }
-    if (f->type != SENSOR_ENUM && f->nvalues)
-        return bad(c, n, "'values' applies to enum fields only (field '%s')", name, NULL);
-    if (f->nzones && (f->category != SENSOR_CAT_ZONE || f->type != SENSOR_STRING))
-        return bad(c, n, "'zones' applies to text fields of category zone only (field '%s')", name,
-                   NULL);
-    if (f->has_min && f->has_max && f->min > f->max)
-        return bad(c, n, "field '%s' has min above max", name, NULL);
-    if (t->format == SENSOR_FMT_BINARY) {
-        static const int ok_widths[] = {1, 2, 4, 8};
-        bool ok = false;
-        for (int i = 0; i < 4; i++)
-            ok = ok || f->width == ok_widths[i];
-        if (!ok)
-            return bad(c, n,
-                       have_width ? "binary field '%s' needs width 1, 2, 4 or 8"
-                                  : "binary field '%s' needs 'offset' and 'width' (1, 2, 4 or 8)",
-                       name, NULL);
-        if (f->type == SENSOR_STRING || f->type == SENSOR_ENUM)
-            return bad(c, n, "binary field '%s' must be numeric, boolean or timestamp", name, NULL);
-        if (f->scale == 0)
-            return bad(c, n, "binary field '%s' has scale 0", name, NULL);
-        if ((size_t)f->offset + (size_t)f->width > t->min_length)
-            t->min_length = (size_t)f->offset + (size_t)f->width;
-    }
+    if ((e = finish_field(c, n, t, f, have_type, have_cat)))
+        return e;
+    if (t->format == SENSOR_FMT_BINARY && (e = finish_binary(c, n, t, f, have_width)))
+        return e;
     if (t->format == SENSOR_FMT_SENML && !f->senml && (e = dup_str(name, &f->senml)))
         return e;
     return FG_OK;
+}
+
+/* A misspelt decoder: the nearest name and the list (plugin_loader.c). */
+static fg_err bad_decoder(struct ctx *c, yaml_node_t *n, const char *want)
+{
+    char msg[768];
+    sensor_decoder_suggest(c->reg, want, msg, sizeof msg);
+    return bad(c, n, "%s", msg, NULL);
 }
 
 static fg_err parse_type(struct ctx *c, const char *path, struct sensor_type *t)
@@ -562,16 +646,9 @@ static fg_err parse_type(struct ctx *c, const char *path, struct sensor_type *t)
         return bad(c, decoder_node, "'decoder' applies to format: c only", NULL, NULL);
     if (length_node && t->format != SENSOR_FMT_BINARY)
         return bad(c, length_node, "'length' applies to format: binary only", NULL, NULL);
-    const char *dnames[64];
-    size_t nd = 0;
-    for (const struct sensor_decoder *const *d = sensor_decoders; *d && !t->decoder; d++) {
-        if (strcmp((*d)->name, want) == 0)
-            t->decoder = *d;
-        if (nd < N(dnames))
-            dnames[nd++] = (*d)->name;
-    }
+    t->decoder = sensor_registry_decoder(c->reg, want);
     if (!t->decoder && t->format == SENSOR_FMT_C)
-        return bad_word(c, decoder_node, "decoder", want, dnames, nd);
+        return bad_decoder(c, decoder_node, want);
     if (!t->decoder)
         return bad(c, format_node, "no decoder named '%s' is built in", want, NULL);
     FG_YAML_MAP_FOREACH(y, fields, pair)
@@ -585,14 +662,23 @@ static fg_err parse_type(struct ctx *c, const char *path, struct sensor_type *t)
         if (t->nfields == SENSOR_MAX_FIELDS)
             return bad(c, kn, "more than 64 fields", NULL, NULL);
         struct sensor_field *f = &t->fields[t->nfields++];
-        if ((e = parse_field(c, name, fg_yaml_node(y, pair->value), t, f)))
+        yaml_node_t *fn = fg_yaml_node(y, pair->value);
+        if ((e = parse_field(c, name, fn, t, f)))
             return e;
+        char msg[512];
+        if (t->format == SENSOR_FMT_BINARY &&
+            (e = sensor_binary_check_field(t, t->nfields - 1, msg, sizeof msg)))
+            return e == FG_ERR_CONFIG ? bad(c, fn, "%s", msg, NULL) : e;
     }
     if (t->nfields == 0)
         return bad(c, fields, "sensor type '%s' declares no fields", t->name, NULL);
     if ((e = link_persons(c, fields, t)))
         return e;
-    if (t->decoder->check) {
+    if (t->decoder->plugin) {
+        char msg[256] = "";
+        if ((e = sensor_plugin_bind(t, msg, sizeof msg)))
+            return e == FG_ERR_NOMEM ? e : bad(c, fields, "%s", msg, NULL);
+    } else if (t->decoder->check) {
         char msg[256] = "";
         if ((e = t->decoder->check(t, msg, sizeof msg)))
             return bad(c, fields, "%s", msg, NULL);
@@ -615,7 +701,7 @@ static fg_err load_parsed(struct sensor_registry *r, struct fg_yaml *y, const ch
         fg_yaml_free(y);
         return FG_ERR_NOMEM;
     }
-    struct ctx c = {.y = y, .why = why, .why_len = why_len};
+    struct ctx c = {.y = y, .why = why, .why_len = why_len, .reg = r};
     fg_err e = parse_type(&c, path, t);
     if (!e && sensor_registry_find(r, t->name))
         e = bad(&c, fg_yaml_get(y, fg_yaml_root(y), "type"), "sensor type '%s' is defined twice",
@@ -709,7 +795,13 @@ fg_err sensor_decode(const struct sensor_registry *r, const char *topic,
 {
     const struct sensor_type *t = sensor_registry_match(r, topic, rec->device, sizeof rec->device);
     if (!t) {
-        snprintf(why, why_len, "no sensor type for this topic");
+        /* The topic itself may carry an identifier: show what was expected. */
+        if (r->ntypes == 1)
+            snprintf(why, why_len, "topic does not match type %s's pattern %s", r->types[0]->name,
+                     r->types[0]->topic);
+        else
+            snprintf(why, why_len, "no sensor type for this topic (none of %zu patterns matches)",
+                     r->ntypes);
         return FG_ERR_UNKNOWN_TOPIC;
     }
     rec->type = t;
@@ -719,5 +811,12 @@ fg_err sensor_decode(const struct sensor_registry *r, const char *topic,
     fg_err e = t->decoder->decode(t, payload, len, rec, why, why_len);
     if (e)
         return e;
-    return sensor_record_finish(rec, why, why_len);
+    if ((e = sensor_record_finish(rec, why, why_len)))
+        return e;
+    /* A message with none of the declared fields would leave as "{}". */
+    for (size_t i = 0; i < t->nfields; i++)
+        if (rec->values[i].present)
+            return FG_OK;
+    snprintf(why, why_len, "message has none of the fields type %s declares", t->name);
+    return FG_ERR_MISSING;
 }

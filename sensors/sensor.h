@@ -61,10 +61,12 @@ struct sensor_field {
     size_t max_length; /* strings; 0 = default bound */
     char **values;     /* enum: allowed values */
     size_t nvalues;
+    int64_t *codes; /* binary value maps ({0: closed, 1: open}): the raw code of values[i] */
     /* fixed binary layouts */
     int offset, width; /* bytes */
     bool is_signed, little_endian;
     double scale;
+    int bit, bits; /* bit field: bits (0 = whole value) from bit 0 = least significant */
     /* SenML: the record name (after the base name) this field reads; defaults
      * to the field name. */
     char *senml;
@@ -98,6 +100,9 @@ struct sensor_type {
     /* fixed binary layouts: the declared payload length (0 = not declared) and
      * the end of the last field; a shorter payload is an error. */
     size_t length, min_length;
+    /* format: c with a decoder loaded from a shared object: the read-only
+     * view of the fields that the public ABI hands it. */
+    struct fg_decoder_type *plugin_view;
 };
 
 struct sensor_value {
@@ -135,6 +140,10 @@ struct sensor_decoder {
     /* Optional: called once when a descriptor using this decoder loads, to
      * reject field declarations the decoder cannot honour. */
     fg_err (*check)(const struct sensor_type *t, char *why, size_t why_len);
+    /* Decoders loaded from a shared object (sensors/plugin_loader.c): the
+     * plugin's own table and the file it came from; NULL for built-in ones. */
+    const struct fg_decoder *plugin;
+    const char *file;
 };
 extern const struct sensor_decoder *const sensor_decoders[];
 
@@ -150,6 +159,25 @@ FG_MUST_CHECK fg_err sensor_registry_load_file(struct sensor_registry *r, const 
 FG_MUST_CHECK fg_err sensor_registry_load_string(struct sensor_registry *r, const char *name,
                                                  const char *text, size_t len, char *why,
                                                  size_t why_len);
+/* Loads every *.so in dir (sorted) as an out-of-tree decoder (public ABI in
+ * include/fairgate/sensor_decoder.h). Refused (FG_ERR_PERM) when a file or
+ * the directory is writable by anyone but root or the effective user, or not
+ * owned by one of them; FG_ERR_CONFIG when the ABI version differs. Load
+ * decoders before the descriptors that name them. Blocks (disk). */
+FG_MUST_CHECK fg_err sensor_registry_load_decoders(struct sensor_registry *r, const char *dir,
+                                                   char *why, size_t why_len);
+/* The decoder named name: built-in or loaded; NULL if none. */
+const struct sensor_decoder *sensor_registry_decoder(const struct sensor_registry *r,
+                                                     const char *name);
+/* Loaded (plugin) decoders, for listing. */
+size_t sensor_registry_plugin_count(const struct sensor_registry *r);
+const struct sensor_decoder *sensor_registry_plugin_at(const struct sensor_registry *r, size_t i);
+/* Runs t's decoder over synthetic payloads (empty, garbage, truncated,
+ * a JSON object and key=value line naming every field): each must decode or
+ * fail with a reason, and a decoded record must print. *runs counts them.
+ * For `sensors check`; FG_ERR_PARSE with why when the decoder misbehaves. */
+FG_MUST_CHECK fg_err sensor_decoder_exercise(const struct sensor_type *t, int *runs, char *why,
+                                             size_t why_len);
 /* Loads every *.yaml in dir (sorted). */
 FG_MUST_CHECK fg_err sensor_registry_load_dir(struct sensor_registry *r, const char *dir, char *why,
                                               size_t why_len);

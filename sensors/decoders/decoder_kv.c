@@ -6,9 +6,14 @@
  * field name). Used by descriptors with `format: c` and `decoder: kv`.
  *
  * To write your own: copy this file to sensors/decoders/decoder_NAME.c, export
- * `const struct sensor_decoder sensor_decoder_NAME`, rebuild. Store values
- * only through the sensor_record_set_* helpers: they apply the descriptor's
- * type, limit and UTF-8 checks. Report errors by field name, never by value. */
+ * `const struct sensor_decoder sensor_decoder_NAME`, rebuild (or, without
+ * rebuilding fairgate, build a shared object against the public
+ * <fairgate/sensor_decoder.h>: docs/integrators.md, section 6). For each
+ * t->fields[i], look for f->path[0] (f->path_len components for nested
+ * formats) and store by f->type through the sensor_record_set_* helpers: they
+ * apply the descriptor's type, limit and UTF-8 checks; a timestamp takes epoch
+ * seconds (set_number) or RFC 3339 text (set_string). Report errors by field
+ * name, never by value. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>

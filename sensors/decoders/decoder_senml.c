@@ -30,8 +30,14 @@ static bool name_ok(const char *s, bool may_be_empty)
 struct pack_state {
     const char *bn, *bu;
     double bt, bv;
-    bool have_time, any;
+    bool any;
     double newest; /* newest resolved time of any record */
+    /* resolved names (no bn, n = "device:name"): the device part */
+    const char *prefix;
+    size_t prefix_len;
+    size_t nrecords, nmatched;
+    bool seen[SENSOR_MAX_FIELDS];
+    double seen_at[SENSOR_MAX_FIELDS];
 };
 
 /* The RFC 8428 keys a record may carry, with the JSON type each needs. */
@@ -116,10 +122,8 @@ static fg_err check_record(const cJSON *r, struct pack_state *st, const cJSON *k
         }
         st->bn = bn->valuestring;
     }
-    if (k[K_BT]) {
+    if (k[K_BT])
         st->bt = k[K_BT]->valuedouble;
-        st->have_time = true;
-    }
     if (k[K_BU])
         st->bu = k[K_BU]->valuestring;
     if (k[K_BV])
@@ -129,13 +133,176 @@ static fg_err check_record(const cJSON *r, struct pack_state *st, const cJSON *k
         snprintf(why, why_len, "SenML version 'bver' must be a positive integer");
         return FG_ERR_RANGE;
     }
+    /* RFC 8428 is version 10; higher versions announce features (RFC 9100)
+     * a receiver must understand or reject. */
+    if (x && x->valuedouble > 10) {
+        snprintf(why, why_len, "SenML version (bver %.0f) is above 10, the one fairgate reads",
+                 x->valuedouble);
+        return FG_ERR_PARSE;
+    }
     return FG_OK;
 }
 
-/* Times below 2^28 are relative to now (RFC 8428 section 4.5.3). */
+/* Times below 2^28 are relative to now (RFC 8428 section 4.5.3): zero or no
+ * time at all is "roughly now", negative values are the past. */
 static double absolute_time(double t)
 {
     return t < 268435456.0 ? (double)fg_now_ms() / 1000.0 + t : t;
+}
+
+/* A unit safe to show in a reason: short, from the unit alphabet. */
+static const char *shown_unit(const char *u)
+{
+    size_t n = strlen(u);
+    if (n == 0 || n > 16 ||
+        strspn(u, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789%/._-") != n)
+        return "(not shown: unusual characters)";
+    return u;
+}
+
+/* The field a record's name reads, or -1. With a base name the record name
+ * is n; without one, n may be a resolved name ("urn:dev:ow:10e2:voltage",
+ * RFC 8428 section 5.1.4): then the part after the last ':' or '/' is the
+ * name and the part before it the device, the same for the whole pack. */
+static int find_field(const struct sensor_type *t, struct pack_state *st, const char *name,
+                      char *why, size_t why_len, fg_err *e)
+{
+    for (size_t i = 0; i < t->nfields; i++)
+        if (t->fields[i].senml && strcmp(t->fields[i].senml, name) == 0)
+            return (int)i;
+    if (st->bn)
+        return -1;
+    const char *sep = NULL;
+    for (const char *p = name; *p; p++)
+        if (*p == ':' || *p == '/')
+            sep = p;
+    if (!sep || !sep[1])
+        return -1;
+    int idx = -1;
+    for (size_t i = 0; i < t->nfields && idx < 0; i++)
+        if (t->fields[i].senml && strcmp(t->fields[i].senml, sep + 1) == 0)
+            idx = (int)i;
+    if (idx < 0)
+        return -1;
+    size_t plen = (size_t)(sep + 1 - name);
+    if (st->prefix && (plen != st->prefix_len || memcmp(st->prefix, name, plen) != 0)) {
+        snprintf(why, why_len, "SenML pack names more than one device in its record names");
+        *e = FG_ERR_PARSE;
+        return -1;
+    }
+    st->prefix = name;
+    st->prefix_len = plen;
+    return idx;
+}
+
+/* Stores one declared record's value into field idx. */
+static fg_err store_record(const struct sensor_type *t, struct pack_state *st, int idx,
+                           const cJSON *const k[K__N], double when, struct sensor_record *rec,
+                           char *why, size_t why_len)
+{
+    const struct sensor_field *f = &t->fields[idx];
+    const cJSON *u = k[K_U], *v = k[K_V], *vs = k[K_VS], *vb = k[K_VB], *vd = k[K_VD];
+    if (st->seen[idx]) {
+        /* The same name at another time is a time series (RFC 8428 5.1.3). */
+        if (st->seen_at[idx] != when)
+            snprintf(why, why_len,
+                     "SenML pack is a time series: field '%s' has readings at more than one "
+                     "time; fairgate decodes one pack into one record, so the device must send "
+                     "one pack per time (docs/integrators.md, SenML time series)",
+                     f->name);
+        else
+            snprintf(why, why_len, "field '%s' appears twice in the SenML pack", f->name);
+        return FG_ERR_PARSE;
+    }
+    st->seen[idx] = true;
+    st->seen_at[idx] = when;
+    st->nmatched++;
+    const char *unit = u ? u->valuestring : st->bu;
+    /* A sensor reporting another unit than declared (Fahrenheit for
+     * Celsius) would pass every range check and still be wrong. */
+    if (unit && f->unit && strcmp(unit, f->unit) != 0 && !vs && !vb && !vd) {
+        bool safe = shown_unit(unit) == unit;
+        snprintf(why, why_len, "field '%s' arrives in unit %s%s%s, declared unit '%s'", f->name,
+                 safe ? "'" : "", shown_unit(unit), safe ? "'" : "", f->unit);
+        return FG_ERR_TYPE;
+    }
+    fg_err e;
+    if (v)
+        return sensor_record_set_number(rec, (size_t)idx, v->valuedouble + st->bv, why, why_len);
+    if (vs)
+        return sensor_record_set_string(rec, (size_t)idx, vs->valuestring, strlen(vs->valuestring),
+                                        why, why_len);
+    if (vb) {
+        if ((e = sensor_record_set_bool(rec, (size_t)idx, cJSON_IsTrue(vb))))
+            snprintf(why, why_len, "field '%s' must be %s, got a boolean", f->name,
+                     sensor_ftype_name(f->type));
+        return e;
+    }
+    if (vd) {
+        /* Data values are base64url text (RFC 8428 4.3): a string field keeps
+         * the text as sent. */
+        if (f->type != SENSOR_STRING) {
+            snprintf(why, why_len, "field '%s' got data (vd); only a string field holds it",
+                     f->name);
+            return FG_ERR_TYPE;
+        }
+        return sensor_record_set_string(rec, (size_t)idx, vd->valuestring, strlen(vd->valuestring),
+                                        why, why_len);
+    }
+    if (f->type == SENSOR_TIMESTAMP)
+        return sensor_record_set_number(rec, (size_t)idx, absolute_time(when), why, why_len);
+    snprintf(why, why_len, "field '%s' has a SenML record without a value", f->name);
+    return FG_ERR_MISSING;
+}
+
+/* After the records: the pack's time, the device, and at least one field. */
+static fg_err finish_pack(const struct sensor_type *t, struct pack_state *st,
+                          struct sensor_record *rec, char *why, size_t why_len)
+{
+    if (st->nmatched == 0) {
+        char names[512];
+        size_t o = 0;
+        names[0] = '\0';
+        for (size_t i = 0; i < t->nfields && o < sizeof names; i++)
+            o += (size_t)snprintf(names + o, sizeof names - o, "%s%s", i ? ", " : "",
+                                  t->fields[i].senml);
+        snprintf(why, why_len,
+                 "SenML pack has %zu record(s) and none is named as a field of type %s "
+                 "(it reads: %s)",
+                 st->nrecords, t->name, names);
+        return FG_ERR_MISSING;
+    }
+    /* resolved names of one device, then a base name of another */
+    if (st->bn && st->prefix &&
+        (strlen(st->bn) != st->prefix_len || memcmp(st->bn, st->prefix, st->prefix_len) != 0)) {
+        snprintf(why, why_len, "SenML pack names more than one device in its record names");
+        return FG_ERR_PARSE;
+    }
+    /* A timestamp field without its own record takes the pack's time; a
+     * pack without any time was measured "now" (RFC 8428 4.5.3). */
+    for (size_t i = 0; i < t->nfields; i++)
+        if (t->fields[i].type == SENSOR_TIMESTAMP && !st->seen[i]) {
+            fg_err e = sensor_record_set_number(rec, i, absolute_time(st->newest), why, why_len);
+            if (e)
+                return e;
+        }
+    /* The device comes from the topic when it has a {device}; otherwise from
+     * the base name (or a resolved name's device part), without its trailing
+     * separator. */
+    const char *dev = st->bn ? st->bn : st->prefix;
+    if (!rec->device[0] && dev) {
+        size_t l = st->bn ? strlen(st->bn) : st->prefix_len;
+        while (l && strchr(":/.", dev[l - 1]))
+            l--;
+        if (l >= sizeof rec->device) {
+            snprintf(why, why_len, "SenML base name too long for a device id");
+            return FG_ERR_TOO_BIG;
+        }
+        memcpy(rec->device, dev, l);
+        rec->device[l] = '\0';
+    }
+    return FG_OK;
 }
 
 static fg_err decode_senml(const struct sensor_type *t, const unsigned char *payload, size_t len,
@@ -145,8 +312,8 @@ static fg_err decode_senml(const struct sensor_type *t, const unsigned char *pay
     fg_err e = sensor_json_parse(payload, len, &root, why, why_len);
     if (e)
         return e;
-    struct pack_state st = {0};
-    bool from_record[SENSOR_MAX_FIELDS] = {false};
+    struct pack_state st;
+    memset(&st, 0, sizeof st);
     if (!cJSON_IsArray(root) || !root->child) {
         snprintf(why, why_len, "SenML payload is not a non-empty array of records");
         e = FG_ERR_PARSE;
@@ -161,22 +328,20 @@ static fg_err decode_senml(const struct sensor_type *t, const unsigned char *pay
         const cJSON *k[K__N];
         if ((e = check_record(r, &st, k, why, why_len)))
             break;
-        const cJSON *n = k[K_N], *u = k[K_U], *tt = k[K_T], *v = k[K_V], *vs = k[K_VS],
-                    *vb = k[K_VB], *vd = k[K_VD];
+        st.nrecords++;
+        const cJSON *n = k[K_N], *tt = k[K_T];
         const char *name = n ? n->valuestring : "";
         if (!name_ok(name, st.bn != NULL) || (!*name && !st.bn)) {
             snprintf(why, why_len, "SenML record name is empty or has forbidden characters");
             e = FG_ERR_PARSE;
             break;
         }
-        if ((v != NULL) + (vs != NULL) + (vb != NULL) + (vd != NULL) > 1) {
+        if ((k[K_V] != NULL) + (k[K_VS] != NULL) + (k[K_VB] != NULL) + (k[K_VD] != NULL) > 1) {
             snprintf(why, why_len, "SenML record carries more than one value");
             e = FG_ERR_PARSE;
             break;
         }
         double when = st.bt + (tt ? tt->valuedouble : 0);
-        if (tt)
-            st.have_time = true;
         if (!isfinite(when)) {
             snprintf(why, why_len, "SenML time is not a finite number");
             e = FG_ERR_RANGE;
@@ -185,68 +350,12 @@ static fg_err decode_senml(const struct sensor_type *t, const unsigned char *pay
         if (!st.any || when > st.newest)
             st.newest = when;
         st.any = true;
-        int idx = -1;
-        for (size_t i = 0; i < t->nfields && idx < 0; i++)
-            if (t->fields[i].senml && strcmp(t->fields[i].senml, name) == 0)
-                idx = (int)i;
-        if (idx < 0)
-            continue; /* undeclared: never read */
-        const struct sensor_field *f = &t->fields[idx];
-        if (from_record[idx]) {
-            snprintf(why, why_len, "field '%s' appears twice in the SenML pack", f->name);
-            e = FG_ERR_PARSE;
-            break;
-        }
-        from_record[idx] = true;
-        const char *unit = u ? u->valuestring : st.bu;
-        /* A sensor reporting another unit than declared (Fahrenheit for
-         * Celsius) would pass every range check and still be wrong. */
-        if (unit && f->unit && strcmp(unit, f->unit) != 0 && !vs && !vb) {
-            snprintf(why, why_len, "field '%s' arrives in another unit than declared", f->name);
-            e = FG_ERR_TYPE;
-            break;
-        }
-        if (v)
-            e = sensor_record_set_number(rec, (size_t)idx, v->valuedouble + st.bv, why, why_len);
-        else if (vs)
-            e = sensor_record_set_string(rec, (size_t)idx, vs->valuestring, strlen(vs->valuestring),
-                                         why, why_len);
-        else if (vb) {
-            if ((e = sensor_record_set_bool(rec, (size_t)idx, cJSON_IsTrue(vb))))
-                snprintf(why, why_len, "field '%s' must be %s, got a boolean", f->name,
-                         sensor_ftype_name(f->type));
-        } else if (vd) {
-            snprintf(why, why_len, "field '%s' got opaque data (vd)", f->name);
-            e = FG_ERR_TYPE;
-        } else if (f->type == SENSOR_TIMESTAMP)
-            e = sensor_record_set_number(rec, (size_t)idx, absolute_time(when), why, why_len);
-        else {
-            snprintf(why, why_len, "field '%s' has a SenML record without a value", f->name);
-            e = FG_ERR_MISSING;
-        }
+        int idx = find_field(t, &st, name, why, why_len, &e);
+        if (idx >= 0) /* else undeclared: never read */
+            e = store_record(t, &st, idx, k, when, rec, why, why_len);
     }
-    if (e)
-        goto out;
-    /* A timestamp field without its own record takes the pack's time. */
-    for (size_t i = 0; i < t->nfields && !e && st.have_time; i++)
-        if (t->fields[i].type == SENSOR_TIMESTAMP && !from_record[i])
-            e = sensor_record_set_number(rec, i, absolute_time(st.newest), why, why_len);
-    if (e)
-        goto out;
-    /* The device comes from the topic when it has a {device}; otherwise from
-     * the base name, without its trailing separator. */
-    if (!rec->device[0] && st.bn) {
-        size_t l = strlen(st.bn);
-        while (l && strchr(":/.", st.bn[l - 1]))
-            l--;
-        if (l >= sizeof rec->device) {
-            snprintf(why, why_len, "SenML base name too long for a device id");
-            e = FG_ERR_TOO_BIG;
-            goto out;
-        }
-        memcpy(rec->device, st.bn, l);
-        rec->device[l] = '\0';
-    }
+    if (!e)
+        e = finish_pack(t, &st, rec, why, why_len);
 out:
     cJSON_Delete(root);
     return e;

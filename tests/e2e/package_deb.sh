@@ -60,17 +60,18 @@ for f in /usr/bin/fairgate /lib/systemd/system/fairgate.service \
     /lib/systemd/system/fairgate-mosquitto.service /etc/fairgate/fairgate.yaml \
     /etc/fairgate/mosquitto.conf /usr/share/fairgate/sensors/uwb-badge.yaml \
     /usr/share/fairgate/policy/factory.yaml /usr/share/man/man1/fairgate.1.gz \
-    /usr/share/doc/fairgate/configuration.md /usr/share/doc/fairgate/examples/fairgate.yaml; do
+    /usr/share/doc/fairgate/configuration.md /usr/share/doc/fairgate/examples/fairgate.yaml \
+    /usr/include/fairgate/sensor_decoder.h /usr/share/doc/fairgate/examples/decoder_pipe.c; do
     grep -qx "$f" "$WORK/contents.log" || fail "package lacks $f"
 done
-if grep -vE '^/(usr/bin/fairgate|usr/share/(fairgate|doc/fairgate|man/man1)|lib/systemd/system|etc/fairgate)(/|$)|/$' \
+if grep -vE '^/(usr/bin/fairgate|usr/include/fairgate|usr/share/(fairgate|doc/fairgate|man/man1)|lib/systemd/system|etc/fairgate)(/|$)|/$' \
     "$WORK/contents.log" | grep -v '^/$' >"$WORK/unexpected.log"; then
     cat "$WORK/unexpected.log"; fail "unexpected files in the package"
 fi
 nsrc=$(ls "$SRC"/sensors/types/*.yaml | wc -l)
 npkg=$(grep -c '^/usr/share/fairgate/sensors/.*\.yaml$' "$WORK/contents.log")
 [ "$nsrc" = "$npkg" ] || fail "$nsrc sensor types in the tree, $npkg in the package"
-pass "contents: binary, units, configuration, $npkg sensor types, policies, man page, docs"
+pass "contents: binary, units, configuration, $npkg sensor types, policies, man page, docs, decoder header"
 
 # ---- the installed binary -------------------------------------------------------
 ROOT=$WORK/root
@@ -96,7 +97,15 @@ man -l "$ROOT/usr/share/man/man1/fairgate.1.gz" >"$WORK/man.log" 2>&1 || fail "m
 for c in $("$FG" --help | awk '/^commands:/ {on=1; next} on && NF {print $1}'); do
     grep -q "$c" "$WORK/man.log" || fail "man page does not mention '$c'"
 done
-pass "installed binary runs with the installed sensor types, policies and man page"
+# A decoder built outside fairgate against the installed header loads.
+mkdir -m 0755 "$WORK/decoders"
+cc -shared -fPIC -I"$ROOT/usr/include" -o "$WORK/decoders/pipe.so" \
+    "$ROOT/usr/share/doc/fairgate/examples/decoder_pipe.c" || fail "sample decoder does not build against the installed header"
+chmod 0755 "$WORK/decoders/pipe.so"
+"$FG" sensors list --decoders "$WORK/decoders" >"$WORK/dec.log" 2>&1 ||
+    { cat "$WORK/dec.log"; fail "sensors list --decoders failed"; }
+grep -q "^decoder pipe: " "$WORK/dec.log" || fail "decoder built against the installed header not listed"
+pass "installed binary runs with the installed sensor types, policies, man page and decoder header"
 
 # ---- systemd units ---------------------------------------------------------------
 if command -v systemd-analyze >/dev/null; then

@@ -1,6 +1,6 @@
 /* The shared body of the decoder fuzz targets (fuzz_decode_*.c): each defines
  * `topics[]` (raw topics whose sensor type uses that decoder) and includes
- * this. Built with -DFUZZING and -fsanitize=fuzzer under clang; otherwise
+ * this (fuzz_decode_descriptors.c brings its own types instead). Built with -DFUZZING and -fsanitize=fuzzer under clang; otherwise
  * main() runs the input over every file (or directory of files) named on the
  * command line, so the seed corpus runs under ASan/UBSan in the normal tests. */
 #ifndef FUZZ_DECODE_H
@@ -15,6 +15,11 @@
 #include "common/fg_util.h"
 #include "sensors/sensor.h"
 
+/* A target that defines FUZZ_CUSTOM_TARGET brings its own registry and
+ * LLVMFuzzerTestOneInput and uses only the corpus runner below. */
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
+
+#ifndef FUZZ_CUSTOM_TARGET
 static struct sensor_registry *registry(void)
 {
     static struct sensor_registry *r;
@@ -45,6 +50,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     }
     return 0;
 }
+
+#endif
 
 #ifndef FUZZING
 static int run_file(const char *path)
