@@ -28,6 +28,8 @@
 #include "outbox/outbox.h"
 #include "council/reident.h"
 #include "council/policy_sig.h"
+#include "gateway/policy_gate.h"
+#include "gateway/setup.h"
 #include "certs/tls_probe.h"
 #include "policy/policy.h"
 #include "policy/pseudonym.h"
@@ -899,19 +901,11 @@ static void audit_housekeeping(struct gateway *gw, int64_t mono, bool final)
 static fg_err load_sensors(struct gateway *gw)
 {
     char why[512];
-    fg_err e = sensor_registry_new(&gw->sensors);
-    if (e)
-        return e;
-    if (gw->cfg->sensors_builtin &&
-        (e = sensor_registry_load_builtin(gw->sensors, why, sizeof why))) {
+    fg_err e = setup_load_sensors(gw->cfg, &gw->sensors, why, sizeof why);
+    if (e) {
         fg_error("sensors", "%s", why);
         return e;
     }
-    for (size_t i = 0; i < gw->cfg->nsensor_dirs; i++)
-        if ((e = sensor_registry_load_dir(gw->sensors, gw->cfg->sensor_dirs[i], why, sizeof why))) {
-            fg_error("sensors", "%s", why);
-            return e;
-        }
     fg_info("sensors", "%zu sensor types loaded", sensor_registry_count(gw->sensors));
     return FG_OK;
 }
@@ -922,123 +916,20 @@ static void log_policy_warning(void *ctx, const char *msg)
     fg_warn("policy", "%s", msg);
 }
 
-/* Co-determination: every required role must have signed these exact bytes
- * with the key the configuration trusts for it. */
-fg_err gateway_check_policy_signatures(const struct fg_config *cfg, const char *text, size_t len,
-                                       cJSON *signers, char *why, size_t why_len)
-{
-    struct policysig_setup su;
-    if (policysig_setup_from_config(&su, cfg, why, why_len) != FG_OK)
-        return FG_ERR_CONFIG;
-    if (!su.nrequired) {
-        fg_warn("policy", "policy.required_roles is empty: the policy takes effect unsigned "
-                          "(lab use only)");
-        return FG_OK;
-    }
-    if (policysig_setup_complete(&su, why, why_len) != FG_OK)
-        return FG_ERR_CONFIG;
-    struct policysig_result res;
-    if (policysig_verify(text, len, su.sig_path, su.trust, su.ntrust, su.required, su.nrequired,
-                         &res) != FG_OK) {
-        snprintf(why, why_len, "cannot read the policy signatures");
-        return FG_ERR_IO;
-    }
-    for (size_t i = 0; i < res.nsigners; i++) {
-        if (!res.signers[i].valid || !res.signers[i].trusted)
-            continue;
-        cJSON *s = cJSON_CreateObject();
-        cJSON_AddStringToObject(s, "role", res.signers[i].role);
-        cJSON_AddStringToObject(s, "key", res.signers[i].key_fp);
-        cJSON_AddStringToObject(s, "signed", res.signers[i].time);
-        cJSON_AddItemToArray(signers, s);
-    }
-    if (!res.ok) {
-        snprintf(why, why_len, "%s", res.reason);
-        return FG_ERR_SIGNATURE;
-    }
-    return FG_OK;
-}
-
 /* Loads the policy file; on failure the old policy (or none) stays in force. */
 static void load_policy(struct gateway *gw, bool reload)
 {
-    char why[512];
-    struct policy *p = NULL;
-    if (!gw->cfg->policy_file) {
-        fg_error("policy", "no policy.file configured: nothing will be forwarded");
-        return;
-    }
-    char *text = NULL;
-    size_t tlen = 0;
-    cJSON *signers = cJSON_CreateArray();
-    fg_err e = FG_OK;
-    if (fg_read_file(gw->cfg->policy_file, 4u << 20, &text, &tlen) != FG_OK) {
-        snprintf(why, sizeof why, "%s cannot be read", gw->cfg->policy_file);
-        e = FG_ERR_IO;
-    }
-    /* The signatures are checked over the very bytes that are then parsed. */
-    if (!e)
-        e = gateway_check_policy_signatures(gw->cfg, text, tlen, signers, why, sizeof why);
-    if (!e)
-        e = policy_load_string(gw->cfg->policy_file, text, tlen, gw->sensors, gw->cfg->site, &p,
-                               why, sizeof why);
-    if (!e && policy_names_health(p) && cJSON_GetArraySize(signers) == 0) {
-        /* Health data may only leave under a policy both sides signed. */
-        snprintf(why, sizeof why, "the policy lets health data leave the site but is not signed");
-        policy_free(p);
-        p = NULL;
-        e = FG_ERR_DENIED;
-    }
-    char digest[65] = "";
-    if (text) {
-        unsigned char h[32];
-        crypto_generichash(h, sizeof h, (unsigned char *)text, tlen, NULL, 0);
-        sodium_bin2hex(digest, sizeof digest, h, sizeof h);
-        free(text);
-    }
+    struct policy_admission ad;
+    fg_err e = policy_admit(gw->cfg, gw->sensors, gw->policy != NULL, &ad);
     if (e) {
-        cJSON_Delete(signers);
-        fg_error("policy", "policy refused: %s; %s", why,
+        fg_error("policy", "policy refused: %s; %s", ad.why,
                  gw->policy ? "the previous policy stays in force" : "nothing will be forwarded");
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "file", gw->cfg->policy_file);
-        cJSON_AddStringToObject(o, "reason", why);
-        cJSON_AddStringToObject(o, "digest", digest);
-        cJSON_AddBoolToObject(o, "previous_stays", gw->policy != NULL);
-        audit_event(gw, "policy.refused", o);
+        audit_event(gw, ad.action, ad.event);
         return;
     }
+    struct policy *p = ad.policy;
     int64_t now = fg_now_ms();
-    char until[40] = "never";
-    if (policy_valid_until_ms(p) != INT64_MAX)
-        fg_format_time(policy_valid_until_ms(p), until, sizeof until);
-    if (policy_expired(p, now)) {
-        /* A pilot that ended forwards nothing; an older valid policy, if any,
-         * stays in force, exactly as for an unsigned one. */
-        fg_error("policy", "policy refused: %s version %d expired on %s; %s", policy_name(p),
-                 policy_version(p), until,
-                 gw->policy ? "the previous policy stays in force" : "nothing will be forwarded");
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "policy", policy_name(p));
-        cJSON_AddNumberToObject(o, "version", policy_version(p));
-        cJSON_AddStringToObject(o, "valid_until", until);
-        cJSON_AddStringToObject(o, "digest", digest);
-        cJSON_AddBoolToObject(o, "previous_stays", gw->policy != NULL);
-        audit_event(gw, "policy.expired", o);
-        cJSON_Delete(signers);
-        policy_free(p);
-        return;
-    }
-    {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "policy", policy_name(p));
-        cJSON_AddNumberToObject(o, "version", policy_version(p));
-        cJSON_AddStringToObject(o, "valid_until", until);
-        cJSON_AddStringToObject(o, "digest", digest);
-        cJSON_AddStringToObject(o, "file", gw->cfg->policy_file);
-        cJSON_AddItemToObject(o, "signers", signers);
-        audit_event(gw, reload ? "policy.reloaded" : "policy.loaded", o);
-    }
+    audit_event(gw, reload ? "policy.reloaded" : "policy.loaded", ad.event);
     policy_check_warnings(p, log_policy_warning, gw);
     pthread_rwlock_wrlock(&gw->policy_lock);
     struct policy *old = gw->policy;
@@ -1060,52 +951,13 @@ static void load_policy(struct gateway *gw, bool reload)
  * configuration file is recorded (its digest, not its content). */
 static fg_err open_audit(struct gateway *gw)
 {
-    const struct fg_config *cfg = gw->cfg;
-    char logpath[4096], rdir[4096], why[512];
-    const char *dir = gw->audit_dir;
-    config_state_paths(cfg, logpath, gw->audit_dir, rdir, sizeof logpath);
-    struct audit_options ao = {
-        .log_path = logpath,
-        .state_dir = dir,
-        .checkpoint_every_events = (int)cfg->audit_checkpoint_events,
-        .checkpoint_every_ms = (int)cfg->audit_checkpoint_ms,
-        .fsync_mode = !strcmp(cfg->audit_fsync, "always")  ? AUDIT_FSYNC_ALWAYS
-                      : !strcmp(cfg->audit_fsync, "never") ? AUDIT_FSYNC_NEVER
-                                                           : AUDIT_FSYNC_INTERVAL,
-        .fsync_interval_ms = (int)cfg->audit_fsync_interval_ms,
-    };
-    if (fg_mkdirs(dir, 0700) != FG_OK || audit_open(&ao, &gw->audit, why, sizeof why) != FG_OK) {
+    char why[512];
+    if (setup_open_audit(gw->cfg, "gateway", &gw->audit, gw->audit_dir, why, sizeof why) != FG_OK) {
         fg_error("audit", "cannot open the audit log: %s", why);
         return FG_ERR_IO;
     }
     if (flows_new(&gw->flows) != FG_OK)
         return FG_ERR_NOMEM;
-    unsigned char pk[32];
-    char fp[40];
-    audit_first_pubkey(gw->audit, pk);
-    audit_fingerprint(pk, fp, sizeof fp);
-    fg_info("audit", "audit log %s, first key fingerprint %s", logpath, fp);
-    /* configuration changes: compare the file's digest with the last run's */
-    char *text = NULL, *old = NULL, path[4200];
-    size_t len = 0;
-    if (fg_read_file(cfg->file, 1u << 20, &text, &len) == FG_OK) {
-        unsigned char h[32];
-        char hex[65];
-        crypto_generichash(h, sizeof h, (unsigned char *)text, len, NULL, 0);
-        sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-        snprintf(path, sizeof path, "%s/config.digest", dir);
-        if (fg_read_file(path, 128, &old, NULL) != FG_OK || strcmp(old, hex) != 0) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "file", cfg->file);
-            cJSON_AddStringToObject(o, "digest", hex);
-            cJSON_AddStringToObject(o, "previous", old ? old : "");
-            audit_event(gw, "config.changed", o);
-            if (fg_write_file_atomic(path, hex, strlen(hex), 0600) != FG_OK)
-                fg_warn("audit", "cannot record the configuration digest");
-        }
-        free(old);
-        free(text);
-    }
     return FG_OK;
 }
 
