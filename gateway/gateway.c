@@ -833,13 +833,6 @@ static void purge_expired(struct gateway *gw, int64_t now)
     }
 }
 
-static void on_pseudonym(void *ctx, int64_t epoch, const char *domain, const char *value,
-                         size_t len, const char *pseudonym)
-{
-    struct gateway *gw = ctx;
-    reident_record(gw->reident, epoch, domain, value, len, pseudonym);
-}
-
 static void on_key_event(void *ctx, const char *action, int64_t epoch)
 {
     struct gateway *gw = ctx;
@@ -965,19 +958,9 @@ static fg_err open_audit(struct gateway *gw)
  * restarts, and never name the site or the box. */
 static fg_err load_gateway_id(struct gateway *gw)
 {
-    char path[4096], *text = NULL;
-    snprintf(path, sizeof path, "%s/gateway-id", gw->cfg->state_dir);
-    if (fg_read_file(path, 64, &text, NULL) == FG_OK && strlen(text) >= 16) {
-        snprintf(gw->instance, sizeof gw->instance, "%.16s", text);
-        free(text);
-        return FG_OK;
-    }
-    free(text);
-    unsigned char raw[8];
-    randombytes_buf(raw, sizeof raw);
-    sodium_bin2hex(gw->instance, sizeof gw->instance, raw, sizeof raw);
-    if (fg_write_file_atomic(path, gw->instance, strlen(gw->instance), 0600) != FG_OK) {
-        fg_error("gateway", "cannot write %s: %s", path, strerror(errno));
+    char why[512];
+    if (setup_instance_id(gw->cfg, gw->instance, sizeof gw->instance, why, sizeof why) != FG_OK) {
+        fg_error("gateway", "%s", why);
         return FG_ERR_IO;
     }
     return FG_OK;
@@ -1188,19 +1171,10 @@ int gateway_run(struct fg_config *cfg)
         goto out;
     }
     pseudonym_keyring_set_hook(gw->keys, on_key_event, gw);
-    if (cfg->trust_works_council) {
-        unsigned char wc[32];
-        char role[KEYS_ROLE_MAX + 1], rdir[4200];
-        snprintf(rdir, sizeof rdir, "%s/reident", cfg->state_dir);
-        if (keys_load_public(cfg->trust_works_council, wc, role, sizeof role, why, sizeof why) ||
-            reident_open(rdir, wc, &gw->reident, why, sizeof why)) {
-            fg_error("reident", "%s", why);
-            goto out;
-        }
-        pseudonym_keyring_set_observer(gw->keys, on_pseudonym, gw);
-    } else
-        fg_warn("reident", "no works council key (trust.works_council): pseudonyms cannot be "
-                           "re-identified by anyone, not even in an emergency");
+    if (setup_open_reident(cfg, gw->keys, &gw->reident, why, sizeof why) != FG_OK) {
+        fg_error("reident", "%s", why);
+        goto out;
+    }
     if (pseudonym_keyring_tick(gw->keys, fg_now_ms()) != FG_OK)
         goto out;
     char *outdir = gw->outdir;

@@ -1,13 +1,20 @@
 /* Start-up steps shared by the daemon and the mosquitto plugin. */
 #include "gateway/setup.h"
 
+#include <errno.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/fg_log.h"
 #include "common/fg_util.h"
+#include "council/keys.h"
+#include "council/policy_sig.h"
+#include "council/reident.h"
+#include "policy/pseudonym.h"
 
 fg_err setup_load_sensors(const struct fg_config *cfg, struct sensor_registry **out, char *why,
                           size_t why_len)
@@ -86,4 +93,67 @@ fg_err setup_open_audit(const struct fg_config *cfg, const char *actor, struct a
     fg_info("audit", "audit log %s, first key fingerprint %s", logpath, fp);
     record_config_digest(cfg, actor, *out, audit_dir);
     return FG_OK;
+}
+
+fg_err setup_instance_id(const struct fg_config *cfg, char *out, size_t out_len, char *why,
+                         size_t why_len)
+{
+    char path[4096], *text = NULL;
+    snprintf(path, sizeof path, "%s/gateway-id", cfg->state_dir);
+    if (fg_read_file(path, 64, &text, NULL) == FG_OK && strlen(text) >= 16) {
+        snprintf(out, out_len, "%.16s", text);
+        free(text);
+        return FG_OK;
+    }
+    free(text);
+    unsigned char raw[8];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(out, out_len, raw, sizeof raw);
+    if (fg_write_file_atomic(path, out, strlen(out), 0600) != FG_OK) {
+        snprintf(why, why_len, "cannot write %s: %s", path, strerror(errno));
+        return FG_ERR_IO;
+    }
+    return FG_OK;
+}
+
+static void on_pseudonym(void *ctx, int64_t epoch, const char *domain, const char *value,
+                         size_t len, const char *pseudonym)
+{
+    reident_record(ctx, epoch, domain, value, len, pseudonym);
+}
+
+fg_err setup_open_reident(const struct fg_config *cfg, struct pseudonym_keyring *keys,
+                          struct reident **out, char *why, size_t why_len)
+{
+    *out = NULL;
+    if (!cfg->trust_works_council) {
+        fg_warn("reident", "no works council key (trust.works_council): pseudonyms cannot be "
+                           "re-identified by anyone, not even in an emergency");
+        return FG_OK;
+    }
+    unsigned char wc[32];
+    char role[KEYS_ROLE_MAX + 1], rdir[4200];
+    snprintf(rdir, sizeof rdir, "%s/reident", cfg->state_dir);
+    fg_err e = keys_load_public(cfg->trust_works_council, wc, role, sizeof role, why, why_len);
+    if (!e)
+        e = reident_open(rdir, wc, out, why, why_len);
+    if (e)
+        return e;
+    pseudonym_keyring_set_observer(keys, on_pseudonym, *out);
+    return FG_OK;
+}
+
+void setup_policy_stamp(const struct fg_config *cfg, char *out, size_t out_len)
+{
+    char sigpath[4200];
+    if (cfg->policy_signatures)
+        snprintf(sigpath, sizeof sigpath, "%s", cfg->policy_signatures);
+    else
+        policysig_default_path(cfg->policy_file, sigpath, sizeof sigpath);
+    struct stat a, b;
+    bool ha = stat(cfg->policy_file, &a) == 0, hb = stat(sigpath, &b) == 0;
+    snprintf(out, out_len, "%lld.%ld/%lld:%lld.%ld/%lld", ha ? (long long)a.st_mtim.tv_sec : 0LL,
+             ha ? a.st_mtim.tv_nsec : 0L, ha ? (long long)a.st_size : -1LL,
+             hb ? (long long)b.st_mtim.tv_sec : 0LL, hb ? b.st_mtim.tv_nsec : 0L,
+             hb ? (long long)b.st_size : -1LL);
 }
