@@ -54,7 +54,7 @@ stop_plugin_broker() {
 # subscribe_local OUTFILE TOPIC [fg_sub args...]: a curious client on the site's broker
 subscribe_local() {
     local out=$1 topic=$2; shift 2
-    "$TOOLS/fg_sub" --port "$local_PORT" --host 127.0.0.1 --topic "$topic" "$@" \
+    "$TOOLS/fg_sub" --port "$local_PORT" --host 127.0.0.1 --topic "$topic" --id "local-sub-$RANDOM" "$@" \
         >"$out" 2>>"$WORK/sub_local.log" &
     PIDS+=("$!")
     LOCAL_SUB_PID=$!
