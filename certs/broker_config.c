@@ -311,7 +311,10 @@ fg_err certs_broker_config(const struct certs_broker_req *req, size_t *n_sensors
 
     struct names sensors = {0};
     struct text a = {0}, c = {0};
-    e = scan_sensors(req, ca_file, gateway, &sensors, why, why_len);
+    char *plugin_lines = NULL;
+    e = certs_broker_plugin_lines(req, &plugin_lines, why, why_len);
+    if (e == FG_OK)
+        e = scan_sensors(req, ca_file, gateway, &sensors, why, why_len);
     if (e != FG_OK)
         goto out;
 
@@ -364,6 +367,8 @@ fg_err certs_broker_config(const struct certs_broker_req *req, size_t *n_sensors
         "require_certificate true\n"
         "use_identity_as_username true\n",
         acl, port, bind, ca_dir, ca_dir, ca_dir);
+    if (plugin_lines)
+        put(&c, "%s", plugin_lines);
     if (a.failed || c.failed) {
         snprintf(why, why_len, "Out of memory while writing the configuration.");
         e = FG_ERR_NOMEM;
@@ -383,6 +388,7 @@ fg_err certs_broker_config(const struct certs_broker_req *req, size_t *n_sensors
     }
     *n_sensors = sensors.n;
 out:
+    free(plugin_lines);
     free(sensors.v);
     free(a.p);
     free(c.p);

@@ -12,7 +12,10 @@
 static const char usage[] =
     "usage: fairgate broker-config --sensors DIR --ca DIR [--port N] [--bind ADDR]\n"
     "                              [--gateway-name NAME] [--consumer NAME]...\n"
-    "                              [--hub NAME=SENSOR_TYPE]... OUT\n"
+    "                              [--hub NAME=SENSOR_TYPE]...\n"
+    "                              [--plugin SO --bridge-upstream HOST:PORT --bridge-ca CA\n"
+    "                               [--plugin-config FILE] [--bridge-cert CRT --bridge-key KEY]\n"
+    "                               [--bridge-topic T]...] OUT\n"
     "  Writes OUT, a mosquitto 2.0 configuration for the local broker, and its ACL file\n"
     "  next to it (OUT with .acl instead of .conf). One TLS listener (port 8883 on 127.0.0.1\n"
     "  unless --port/--bind) that requires a client certificate of the site CA and uses its\n"
@@ -22,7 +25,17 @@ static const char usage[] =
     "  raw/+/<its CN>; the gateway (CN fairgate-gateway unless --gateway-name) reads raw/#\n"
     "  and writes site/# and fairgate/#; each --consumer reads site/# only; each --hub\n"
     "  (an RTLS engine or LoRaWAN server publishing for many devices of one type) may\n"
-    "  write raw/SENSOR_TYPE/+ only.\n";
+    "  write raw/SENSOR_TYPE/+ only.\n"
+    "\n"
+    "  fairgate inside mosquitto (docs/operations.md, \"Running fairgate inside mosquitto\"):\n"
+    "  --plugin SO             load fairgate_mosquitto.so into this broker\n"
+    "  --plugin-config FILE    its configuration (default /etc/fairgate/fairgate.yaml)\n"
+    "  --bridge-upstream H:P   bridge the minimised topics to H:P over TLS (MQTT v5)\n"
+    "  --bridge-ca FILE        CA that must sign the upstream's certificate (required)\n"
+    "  --bridge-cert FILE --bridge-key FILE   client certificate for the upstream\n"
+    "  --bridge-topic T        topic pattern to carry (default site/#; repeatable); one\n"
+    "                          that could match raw/... is refused\n"
+    "  The bridge material goes through the daemon's TLS pre-flight first.\n";
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
@@ -45,6 +58,13 @@ static int broker_config_main(int argc, char **argv)
                                          {"consumer", required_argument, 0, 'C'},
                                          {"hub", required_argument, 0, 'H'},
                                          {"listener-plain", required_argument, 0, 'P'},
+                                         {"plugin", required_argument, 0, 1000},
+                                         {"plugin-config", required_argument, 0, 1001},
+                                         {"bridge-upstream", required_argument, 0, 1002},
+                                         {"bridge-ca", required_argument, 0, 1003},
+                                         {"bridge-cert", required_argument, 0, 1004},
+                                         {"bridge-key", required_argument, 0, 1005},
+                                         {"bridge-topic", required_argument, 0, 1006},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     struct certs_broker_req req = {.now_ms = fg_now_ms()};
@@ -87,6 +107,29 @@ static int broker_config_main(int argc, char **argv)
                             "without TLS client certificates would let anyone read and write "
                             "sensor data.\n");
             return 2;
+        case 1000:
+            req.plugin_path = optarg;
+            break;
+        case 1001:
+            req.plugin_config = optarg;
+            break;
+        case 1002:
+            req.bridge_upstream = optarg;
+            break;
+        case 1003:
+            req.bridge_ca = optarg;
+            break;
+        case 1004:
+            req.bridge_cert = optarg;
+            break;
+        case 1005:
+            req.bridge_key = optarg;
+            break;
+        case 1006:
+            if (req.n_bridge_topics == CERTS_MAX_CONSUMERS)
+                return usage_error("too many --bridge-topic (at most %d)", CERTS_MAX_CONSUMERS);
+            req.bridge_topics[req.n_bridge_topics++] = optarg;
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -108,6 +151,10 @@ static int broker_config_main(int argc, char **argv)
     printf("wrote %s and its ACL: %zu sensor%s, gateway %s, %zu consumer%s\n", req.out_path, n,
            n == 1 ? "" : "s", req.gateway_name ? req.gateway_name : "fairgate-gateway",
            req.n_consumers, req.n_consumers == 1 ? "" : "s");
+    if (req.plugin_path)
+        printf("fairgate runs inside this broker (%s); the bridge to %s carries minimised "
+               "topics only\n",
+               req.plugin_path, req.bridge_upstream);
     return 0;
 }
 
