@@ -22,7 +22,7 @@ start_plugin_broker() { # CONFIG [EXTRA_LINES...]
         echo "listener $local_PORT 127.0.0.1"
         echo "allow_anonymous true"
         echo "persistence false"
-        echo "max_queued_messages 1000"
+        echo "max_queued_messages 1000000"   # as broker-config writes it
         echo "user $(id -un)"
         echo "plugin $PLUGIN"
         echo "plugin_opt_config $cfg"
