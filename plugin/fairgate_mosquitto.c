@@ -201,7 +201,7 @@ static void log_stats(struct fgp *g, bool final)
     fgp_pause_format(&g->pause_msg, pm, sizeof pm);
     fgp_pause_format(&g->pause_tick, pt, sizeof pt);
     fg_info("stats",
-            "%sin=%llu accepted=%llu out=%llu refused=%llu publish_failed=%llu passed=%llu; "
+            "%sin=%llu accepted=%llu out=%llu rejected=%llu publish_failed=%llu passed=%llu; "
             "broker loop paused by message callback: %s; by tick: %s",
             final ? "final: " : "", (unsigned long long)atomic_load(&g->in),
             (unsigned long long)atomic_load(&g->accepted),

@@ -80,6 +80,6 @@ wait "$LOCAL_SUB_PID" || true
 [ ! -s "$WORK/nopol_all.jsonl" ] || fail "something was routed without a policy"
 grep -q "policy refused" "$WORK/gateway.log" || fail "no refusal logged"
 stop_plugin_broker
-grep -q "5 no valid policy" "$WORK/gateway.log" || grep -q "refused=5" "$WORK/gateway.log" ||
+grep -q "rejected=5 " "$WORK/gateway.log" ||
     fail "refusals not counted"
 pass "without a valid policy raw inputs are refused (reason 0x87), never passed through"
