@@ -201,13 +201,15 @@ static void log_stats(struct fgp *g, bool final)
     fgp_pause_format(&g->pause_msg, pm, sizeof pm);
     fgp_pause_format(&g->pause_tick, pt, sizeof pt);
     fg_info("stats",
-            "%sin=%llu accepted=%llu out=%llu rejected=%llu publish_failed=%llu passed=%llu; "
+            "%sin=%llu accepted=%llu out=%llu rejected=%llu publish_failed=%llu passed=%llu "
+            "sealed_in_loop=%llu; "
             "broker loop paused by message callback: %s; by tick: %s",
             final ? "final: " : "", (unsigned long long)atomic_load(&g->in),
             (unsigned long long)atomic_load(&g->accepted),
             (unsigned long long)atomic_load(&g->emitted), (unsigned long long)rej,
             (unsigned long long)atomic_load(&g->publish_failed),
-            (unsigned long long)atomic_load(&g->passed), pm, pt);
+            (unsigned long long)atomic_load(&g->passed),
+            (unsigned long long)fgp_rq_overflows(g->rq), pm, pt);
     g->rej_logged_mask = 0;
 }
 
@@ -264,6 +266,7 @@ static fg_err open_state(struct fgp *g)
     struct policy *p = fgp_admit_policy(g, false, false);
     snprintf(keydir, sizeof keydir, "%s/keys", g->cfg.state_dir);
     int64_t rotate = p ? policy_rotate_ms(p) : 86400000LL;
+    g->rotate_ms = rotate;
     int64_t keep = p ? policy_keep_keys_ms(p) : 30 * 86400000LL;
     if (pseudonym_keyring_open(keydir, rotate, keep, &g->keys, why, sizeof why) != FG_OK) {
         fg_error("pseudonym", "%s", why);
@@ -274,6 +277,14 @@ static fg_err open_state(struct fgp *g)
         fg_error("reident", "%s", why);
         policy_free(p);
         return FG_ERR_IO;
+    }
+    /* Sealing happens on the housekeeping thread, not in the broker's loop. */
+    if (g->reident) {
+        if (fgp_rq_new(g->reident, &g->rq) != FG_OK) {
+            policy_free(p);
+            return FG_ERR_NOMEM;
+        }
+        pseudonym_keyring_set_observer(g->keys, fgp_rq_observe, g->rq);
     }
     g->core = (struct fgp_core){.sensors = g->sensors,
                                 .keys = g->keys,
@@ -290,6 +301,7 @@ static void free_state(struct fgp *g)
     policy_free(atomic_exchange(&g->pending, NULL));
     policy_free(g->core.policy);
     pseudonym_keyring_close(g->keys);
+    fgp_rq_free(g->rq); /* seals what is still queued */
     reident_close(g->reident);
     flows_free(g->flows);
     audit_close(g->audit);

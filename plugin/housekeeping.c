@@ -78,15 +78,33 @@ void fgp_pause_format(const struct fgp_pause *p, char *out, size_t len)
 
 /* ---- the thread ------------------------------------------------------------------ */
 
+/* Called by the key ring with its lock held, and the broker's thread may be
+ * waiting for that lock to make a pseudonym: only note the event here; it is
+ * audited (and the sealed table deleted) once the ring is unlocked. */
 static void on_key_event(void *ctx, const char *action, int64_t epoch)
 {
     struct fgp *g = ctx;
-    /* The sealed table goes with the key: afterwards nobody can re-identify. */
-    if (g->reident && !strcmp(action, "pseudonym.key_destroyed"))
-        reident_destroy_epoch(g->reident, epoch);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "epoch", (double)epoch);
-    fgp_audit_event(g, action, o);
+    if (g->nkey_events < FGP_KEY_EVENTS) {
+        g->key_events[g->nkey_events].destroyed = !strcmp(action, "pseudonym.key_destroyed");
+        g->key_events[g->nkey_events++].epoch = epoch;
+    } else
+        fg_log_ratelimited("key-events", FG_LOG_ERROR, "pseudonym",
+                           "more than %d key events in one round: some are not audited",
+                           FGP_KEY_EVENTS);
+}
+
+static void flush_key_events(struct fgp *g)
+{
+    for (int i = 0; i < g->nkey_events; i++) {
+        /* The sealed table goes with the key: afterwards nobody can re-identify. */
+        if (g->reident && g->key_events[i].destroyed)
+            reident_destroy_epoch(g->reident, g->key_events[i].epoch);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "epoch", (double)g->key_events[i].epoch);
+        fgp_audit_event(
+            g, g->key_events[i].destroyed ? "pseudonym.key_destroyed" : "pseudonym.rotated", o);
+    }
+    g->nkey_events = 0;
 }
 
 static void audit_rejections(struct fgp *g)
@@ -131,7 +149,7 @@ static void report_expiry(struct fgp *g)
 }
 
 struct hk_clock {
-    int64_t last_watch, last_keys, last_flow, last_flow_wall, last_rotate;
+    int64_t last_watch, last_flow, last_flow_wall, last_rotate;
 };
 
 static void housekeeping_once(struct fgp *g, struct hk_clock *c, bool final)
@@ -141,11 +159,20 @@ static void housekeeping_once(struct fgp *g, struct hk_clock *c, bool final)
         c->last_watch = mono;
         watch_policy(g);
     }
-    if (!final && mono - c->last_keys >= 1000) {
-        c->last_keys = mono;
-        if (pseudonym_keyring_tick(g->keys, now) != FG_OK)
-            fg_error("pseudonym", "cannot rotate pseudonym keys");
+    if (!final) {
+        /* The next epoch's key is made ahead of its start (the keyring is
+         * locked while a key file is written and the rotation audited): the
+         * broker's thread must never find the current epoch without a key,
+         * or it would refuse inputs until this thread came round. */
+        int64_t lead = g->rotate_ms / 2 < 1500 ? g->rotate_ms / 2 : 1500;
+        if (pseudonym_keyring_tick(g->keys, now) != FG_OK ||
+            pseudonym_keyring_tick(g->keys, now + lead) != FG_OK)
+            fg_log_ratelimited("pseudonym-rotate", FG_LOG_ERROR, "pseudonym",
+                               "cannot rotate pseudonym keys");
     }
+    flush_key_events(g);
+    if (g->rq)
+        fgp_rq_drain(g->rq);
     report_expiry(g);
     if (final || mono - c->last_flow >= g->cfg.audit_flow_interval_ms) {
         flows_flush(g->flows, g->audit, g->destination, c->last_flow_wall, now);
@@ -166,7 +193,7 @@ static void *housekeeping(void *arg)
 {
     struct fgp *g = arg;
     int64_t mono = fg_monotonic_ms();
-    struct hk_clock c = {mono, mono, mono, fg_now_ms(), mono};
+    struct hk_clock c = {mono, mono, fg_now_ms(), mono};
     pthread_mutex_lock(&g->hk_lock);
     while (!atomic_load(&g->stop)) {
         pthread_mutex_unlock(&g->hk_lock);
@@ -174,7 +201,8 @@ static void *housekeeping(void *arg)
         pthread_mutex_lock(&g->hk_lock);
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 200000000L;
+        ts.tv_nsec +=
+            100000000L; /* 10 rounds a second: key rotation leads by >= rotate/2 - 100 ms */
         ts.tv_sec += ts.tv_nsec / 1000000000L;
         ts.tv_nsec %= 1000000000L;
         if (!atomic_load(&g->stop))
@@ -188,7 +216,9 @@ static void *housekeeping(void *arg)
 fg_err fgp_housekeeping_start(struct fgp *g)
 {
     pseudonym_keyring_set_hook(g->keys, on_key_event, g);
-    if (pseudonym_keyring_tick(g->keys, fg_now_ms()) != FG_OK) {
+    fg_err e = pseudonym_keyring_tick(g->keys, fg_now_ms());
+    flush_key_events(g);
+    if (e != FG_OK) {
         fg_error("pseudonym", "cannot create the pseudonym key of this epoch");
         return FG_ERR_IO;
     }

@@ -19,6 +19,7 @@
 #include "council/reident.h"
 #include "gateway/config.h"
 #include "plugin/core_adapter.h"
+#include "plugin/reident_queue.h"
 
 /* Time spent inside one broker callback, in buckets: the broker's loop is
  * stalled exactly this long. */
@@ -38,7 +39,9 @@ struct fgp {
     struct audit *audit;
     struct flows *flows;
     struct reident *reident;
+    struct fgp_rq *rq; /* first sightings to seal; NULL without a works council key */
     struct pseudonym_keyring *keys;
+    int64_t rotate_ms;                /* of the policy at start: the key ring's epoch length */
     struct fgp_core core;             /* broker thread only */
     _Atomic(struct policy *) pending; /* admitted by housekeeping, installed at tick */
     atomic_bool expired_seen;         /* broker thread saw the active policy expire */
@@ -58,6 +61,12 @@ struct fgp {
     pthread_mutex_t hk_lock;
     pthread_cond_t hk_wake;
     char policy_stamp[128];
+#define FGP_KEY_EVENTS 64
+    struct {
+        int64_t epoch;
+        bool destroyed;           /* else rotated */
+    } key_events[FGP_KEY_EVENTS]; /* noted under the key ring's lock, audited after */
+    int nkey_events;
 };
 
 /* housekeeping.c */
