@@ -244,6 +244,20 @@ static int on_tick(int event, void *event_data, void *userdata)
     return MOSQ_ERR_SUCCESS;
 }
 
+/* SIGHUP to mosquitto: the policy goes through its checks again, as a SIGHUP
+ * does for the daemon (on the housekeeping thread, never here). */
+static int on_reload(int event, void *event_data, void *userdata)
+{
+    (void)event;
+    (void)event_data;
+    struct fgp *g = userdata;
+    atomic_store(&g->reload_requested, true);
+    pthread_mutex_lock(&g->hk_lock);
+    pthread_cond_signal(&g->hk_wake);
+    pthread_mutex_unlock(&g->hk_lock);
+    return MOSQ_ERR_SUCCESS;
+}
+
 /* ---- lifecycle ------------------------------------------------------------------ */
 
 static fg_err open_state(struct fgp *g)
@@ -356,7 +370,8 @@ FGP_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **u
     }
     g_id = identifier;
     if (mosquitto_callback_register(g_id, MOSQ_EVT_MESSAGE, on_message, NULL, g) ||
-        mosquitto_callback_register(g_id, MOSQ_EVT_TICK, on_tick, NULL, g)) {
+        mosquitto_callback_register(g_id, MOSQ_EVT_TICK, on_tick, NULL, g) ||
+        mosquitto_callback_register(g_id, MOSQ_EVT_RELOAD, on_reload, NULL, g)) {
         free_state(g);
         return MOSQ_ERR_UNKNOWN;
     }
@@ -385,6 +400,7 @@ FGP_EXPORT int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *op
         return MOSQ_ERR_SUCCESS;
     mosquitto_callback_unregister(g_id, MOSQ_EVT_MESSAGE, on_message, NULL);
     mosquitto_callback_unregister(g_id, MOSQ_EVT_TICK, on_tick, NULL);
+    mosquitto_callback_unregister(g_id, MOSQ_EVT_RELOAD, on_reload, NULL);
     /* Windows still open are not emitted: the broker is stopping and would
      * not route them; their inputs were acknowledged and are lost (see
      * docs/operations.md). */

@@ -123,14 +123,15 @@ static void audit_rejections(struct fgp *g)
         fgp_audit_event(g, "input.rejected", o);
 }
 
-static void watch_policy(struct fgp *g)
+static void watch_policy(struct fgp *g, bool forced)
 {
     char stamp[128];
     setup_policy_stamp(&g->cfg, stamp, sizeof stamp);
-    if (!strcmp(stamp, g->policy_stamp))
+    if (!forced && !strcmp(stamp, g->policy_stamp))
         return;
     snprintf(g->policy_stamp, sizeof g->policy_stamp, "%s", stamp);
-    fg_info("policy", "policy or signature file changed: checking it");
+    fg_info("policy", forced ? "mosquitto reloaded: checking the policy again"
+                             : "policy or signature file changed: checking it");
     /* previous: what the broker thread runs now or will install next */
     struct policy *p = fgp_admit_policy(g, true, true);
     if (p)
@@ -155,9 +156,10 @@ struct hk_clock {
 static void housekeeping_once(struct fgp *g, struct hk_clock *c, bool final)
 {
     int64_t mono = fg_monotonic_ms(), now = fg_now_ms();
-    if (!final && mono - c->last_watch >= 2000) {
+    bool forced = atomic_exchange(&g->reload_requested, false);
+    if (!final && (forced || mono - c->last_watch >= 2000)) {
         c->last_watch = mono;
-        watch_policy(g);
+        watch_policy(g, forced);
     }
     if (!final) {
         /* The next epoch's key is made ahead of its start (the keyring is

@@ -45,6 +45,7 @@ struct fgp {
     struct fgp_core core;             /* broker thread only */
     _Atomic(struct policy *) pending; /* admitted by housekeeping, installed at tick */
     atomic_bool expired_seen;         /* broker thread saw the active policy expire */
+    atomic_bool reload_requested;     /* mosquitto reloaded its configuration (SIGHUP) */
     bool expired_flagged;             /* broker thread: flagged once per policy */
     uint64_t next_id;                 /* broker thread */
     int64_t last_tick_ms, last_stats_ms;
