@@ -50,6 +50,7 @@ start_gateway() {
 }
 
 stop_gateway() {
+    if plugin_mode; then stop_plugin_broker; return; fi
     kill -TERM "$GW_PID" 2>/dev/null || true
     wait "$GW_PID" 2>/dev/null || true
 }

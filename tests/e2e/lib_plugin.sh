@@ -15,6 +15,12 @@ plugin_ports() {
     local_PORT=$(free_port)
 }
 
+# The sanitizer build's plugin needs its runtimes loaded first into the
+# (uninstrumented) mosquitto: preload what the plugin links against.
+plugin_preload() {
+    ldd "$PLUGIN" 2>/dev/null | awk '/lib(asan|ubsan)\.so/ {printf "%s%s", sep, $3; sep=":"}'
+}
+
 start_plugin_broker() { # CONFIG [EXTRA_LINES...]
     local cfg=$1; shift
     local conf=$WORK/local.conf
@@ -37,7 +43,8 @@ start_plugin_broker() { # CONFIG [EXTRA_LINES...]
     } >"$conf"
     local before
     before=$(grep -c "as [^ ]*fairgate-upstream" "$WORK/upstream.log" || true)
-    mosquitto -c "$conf" >>"$WORK/gateway.log" 2>&1 &
+    LD_PRELOAD=$(plugin_preload) ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} \
+        mosquitto -c "$conf" >>"$WORK/gateway.log" 2>&1 &
     local_PID=$!
     PIDS+=("$local_PID")
     wait_port "$local_PORT" 10 || fail "mosquitto with the plugin did not start"
@@ -49,6 +56,9 @@ start_plugin_broker() { # CONFIG [EXTRA_LINES...]
 stop_plugin_broker() {
     kill -TERM "$local_PID" 2>/dev/null || true
     wait "$local_PID" 2>/dev/null || true
+    if grep -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$WORK/gateway.log" | head -5 | grep .; then
+        fail "sanitizer report from the plugin"
+    fi
 }
 
 # subscribe_local OUTFILE TOPIC [fg_sub args...]: a curious client on the site's broker

@@ -46,7 +46,7 @@ grep -q "^topic site/# out 1$" "$OUT" || fail "no bridge topic"
 grep -q "^bridge_insecure false$" "$OUT" || fail "bridge hostname check not on"
 grep -Eq "^topic (raw|#)" "$OUT" && fail "the bridge carries raw topics"
 echo "user $(id -un)" >>"$OUT"   # as root, mosquitto would drop to a user that cannot read $WORK
-mosquitto -c "$OUT" >"$WORK/gateway.log" 2>&1 &
+LD_PRELOAD=$(plugin_preload) ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} mosquitto -c "$OUT" >"$WORK/gateway.log" 2>&1 &
 local_PID=$!; PIDS+=("$local_PID")
 wait_port "$local_PORT" 10 || fail "mosquitto did not start with the generated configuration"
 wait_for grep -q "inside mosquitto" "$WORK/gateway.log" || fail "plugin not loaded"
