@@ -1,5 +1,6 @@
-/* In-process pipeline benchmark: topic + JSON payload -> sensor_decode ->
- * policy_apply -> encoded output, on one thread, no MQTT. Reports messages/s
+/* In-process pipeline benchmark: topic + JSON payload -> the pipeline core
+ * (pipeline_input: decode, policy, encode), as the daemon drives it, on one
+ * thread, no MQTT. Reports messages/s
  * per core (thread CPU time), allocations per message (malloc interposed for
  * the whole process, shared libraries such as libcjson included), and
  * optionally the memory of aggregation state for many distinct workers.
@@ -21,6 +22,7 @@
 #include "common/fg_log.h"
 #include "common/fg_util.h"
 #include "outbox/outbox.h"
+#include "pipeline/pipeline.h"
 #include "policy/policy.h"
 #include "policy/pseudonym.h"
 #include "sensors/sensor.h"
@@ -128,7 +130,7 @@ struct sinkstate {
     unsigned char check;
 };
 
-static fg_err emit(void *ctx, const struct policy_output *out)
+static fg_err emit(void *ctx, const struct fg_message *out)
 {
     struct sinkstate *s = ctx;
     s->outputs++;
@@ -194,6 +196,60 @@ static void usage(void)
 {
     fprintf(stderr, "usage: pipeline [--policy FILE] [--types DIR] [--seconds S] [--workers N]\n"
                     "                [--outbox] [--agg-workers N] [--csv] [--check]\n");
+}
+
+/* One badge message per distinct worker, all inside one window: the
+ * aggregation state then holds every worker at once. */
+static int aggregation_run(struct pipeline *pl, const struct sensor_registry *reg,
+                           struct outbox *ob, struct sinkstate *sp, long agg_workers, int64_t now,
+                           bool csv)
+{
+    const struct sensor_type *bt = sensor_registry_find(reg, "uwb-badge");
+    if (!bt) {
+        fprintf(stderr, "pipeline: no uwb-badge type for the aggregation run\n");
+        return 1;
+    }
+    malloc_trim(0);
+    /* Bytes allocated from here on count; frees of older blocks would be
+     * miscounted, so the live figure is approximate (RSS is the measure). */
+    g_track_bytes = true;
+    long rss0 = status_kib("VmRSS");
+    long long live0 = g_live_bytes;
+    static const char *zones[] = {"assembly-1",   "assembly-2", "warehouse",
+                                  "loading-dock", "canteen",    "office"};
+    char ts[40];
+    fg_format_time(now, ts, sizeof ts);
+    size_t emitted_total = sp->outputs;
+    for (long i = 0; i < agg_workers; i++) {
+        char topic[64], payload[256];
+        snprintf(topic, sizeof topic, "raw/uwb-badge/tag-%07ld", i % 5000);
+        int len = snprintf(payload, sizeof payload,
+                           "{\"badge\":\"W-%08ld\",\"x\":%.2f,\"y\":%.2f,\"zone\":\"%s\","
+                           "\"ts\":\"%s\"}",
+                           i, (double)(i % 80), (double)(i % 60), zones[i % 6], ts);
+        pipeline_reject rej;
+        if (pipeline_input(pl, topic, payload, (size_t)len, now, &rej, NULL) != FG_OK ||
+            rej != PIPE_REJ_NONE) {
+            fprintf(stderr, "pipeline: aggregation input rejected: %s\n",
+                    pipeline_reject_name(rej));
+            return 1;
+        }
+        if (ob)
+            pump_outbox(ob); /* keeps the outbox from filling */
+    }
+    long rss1 = status_kib("VmRSS");
+    long long live1 = g_live_bytes;
+    if (csv)
+        printf("aggregation,%ld,%.2f,%.2f\n", agg_workers, (double)(rss1 - rss0) / 1024.0,
+               (double)(live1 - live0) / 1048576.0);
+    else
+        printf("aggregation state for %ld distinct workers: RSS +%.2f MiB, heap +%.2f MiB "
+               "(%zu outputs while filling)\n",
+               agg_workers, (double)(rss1 - rss0) / 1024.0, (double)(live1 - live0) / 1048576.0,
+               sp->outputs - emitted_total);
+    if (pipeline_tick(pl, now + 86400000LL, true) != FG_OK)
+        fprintf(stderr, "pipeline: closing windows failed\n");
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -295,8 +351,14 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    static struct sensor_record rec;
     struct sinkstate ss = {.outbox = ob};
+    static const struct pipeline_observer obs = {.emit = emit};
+    struct pipeline_options po = {.sensors = reg, .keys = keys, .obs = &obs, .ctx = &ss};
+    struct pipeline *pl;
+    if (pipeline_new(&po, &pl) != FG_OK || pipeline_set_policy(pl, pol, now) != FG_OK) {
+        fprintf(stderr, "pipeline: cannot set up the pipeline core\n");
+        return 1;
+    }
     size_t rejected = 0, n = 0;
 
     /* Warm-up, then timed loop in batches of NIN, bounded by seconds. */
@@ -311,14 +373,9 @@ int main(int argc, char **argv)
         while (n < limit) {
             for (size_t i = 0; i < NIN; i++, n++) {
                 struct input *x = &in[i];
-                if (sensor_decode(reg, x->topic, (const unsigned char *)x->payload, x->len, &rec,
-                                  why, sizeof why) != FG_OK) {
-                    rejected++;
-                    continue;
-                }
-                rec.received_ms = now;
-                int emitted = 0;
-                if (policy_apply(pol, keys, &rec, now, emit, &ss, &emitted) != FG_OK)
+                pipeline_reject rej;
+                if (pipeline_input(pl, x->topic, x->payload, x->len, now, &rej, NULL) != FG_OK ||
+                    rej != PIPE_REJ_NONE)
                     rejected++;
                 if (ob)
                     pump_outbox(ob);
@@ -343,65 +400,15 @@ int main(int argc, char **argv)
                    policy_file);
     }
 
-    if (agg_workers > 0) {
-        /* One badge message per distinct worker, all inside one window: the
-         * aggregation state then holds every worker at once. */
-        const struct sensor_type *bt = sensor_registry_find(reg, "uwb-badge");
-        if (!bt) {
-            fprintf(stderr, "pipeline: no uwb-badge type for the aggregation run\n");
-            return 1;
-        }
-        malloc_trim(0);
-        /* Bytes allocated from here on count; frees of older blocks would be
-         * miscounted, so the live figure is approximate (RSS is the measure). */
-        g_track_bytes = true;
-        long rss0 = status_kib("VmRSS");
-        long long live0 = g_live_bytes;
-        static const char *zones[] = {"assembly-1",   "assembly-2", "warehouse",
-                                      "loading-dock", "canteen",    "office"};
-        char ts[40];
-        fg_format_time(now, ts, sizeof ts);
-        size_t emitted_total = ss.outputs;
-        for (long i = 0; i < agg_workers; i++) {
-            char topic[64], payload[256];
-            snprintf(topic, sizeof topic, "raw/uwb-badge/tag-%07ld", i % 5000);
-            int len = snprintf(payload, sizeof payload,
-                               "{\"badge\":\"W-%08ld\",\"x\":%.2f,\"y\":%.2f,\"zone\":\"%s\","
-                               "\"ts\":\"%s\"}",
-                               i, (double)(i % 80), (double)(i % 60), zones[i % 6], ts);
-            if (sensor_decode(reg, topic, (const unsigned char *)payload, (size_t)len, &rec, why,
-                              sizeof why) != FG_OK) {
-                fprintf(stderr, "pipeline: aggregation input rejected: %s\n", why);
-                return 1;
-            }
-            int em = 0;
-            if (policy_apply(pol, keys, &rec, now, emit, &ss, &em) != FG_OK) {
-                fprintf(stderr, "pipeline: aggregation apply failed\n");
-                return 1;
-            }
-            if (ob)
-                pump_outbox(ob); /* keeps the outbox from filling */
-        }
-        long rss1 = status_kib("VmRSS");
-        long long live1 = g_live_bytes;
-        if (csv)
-            printf("aggregation,%ld,%.2f,%.2f\n", agg_workers, (double)(rss1 - rss0) / 1024.0,
-                   (double)(live1 - live0) / 1048576.0);
-        else
-            printf("aggregation state for %ld distinct workers: RSS +%.2f MiB, heap +%.2f MiB "
-                   "(%zu outputs while filling)\n",
-                   agg_workers, (double)(rss1 - rss0) / 1024.0, (double)(live1 - live0) / 1048576.0,
-                   ss.outputs - emitted_total);
-        if (policy_tick(pol, now + 86400000LL, true, emit, &ss) != FG_OK)
-            fprintf(stderr, "pipeline: closing windows failed\n");
-    }
+    if (agg_workers > 0 && aggregation_run(pl, reg, ob, &ss, agg_workers, now, csv))
+        return 1;
 
     if (ss.check == 0x5a && n == 1)
         printf(" "); /* keeps the check byte observable */
     outbox_close(ob);
     free(in);
+    pipeline_free(pl); /* and the policy */
     pseudonym_keyring_close(keys);
-    policy_free(pol);
     sensor_registry_free(reg);
     /* The keys were throw-away: remove them. */
     char cmd[128];

@@ -13,8 +13,9 @@
 #include "common/fg_command.h"
 #include "common/fg_json.h"
 #include "common/fg_util.h"
-#include "policy/policy.h"
 #include "cli/policy_cli.h"
+#include "pipeline/pipeline.h"
+#include "policy/policy.h"
 
 #define MAX_LINE (1 << 20)
 #define MAX_SENSOR_DIRS 8
@@ -24,7 +25,7 @@ struct replay {
     FILE *out;
 };
 
-static fg_err print_output(void *ctx, const struct policy_output *o)
+static fg_err print_output(void *ctx, const struct fg_message *o)
 {
     struct replay *rp = ctx;
     size_t cap = o->len * 6 + 1024;
@@ -82,13 +83,60 @@ static void usage(FILE *f)
             "directory that is removed afterwards, unless --keys names one.\n");
 }
 
-static int64_t record_time(const struct sensor_record *rec)
+/* The pipeline counts every rejection; the replay keeps decode errors by
+ * their cause, for a summary an integrator can act on. */
+static void on_reject(void *ctx, pipeline_reject r, fg_err cause, const char *why)
 {
-    const struct sensor_type *t = rec->type;
-    for (size_t i = 0; i < t->nfields; i++)
-        if (t->fields[i].type == SENSOR_TIMESTAMP && rec->values[i].present)
-            return rec->values[i].v.i;
-    return INT64_MIN;
+    struct replay *rp = ctx;
+    (void)why;
+    if (r == PIPE_REJ_NO_ROUTE)
+        rp->no_route++;
+    else if (r == PIPE_REJ_POLICY_ERROR || r == PIPE_REJ_INVALID_TEXT || r == PIPE_REJ_OVERFLOW)
+        rp->apply_err++;
+    else if (r != PIPE_REJ_NO_POLICY)
+        rp->decode_err[cause > 0 && cause < FG_ERR__COUNT ? cause : FG_ERR_PARSE]++;
+}
+
+static const struct pipeline_observer replay_observer = {.emit = print_output, .reject = on_reject};
+
+/* On stderr, so the output stays JSON lines: what was dropped, and why. */
+static void print_summary(const struct replay *rp, const struct policy *p)
+{
+    fprintf(stderr, "replay: %llu line(s) read, %llu message(s) would leave\n",
+            (unsigned long long)rp->lines, (unsigned long long)rp->left);
+    fprintf(stderr, "dropped:\n");
+    if (rp->bad_line)
+        fprintf(stderr, "  %llu not a telemetry line (JSON with topic and payload)\n",
+                (unsigned long long)rp->bad_line);
+    for (int i = 1; i < FG_ERR__COUNT; i++)
+        if (rp->decode_err[i])
+            fprintf(stderr, "  %llu rejected at decode: %s\n",
+                    (unsigned long long)rp->decode_err[i], fg_strerror((fg_err)i));
+    if (rp->no_route)
+        fprintf(stderr, "  %llu of a sensor type no route reads\n",
+                (unsigned long long)rp->no_route);
+    if (rp->apply_err)
+        fprintf(stderr, "  %llu refused by the policy engine (error)\n",
+                (unsigned long long)rp->apply_err);
+    for (size_t i = 0; i < policy_route_count(p); i++) {
+        struct policy_route_stats st;
+        policy_route_stats(p, i, &st);
+        fprintf(stderr,
+                "route %s: %llu read, %llu not matching 'when', %llu left, %llu too late for "
+                "their window\n",
+                st.name, (unsigned long long)st.matched, (unsigned long long)st.filtered,
+                (unsigned long long)st.emitted, (unsigned long long)st.late);
+        if (st.groups_published || st.groups_suppressed || st.groups_secondary ||
+            st.totals_published || st.totals_suppressed)
+            fprintf(
+                stderr,
+                "  groups: %llu published, %llu suppressed (below min_group or overflow), "
+                "%llu suppressed to protect them (secondary); totals: %llu published, %llu "
+                "suppressed; %llu record(s) in overflow groups\n",
+                (unsigned long long)st.groups_published, (unsigned long long)st.groups_suppressed,
+                (unsigned long long)st.groups_secondary, (unsigned long long)st.totals_published,
+                (unsigned long long)st.totals_suppressed, (unsigned long long)st.overflow_records);
+    }
 }
 
 static int replay_main(int argc, char **argv)
@@ -162,14 +210,28 @@ static int replay_main(int argc, char **argv)
         sensor_registry_free(reg);
         return 1;
     }
-    static struct sensor_record rec;
     struct replay rp = {.out = stdout};
+    struct pipeline *pl = NULL;
+    struct pipeline_options po = {
+        .sensors = reg, .keys = keys, .obs = &replay_observer, .ctx = &rp, .replay_clock = true};
     char *line = malloc(MAX_LINE);
     unsigned char *bin = malloc(MAX_LINE);
-    int64_t clock = INT64_MIN;
     int rc = 0;
+    if (!line || !bin || pipeline_new(&po, &pl) != FG_OK) {
+        fprintf(stderr, "replay: out of memory\n");
+        free(line);
+        free(bin);
+        pseudonym_keyring_close(keys);
+        if (own_keys)
+            rm_keydir(keys_dir);
+        policy_free(p);
+        sensor_registry_free(reg);
+        return 1;
+    }
+    if (pipeline_set_policy(pl, p, fg_now_ms()) != FG_OK)
+        rc = 1;
     bool expired_said = false;
-    while (line && bin && fgets(line, MAX_LINE, stdin)) {
+    while (!rc && fgets(line, MAX_LINE, stdin)) {
         rp.lines++;
         size_t ll = strlen(line);
         while (ll && (line[ll - 1] == '\n' || line[ll - 1] == '\r'))
@@ -190,7 +252,7 @@ static int replay_main(int argc, char **argv)
                    sodium_base642bin(bin, MAX_LINE, jb->valuestring, strlen(jb->valuestring), NULL,
                                      &plen, NULL, sodium_base64_VARIANT_ORIGINAL) == 0)
             payload = bin;
-        int64_t t = INT64_MIN;
+        int64_t t = PIPELINE_TIME_UNKNOWN;
         if (cJSON_IsString(jtime) &&
             !fg_parse_time(jtime->valuestring, strlen(jtime->valuestring), &t))
             t = INT64_MIN;
@@ -199,80 +261,29 @@ static int replay_main(int argc, char **argv)
             cJSON_Delete(j);
             continue;
         }
-        fg_err e = sensor_decode(reg, jt->valuestring, payload, plen, &rec, why, sizeof why);
+        /* The pipeline's replay clock: this line's time, else the record's
+         * timestamp, else the last time seen; it never runs backwards. */
+        pipeline_reject rej;
+        if (pipeline_input(pl, jt->valuestring, payload, plen, t, &rej, NULL) != FG_OK)
+            rc = 1;
         cJSON_Delete(j);
-        if (e) {
-            rp.decode_err[e < FG_ERR__COUNT ? e : 0]++;
-            continue;
-        }
-        if (t == INT64_MIN)
-            t = record_time(&rec);
-        if (t == INT64_MIN)
-            t = clock == INT64_MIN ? fg_now_ms() : clock;
-        if (t > clock)
-            clock = t; /* the clock never runs backwards: windows close in order */
-        rec.received_ms = clock;
-        if (!expired_said && policy_expired(p, clock)) {
+        if (!expired_said && rej != PIPE_REJ_UNKNOWN_TOPIC && pipeline_clock(pl) != INT64_MIN &&
+            policy_expired(p, pipeline_clock(pl))) {
             fprintf(stderr, "replay: the policy has expired at this time: nothing leaves\n");
             expired_said = true;
         }
-        if (pseudonym_keyring_tick(keys, clock) != FG_OK ||
-            policy_tick(p, clock, false, print_output, &rp) != FG_OK) {
-            rc = 1;
-            break;
-        }
-        int emitted = 0;
-        if (!policy_reads_type(p, rec.type))
-            rp.no_route++;
-        else if (policy_apply(p, keys, &rec, clock, print_output, &rp, &emitted) != FG_OK)
-            rp.apply_err++;
-        sodium_memzero(rec.arena, rec.arena_used);
     }
-    if (policy_tick(p, clock == INT64_MIN ? fg_now_ms() : clock, true, print_output, &rp))
+    int64_t clock = pipeline_clock(pl);
+    if (pipeline_tick(pl, clock == INT64_MIN ? fg_now_ms() : clock, true))
         rc = 1;
     fflush(stdout);
-    /* summary */
-    fprintf(stderr, "replay: %llu line(s) read, %llu message(s) would leave\n",
-            (unsigned long long)rp.lines, (unsigned long long)rp.left);
-    fprintf(stderr, "dropped:\n");
-    if (rp.bad_line)
-        fprintf(stderr, "  %llu not a telemetry line (JSON with topic and payload)\n",
-                (unsigned long long)rp.bad_line);
-    for (int i = 1; i < FG_ERR__COUNT; i++)
-        if (rp.decode_err[i])
-            fprintf(stderr, "  %llu rejected at decode: %s\n", (unsigned long long)rp.decode_err[i],
-                    fg_strerror((fg_err)i));
-    if (rp.no_route)
-        fprintf(stderr, "  %llu of a sensor type no route reads\n",
-                (unsigned long long)rp.no_route);
-    if (rp.apply_err)
-        fprintf(stderr, "  %llu refused by the policy engine (error)\n",
-                (unsigned long long)rp.apply_err);
-    for (size_t i = 0; i < policy_route_count(p); i++) {
-        struct policy_route_stats st;
-        policy_route_stats(p, i, &st);
-        fprintf(stderr,
-                "route %s: %llu read, %llu not matching 'when', %llu left, %llu too late for "
-                "their window\n",
-                st.name, (unsigned long long)st.matched, (unsigned long long)st.filtered,
-                (unsigned long long)st.emitted, (unsigned long long)st.late);
-        if (st.groups_published || st.groups_suppressed || st.groups_secondary ||
-            st.totals_published || st.totals_suppressed)
-            fprintf(
-                stderr,
-                "  groups: %llu published, %llu suppressed (below min_group or overflow), "
-                "%llu suppressed to protect them (secondary); totals: %llu published, %llu "
-                "suppressed; %llu record(s) in overflow groups\n",
-                (unsigned long long)st.groups_published, (unsigned long long)st.groups_suppressed,
-                (unsigned long long)st.groups_secondary, (unsigned long long)st.totals_published,
-                (unsigned long long)st.totals_suppressed, (unsigned long long)st.overflow_records);
-    }
+    print_summary(&rp, p);
     free(line);
     free(bin);
+    pipeline_free(pl); /* and the policy */
     pseudonym_keyring_close(keys);
     if (own_keys)
         rm_keydir(keys_dir);
-    policy_free(p);
     sensor_registry_free(reg);
     return rc;
 }

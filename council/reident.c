@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,15 +15,38 @@
 #include "common/fg_log.h"
 #include "common/fg_util.h"
 
-/* Seen set: 64-bit keyed hashes of (route, pseudonym) for the current epoch. */
-struct reident {
-    char *dir;
-    unsigned char x_pk[crypto_box_PUBLICKEYBYTES];
-    pthread_mutex_t lock;
+#define ROUTE_MAX 64
+#define VALUE_MAX 1024
+#define QUEUE_MAX 65536 /* pending entries; past it a sighting is dropped, counted */
+
+/* A sighting waiting for the main thread: the raw identifier lives here, in
+ * memory only, until it is sealed; the node is wiped when freed. */
+struct pending {
+    struct pending *next;
+    int64_t epoch, seen_ms;
+    char route[ROUTE_MAX];
+    char pseudonym[32];
+    size_t len;
+    char value[];
+};
+
+/* A seen set: 64-bit keyed hashes of (route, pseudonym) for one epoch. */
+struct seen {
     int64_t epoch;
     uint64_t *set;
     size_t cap, n;
+};
+
+struct reident {
+    char *dir;
+    unsigned char x_pk[crypto_box_PUBLICKEYBYTES];
     unsigned char salt[16];
+    pthread_mutex_t lock; /* guards hot and the queue */
+    struct seen hot;      /* queued this run: sightings are queued once */
+    struct pending *head, **tail;
+    size_t queued;
+    struct seen disk; /* main thread only: what the epoch's file already holds */
+    struct reident_stats st;
 };
 
 static void epoch_path(const char *dir, int64_t epoch, char *buf, size_t len)
@@ -43,50 +67,70 @@ static uint64_t key_of(const struct reident *r, const char *route, const char *p
     return k ? k : 1; /* 0 marks an empty slot */
 }
 
-static bool set_insert(struct reident *r, uint64_t k)
+static bool seen_has(const struct seen *s, uint64_t k)
 {
-    if ((r->n + 1) * 2 > r->cap) {
-        size_t ncap = r->cap ? r->cap * 2 : 1024;
+    if (!s->cap)
+        return false;
+    size_t j = k & (s->cap - 1);
+    while (s->set[j]) {
+        if (s->set[j] == k)
+            return true;
+        j = (j + 1) & (s->cap - 1);
+    }
+    return false;
+}
+
+/* False only when out of memory (then the key is not remembered). */
+static bool seen_add(struct seen *s, uint64_t k)
+{
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 1024;
         uint64_t *ns = calloc(ncap, sizeof *ns);
         if (!ns)
-            return true; /* out of memory: at worst we seal a duplicate later */
-        for (size_t i = 0; i < r->cap; i++)
-            if (r->set[i]) {
-                size_t j = r->set[i] & (ncap - 1);
+            return false;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->set[i]) {
+                size_t j = s->set[i] & (ncap - 1);
                 while (ns[j])
                     j = (j + 1) & (ncap - 1);
-                ns[j] = r->set[i];
+                ns[j] = s->set[i];
             }
-        free(r->set);
-        r->set = ns;
-        r->cap = ncap;
+        free(s->set);
+        s->set = ns;
+        s->cap = ncap;
     }
-    size_t j = k & (r->cap - 1);
-    while (r->set[j]) {
-        if (r->set[j] == k)
-            return false;
-        j = (j + 1) & (r->cap - 1);
+    size_t j = k & (s->cap - 1);
+    while (s->set[j]) {
+        if (s->set[j] == k)
+            return true;
+        j = (j + 1) & (s->cap - 1);
     }
-    r->set[j] = k;
-    r->n++;
+    s->set[j] = k;
+    s->n++;
     return true;
 }
 
-/* Reloads the seen set of an epoch from its file (after a restart). */
-static void load_epoch(struct reident *r, int64_t epoch)
+static void seen_reset(struct seen *s, int64_t epoch)
 {
-    memset(r->set, 0, r->cap * sizeof *r->set);
-    r->n = 0;
-    r->epoch = epoch;
+    if (s->set)
+        memset(s->set, 0, s->cap * sizeof *s->set);
+    s->n = 0;
+    s->epoch = epoch;
+}
+
+/* Main thread: the seen set of an epoch from its file (after a restart). */
+static void load_disk_epoch(struct reident *r, int64_t epoch)
+{
+    seen_reset(&r->disk, epoch);
     char path[4096], *text = NULL;
     epoch_path(r->dir, epoch, path, sizeof path);
     if (fg_read_file(path, 1u << 30, &text, NULL) != FG_OK)
         return;
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char route[64], ps[32];
-        if (sscanf(line, "%63s %31s", route, ps) == 2)
-            set_insert(r, key_of(r, route, ps));
+        char route[ROUTE_MAX], ps[32];
+        if (sscanf(line, "%63s %31s", route, ps) == 2 && !seen_add(&r->disk, key_of(r, route, ps)))
+            break; /* out of memory: at worst a sighting is sealed twice */
     }
     free(text);
 }
@@ -114,69 +158,192 @@ fg_err reident_open(const char *dir, const unsigned char wc_pk[32], struct reide
     }
     randombytes_buf(r->salt, sizeof r->salt);
     pthread_mutex_init(&r->lock, NULL);
-    r->epoch = -1;
+    r->hot.epoch = r->disk.epoch = -1;
+    r->tail = &r->head;
     *out = r;
     return FG_OK;
+}
+
+static void pending_free(struct pending *p)
+{
+    sodium_memzero(p->value, p->len);
+    free(p);
+}
+
+/* Counted and said once per kind: the pseudonym went upstream but nobody
+ * will be able to re-identify it. */
+static void dropped(uint64_t *counter, const char *why)
+{
+    if ((*counter)++ == 0)
+        fg_error("reident",
+                 "a pseudonym cannot be re-identified: %s (counted in the metrics; "
+                 "said once)",
+                 why);
 }
 
 void reident_record(struct reident *r, int64_t epoch, const char *route, const char *value,
                     size_t len, const char *pseudonym)
 {
-    if (strlen(route) >= 64 || strchr(route, ' ') || len > 1024)
+    size_t rl = strlen(route), pl = strlen(pseudonym);
+    if (rl >= ROUTE_MAX || strchr(route, ' ') || len > VALUE_MAX || pl >= 32) {
+        pthread_mutex_lock(&r->lock);
+        dropped(&r->st.dropped_too_long, "route name or identifier too long for the table");
+        pthread_mutex_unlock(&r->lock);
         return;
+    }
+    uint64_t k = key_of(r, route, pseudonym);
     pthread_mutex_lock(&r->lock);
-    if (epoch != r->epoch) {
-        if (!r->cap) {
-            r->cap = 1024;
-            r->set = calloc(r->cap, sizeof *r->set);
-        }
-        if (r->set)
-            load_epoch(r, epoch);
-    }
-    if (!r->set || !set_insert(r, key_of(r, route, pseudonym))) {
+    if (epoch != r->hot.epoch)
+        seen_reset(&r->hot, epoch);
+    if (seen_has(&r->hot, k)) {
         pthread_mutex_unlock(&r->lock);
         return;
     }
-    /* {"id": VALUE}: sealed, so the file holds no readable identifier */
+    struct pending *p = NULL;
+    if (r->queued >= QUEUE_MAX)
+        dropped(&r->st.dropped_queue_full, "too many sightings wait to be written");
+    else if (!(p = malloc(sizeof *p + len)) || !seen_add(&r->hot, k)) {
+        free(p);
+        p = NULL;
+        dropped(&r->st.dropped_nomem, "out of memory");
+    }
+    if (p) {
+        p->next = NULL;
+        p->epoch = epoch;
+        p->seen_ms = fg_now_ms();
+        memcpy(p->route, route, rl + 1);
+        memcpy(p->pseudonym, pseudonym, pl + 1);
+        memcpy(p->value, value, len);
+        p->len = len;
+        *r->tail = p;
+        r->tail = &p->next;
+        r->queued++;
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* {"id": VALUE} sealed to the works council, base64: the file holds no
+ * readable identifier. NULL when out of memory. */
+static char *seal_line(const struct reident *r, const struct pending *p)
+{
     cJSON *o = cJSON_CreateObject();
-    char *idcopy = malloc(len + 1);
-    if (!o || !idcopy) {
-        cJSON_Delete(o);
-        free(idcopy);
-        pthread_mutex_unlock(&r->lock);
-        return;
+    char *idcopy = malloc(p->len + 1);
+    char *plain = NULL, *line = NULL;
+    if (o && idcopy) {
+        memcpy(idcopy, p->value, p->len);
+        idcopy[p->len] = '\0';
+        cJSON_AddStringToObject(o, "id", idcopy);
+        sodium_memzero(idcopy, p->len);
+        plain = cJSON_PrintUnformatted(o);
     }
-    memcpy(idcopy, value, len);
-    idcopy[len] = '\0';
-    cJSON_AddStringToObject(o, "id", idcopy);
-    sodium_memzero(idcopy, len);
     free(idcopy);
-    char *plain = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     size_t pl = plain ? strlen(plain) : 0;
-    unsigned char *sealed = malloc(pl + crypto_box_SEALBYTES);
+    unsigned char *sealed = plain ? malloc(pl + crypto_box_SEALBYTES) : NULL;
     size_t b64len =
         sodium_base64_ENCODED_LEN(pl + crypto_box_SEALBYTES, sodium_base64_VARIANT_ORIGINAL);
-    char *b64 = malloc(b64len);
-    if (plain && sealed && b64 &&
-        crypto_box_seal(sealed, (unsigned char *)plain, pl, r->x_pk) == 0) {
-        sodium_bin2base64(b64, b64len, sealed, pl + crypto_box_SEALBYTES,
+    size_t cap = b64len + ROUTE_MAX + 32 + 32;
+    line = sealed ? malloc(cap) : NULL;
+    if (line && crypto_box_seal(sealed, (unsigned char *)plain, pl, r->x_pk) == 0) {
+        int n = snprintf(line, cap, "%s %s %lld ", p->route, p->pseudonym, (long long)p->seen_ms);
+        sodium_bin2base64(line + n, cap - (size_t)n, sealed, pl + crypto_box_SEALBYTES,
                           sodium_base64_VARIANT_ORIGINAL);
-        char path[4096];
-        epoch_path(r->dir, epoch, path, sizeof path);
-        int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            dprintf(fd, "%s %s %lld %s\n", route, pseudonym, (long long)fg_now_ms(), b64);
-            close(fd);
-        } else
-            fg_error("reident", "cannot write the sealed table: %s", strerror(errno));
+        strcat(line, "\n");
+    } else {
+        free(line);
+        line = NULL;
     }
     if (plain) {
         sodium_memzero(plain, pl);
         free(plain);
     }
     free(sealed);
-    free(b64);
+    return line;
+}
+
+/* Writes one entry; false if the file cannot be written (the caller keeps it). */
+static bool write_one(struct reident *r, const struct pending *p)
+{
+    if (p->epoch != r->disk.epoch)
+        load_disk_epoch(r, p->epoch);
+    uint64_t k = key_of(r, p->route, p->pseudonym);
+    if (seen_has(&r->disk, k))
+        return true; /* sealed by an earlier run */
+    char *line = seal_line(r, p);
+    if (!line) {
+        pthread_mutex_lock(&r->lock);
+        dropped(&r->st.dropped_nomem, "out of memory");
+        pthread_mutex_unlock(&r->lock);
+        return true;
+    }
+    char path[4096];
+    epoch_path(r->dir, p->epoch, path, sizeof path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    size_t ll = strlen(line);
+    bool ok = fd >= 0 && write(fd, line, ll) == (ssize_t)ll;
+    int err = errno;
+    if (fd >= 0 && close(fd) != 0)
+        ok = false;
+    free(line);
+    pthread_mutex_lock(&r->lock);
+    bool first = !ok && r->st.write_errors++ == 0;
+    if (ok)
+        r->st.written++;
+    pthread_mutex_unlock(&r->lock);
+    if (!ok) {
+        if (first)
+            fg_error("reident",
+                     "cannot write the sealed table %s: %s; sightings wait in memory "
+                     "and are retried",
+                     path, strerror(err));
+        return false;
+    }
+    if (!seen_add(&r->disk, k))
+        r->disk.epoch = -1; /* reloaded next time */
+    return true;
+}
+
+size_t reident_flush(struct reident *r)
+{
+    if (!r)
+        return 0;
+    pthread_mutex_lock(&r->lock);
+    struct pending *list = r->head;
+    r->head = NULL;
+    r->tail = &r->head;
+    size_t n = r->queued;
+    r->queued = 0;
+    pthread_mutex_unlock(&r->lock);
+    size_t done = 0;
+    while (list) {
+        struct pending *p = list;
+        if (!write_one(r, p))
+            break;
+        list = p->next;
+        pending_free(p);
+        done++;
+    }
+    if (list) {
+        /* The disk refused: put the rest back in front, in order. */
+        struct pending *last = list;
+        while (last->next)
+            last = last->next;
+        pthread_mutex_lock(&r->lock);
+        last->next = r->head;
+        if (!r->head)
+            r->tail = &last->next;
+        r->head = list;
+        r->queued += n - done;
+        pthread_mutex_unlock(&r->lock);
+    }
+    return done;
+}
+
+void reident_get_stats(struct reident *r, struct reident_stats *st)
+{
+    pthread_mutex_lock(&r->lock);
+    *st = r->st;
+    st->queued = r->queued;
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -184,18 +351,37 @@ void reident_destroy_epoch(struct reident *r, int64_t epoch)
 {
     char path[4096];
     epoch_path(r->dir, epoch, path, sizeof path);
+    /* Sightings of that epoch still queued go with it. */
     pthread_mutex_lock(&r->lock);
+    struct pending **pp = &r->head;
+    while (*pp) {
+        struct pending *p = *pp;
+        if (p->epoch == epoch) {
+            *pp = p->next;
+            pending_free(p);
+            r->queued--;
+        } else
+            pp = &p->next;
+    }
+    r->tail = pp;
+    pthread_mutex_unlock(&r->lock);
     if (unlink(path) == 0)
         fg_info("reident", "deleted the re-identification table of epoch %lld", (long long)epoch);
-    pthread_mutex_unlock(&r->lock);
 }
 
 void reident_close(struct reident *r)
 {
     if (!r)
         return;
+    (void)reident_flush(r);
+    while (r->head) {
+        struct pending *p = r->head;
+        r->head = p->next;
+        pending_free(p);
+    }
     pthread_mutex_destroy(&r->lock);
-    free(r->set);
+    free(r->hot.set);
+    free(r->disk.set);
     free(r->dir);
     free(r);
 }

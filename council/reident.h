@@ -19,11 +19,24 @@ struct reident;
 /* wc_pk: the works council's Ed25519 public key (converted to X25519 here). */
 FG_MUST_CHECK fg_err reident_open(const char *dir, const unsigned char wc_pk[32],
                                   struct reident **out, char *why, size_t why_len);
-/* Thread-safe; seals only the first sighting per (epoch, route, pseudonym). */
+/* Thread-safe, never touches the disk (safe on Paho's or a broker's thread):
+ * queues the first sighting per (epoch, route, pseudonym) in memory. A
+ * sighting that cannot be queued (out of memory, queue full, route or value
+ * too long) is counted in reident_stats and logged once per kind. */
 void reident_record(struct reident *r, int64_t epoch, const char *route, const char *value,
                     size_t len, const char *pseudonym);
-/* Deletes an epoch's table (its key is being destroyed). */
+/* Main thread (blocks on the disk): seals and appends what is queued,
+ * skipping what an earlier run already wrote. What cannot be written stays
+ * queued for the next call (counted, logged once). Returns entries written. */
+size_t reident_flush(struct reident *r);
+struct reident_stats {
+    uint64_t written, queued, write_errors;
+    uint64_t dropped_nomem, dropped_queue_full, dropped_too_long;
+};
+void reident_get_stats(struct reident *r, struct reident_stats *st);
+/* Deletes an epoch's table and its queued sightings (its key is being destroyed). */
 void reident_destroy_epoch(struct reident *r, int64_t epoch);
+/* Flushes what it can, wipes the rest. */
 void reident_close(struct reident *r);
 
 /* Offline, with the works council's secret key (64-byte Ed25519). */

@@ -128,6 +128,21 @@ static void per_link(struct wr *w, const char *name, const char *type, const cha
         }                                                                                          \
     } while (0)
 
+/* Quarantine and the degraded reasons (issue 16). */
+static void render_health(struct wr *w, const struct metrics_snapshot *s)
+{
+    scalar(w, "quarantine_messages", "gauge",
+           "Messages the upstream refused, held in quarantine (fairgate outbox list).",
+           s->quarantined);
+    scalar(w, "quarantined_total", "counter", "Messages moved to quarantine.",
+           s->quarantined_total);
+    scalar(w, "degraded", "gauge", "1 while the gateway is degraded (see degraded_reason).",
+           s->ndegraded > 0);
+    head(w, "degraded_reason", "gauge", "1 for each reason the gateway is degraded.");
+    for (size_t i = 0; i < s->ndegraded; i++)
+        put(w, "fairgate_degraded_reason{reason=\"%s\"} 1\n", s->degraded[i]);
+}
+
 size_t metrics_render(const struct metrics_snapshot *s, char *buf, size_t len)
 {
     struct wr w = {buf, len, 0};
@@ -196,6 +211,7 @@ size_t metrics_render(const struct metrics_snapshot *s, char *buf, size_t len)
            "1 while inputs are paused (outbox full or not writable); the local broker keeps them.",
            s->inputs_paused);
     scalar(&w, "input_pauses_total", "counter", "Times inputs were paused.", s->input_pauses);
+    render_health(&w, s);
 
     per_link(&w, "link_up", "gauge", "1 while connected to the broker.", s->local.connected,
              s->upstream.connected);
@@ -288,9 +304,12 @@ size_t metrics_render_status_json(const struct metrics_snapshot *s, char *buf, s
         rejected += s->rejected[i].count;
     const char *state = !s->policy_loaded || s->policy_expired ? "no-policy"
                         : !s->upstream.connected               ? "upstream-down"
-                        : s->inputs_paused                     ? "inputs-paused"
+                        : s->ndegraded                         ? "degraded"
                                                                : "ok";
-    put(&w, "{\"state\":\"%s\",\"version\":", state);
+    put(&w, "{\"state\":\"%s\",\"degraded\":[", state);
+    for (size_t i = 0; i < s->ndegraded; i++)
+        put(&w, "%s\"%s\"", i ? "," : "", s->degraded[i]);
+    put(&w, "],\"quarantined\":%llu,\"version\":", (unsigned long long)s->quarantined);
     put_json_string(&w, s->version);
     put(&w, ",\"site\":");
     put_json_string(&w, s->site);

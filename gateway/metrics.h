@@ -17,6 +17,7 @@
 #define METRICS_NAME_MAX 64
 #define METRICS_MAX_REASONS 16
 #define METRICS_MAX_ROUTES 32
+#define METRICS_MAX_DEGRADED 6
 #define METRICS_LATENCY_BUCKETS 13 /* finite upper bounds; +Inf is implicit */
 
 /* Upper bounds of the publish latency buckets, in microseconds (1 ms .. 10 s). */
@@ -83,6 +84,12 @@ struct metrics_snapshot {
     uint64_t retention_deleted; /* unsent messages deleted because retention ended */
     bool inputs_paused;         /* outbox full or not writable */
     uint64_t input_pauses;
+    uint64_t quarantined;       /* refused messages held in quarantine now */
+    uint64_t quarantined_total; /* moved to quarantine since start */
+    /* Why the gateway is degraded, as codes (upstream-down, upstream-stalled,
+     * inputs-paused-full, inputs-paused-disk, quarantined); none: ok. */
+    size_t ndegraded;
+    char degraded[METRICS_MAX_DEGRADED][32];
 
     struct metrics_link local, upstream;
     struct metrics_histogram_snapshot latency; /* send to PUBACK upstream */

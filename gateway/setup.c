@@ -14,7 +14,6 @@
 #include "council/keys.h"
 #include "council/policy_sig.h"
 #include "council/reident.h"
-#include "policy/pseudonym.h"
 
 fg_err setup_load_sensors(const struct fg_config *cfg, struct sensor_registry **out, char *why,
                           size_t why_len)
@@ -116,14 +115,8 @@ fg_err setup_instance_id(const struct fg_config *cfg, char *out, size_t out_len,
     return FG_OK;
 }
 
-static void on_pseudonym(void *ctx, int64_t epoch, const char *domain, const char *value,
-                         size_t len, const char *pseudonym)
-{
-    reident_record(ctx, epoch, domain, value, len, pseudonym);
-}
-
-fg_err setup_open_reident(const struct fg_config *cfg, struct pseudonym_keyring *keys,
-                          struct reident **out, char *why, size_t why_len)
+fg_err setup_open_reident(const struct fg_config *cfg, struct reident **out, char *why,
+                          size_t why_len)
 {
     *out = NULL;
     if (!cfg->trust_works_council) {
@@ -137,10 +130,7 @@ fg_err setup_open_reident(const struct fg_config *cfg, struct pseudonym_keyring 
     fg_err e = keys_load_public(cfg->trust_works_council, wc, role, sizeof role, why, why_len);
     if (!e)
         e = reident_open(rdir, wc, out, why, why_len);
-    if (e)
-        return e;
-    pseudonym_keyring_set_observer(keys, on_pseudonym, *out);
-    return FG_OK;
+    return e;
 }
 
 void setup_policy_stamp(const struct fg_config *cfg, char *out, size_t out_len)

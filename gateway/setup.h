@@ -28,14 +28,13 @@ FG_MUST_CHECK fg_err setup_open_audit(const struct fg_config *cfg, const char *a
 FG_MUST_CHECK fg_err setup_instance_id(const struct fg_config *cfg, char *out, size_t out_len,
                                        char *why, size_t why_len);
 
-/* With trust.works_council: opens the sealed re-identification tables and
- * makes every pseudonym the keyring produces land in them (*out NULL and a
- * warning without a works council key). The tables of an epoch go with its
- * key: call reident_destroy_epoch from the keyring's hook. */
-struct pseudonym_keyring;
+/* With trust.works_council: opens the sealed re-identification tables (*out
+ * NULL and a warning without a works council key). The caller feeds them the
+ * pipeline's pseudonym sightings (reident_record), writes them with
+ * reident_flush off the hot path, and deletes an epoch's table with its key. */
 struct reident;
-FG_MUST_CHECK fg_err setup_open_reident(const struct fg_config *cfg, struct pseudonym_keyring *keys,
-                                        struct reident **out, char *why, size_t why_len);
+FG_MUST_CHECK fg_err setup_open_reident(const struct fg_config *cfg, struct reident **out,
+                                        char *why, size_t why_len);
 
 /* A stamp of the policy and signature files (mtime, size): policy.watch
  * compares it to notice an edit without inotify. */

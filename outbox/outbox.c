@@ -39,7 +39,7 @@ static struct slot *slot_at(struct outbox *o, size_t i)
     return &o->ring[(o->head + i) % o->cap];
 }
 
-static struct outbox_entry *entry_new(const struct policy_output *m, uint64_t id, int64_t now)
+static struct outbox_entry *entry_new(const struct fg_message *m, uint64_t id, int64_t now)
 {
     size_t lt = strlen(m->topic) + 1, lr = strlen(m->route) + 1, lp = strlen(m->purpose) + 1,
            ln = strlen(m->policy_name) + 1;
@@ -63,12 +63,12 @@ static struct outbox_entry *entry_new(const struct policy_output *m, uint64_t id
 
 static struct outbox_entry *entry_copy(const struct outbox_entry *src)
 {
-    struct policy_output m = {.route = src->route,
-                              .purpose = src->purpose,
-                              .topic = src->topic,
-                              .payload = src->payload,
-                              .len = src->len,
-                              .policy_name = src->policy};
+    struct fg_message m = {.route = src->route,
+                           .purpose = src->purpose,
+                           .topic = src->topic,
+                           .payload = src->payload,
+                           .len = src->len,
+                           .policy_name = src->policy};
     struct outbox_entry *e = entry_new(&m, src->id, src->created_ms);
     if (e) {
         e->deadline_ms = src->deadline_ms;
@@ -244,7 +244,7 @@ void outbox_close(struct outbox *o)
     free(o);
 }
 
-fg_err outbox_put(struct outbox *o, const struct policy_output *msg, int64_t now_ms)
+fg_err outbox_put(struct outbox *o, const struct fg_message *msg, int64_t now_ms)
 {
     pthread_mutex_lock(&o->lock);
     /* Past the hard limit only a broker ignoring our pause could bring us. */
@@ -321,6 +321,15 @@ void outbox_ack(struct outbox *o, uint64_t id)
         compact(o);
     }
     pthread_mutex_unlock(&o->lock);
+}
+
+struct outbox_entry *outbox_copy(struct outbox *o, uint64_t id)
+{
+    pthread_mutex_lock(&o->lock);
+    struct slot *s = find(o, id);
+    struct outbox_entry *c = s && s->state != ST_DONE ? entry_copy(s->e) : NULL;
+    pthread_mutex_unlock(&o->lock);
+    return c;
 }
 
 void outbox_requeue(struct outbox *o, uint64_t id)

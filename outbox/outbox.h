@@ -1,7 +1,7 @@
 /* The outbox: minimised messages waiting for the upstream broker, bounded in
  * messages and bytes, and (with a directory) durable in an append-only segment
- * log with a checksum per record. Only policy output enters it; raw telemetry
- * never does. THREAD SAFETY: every function locks; callers never hold the
+ * log with a checksum per record. Only minimised messages (struct fg_message)
+ * enter it; raw telemetry never does. THREAD SAFETY: every function locks; callers never hold the
  * lock across Paho calls.
  *
  * What survives (docs/operations.md has the table): a PUT is written (write(2))
@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "common/fg_error.h"
-#include "policy/policy.h"
+#include "pipeline/message.h"
 
 struct outbox;
 
@@ -56,7 +56,7 @@ uint64_t outbox_recovered(struct outbox *o);
 /* FG_ERR_FULL past max + slack. FG_ERR_IO if the write failed: the entry is
  * then kept in memory only, outbox_write_failing() turns true until a later
  * outbox_sync() manages to write it (the caller stops taking inputs). */
-FG_MUST_CHECK fg_err outbox_put(struct outbox *o, const struct policy_output *msg, int64_t now_ms);
+FG_MUST_CHECK fg_err outbox_put(struct outbox *o, const struct fg_message *msg, int64_t now_ms);
 /* Takes up to max queued (not in-flight) entries, oldest first, marking them
  * in flight. Returns how many were written to out[]. */
 size_t outbox_take(struct outbox *o, struct outbox_entry **out, size_t max);
@@ -64,6 +64,8 @@ void outbox_entry_free(struct outbox_entry *e);
 /* The upstream acknowledged it: gone for good (its ACK record is written by
  * the next outbox_sync; until then a crash only causes a duplicate). */
 void outbox_ack(struct outbox *o, uint64_t id);
+/* A copy of a live entry (queued or in flight), or NULL: for the quarantine. */
+struct outbox_entry *outbox_copy(struct outbox *o, uint64_t id);
 /* The send failed: it goes back to the queue, in order. */
 void outbox_requeue(struct outbox *o, uint64_t id);
 /* Connection lost: everything in flight goes back to the queue. */

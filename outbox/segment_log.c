@@ -41,8 +41,10 @@ struct outbox_log {
     bool dirty;     /* written since the last fsync */
     unsigned char marks[MARK_BUF];
     size_t nmarks;
+#ifdef FAIRGATE_TEST_HOOKS
     const char *fault_flag; /* tests: while this file exists, writes fail with ENOSPC */
-    uint64_t reserved;      /* ids below this are durably reserved */
+#endif
+    uint64_t reserved; /* ids below this are durably reserved */
 };
 
 #define ID_BLOCK 100000
@@ -87,10 +89,12 @@ static void checksum(const unsigned char *rec, size_t len, unsigned char out[SUM
 
 static ssize_t write_all(struct outbox_log *l, const void *buf, size_t len)
 {
+#ifdef FAIRGATE_TEST_HOOKS
     if (l->fault_flag && access(l->fault_flag, F_OK) == 0) {
         errno = ENOSPC;
         return -1;
     }
+#endif
     const char *p = buf;
     size_t left = len;
     while (left) {
@@ -405,7 +409,10 @@ fg_err olog_open(const char *dir, outbox_sync_mode sync, int64_t segment_bytes, 
     l->fd = -1;
     l->sync = sync;
     l->segment_bytes = segment_bytes > 0 ? segment_bytes : 4 << 20;
+#ifdef FAIRGATE_TEST_HOOKS
+    /* Test builds only: while this file exists, writes fail with ENOSPC. */
     l->fault_flag = getenv("FAIRGATE_FAULT_OUTBOX_ENOSPC");
+#endif
     DIR *d = opendir(dir);
     char *names[MAX_SEGS];
     size_t n = 0;

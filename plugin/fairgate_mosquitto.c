@@ -58,7 +58,7 @@ FGP_EXPORT int mosquitto_plugin_version(int supported_version_count, const int *
 
 /* ---- emitting ----------------------------------------------------------------- */
 
-static fg_err emit(void *ctx, const struct fgp_message *m)
+static fg_err emit(void *ctx, const struct fg_message *m)
 {
     struct fgp *g = ctx;
     mosquitto_property *props = NULL;
@@ -110,6 +110,23 @@ static fg_err emit(void *ctx, const struct fgp_message *m)
     return FG_OK;
 }
 
+/* A pseudonym was made: queue the sighting for the works council's sealed
+ * table (in memory; sealed and written by the housekeeping thread). */
+static void on_pseudonym(void *ctx, int64_t epoch, const char *route, const char *value, size_t len,
+                         const char *pseudonym)
+{
+    struct fgp *g = ctx;
+    if (g->reident)
+        reident_record(g->reident, epoch, route, value, len, pseudonym);
+}
+
+static void on_reject(void *ctx, pipeline_reject r, fg_err cause, const char *why)
+{
+    struct fgp *g = ctx;
+    (void)r;
+    snprintf(g->why, sizeof g->why, "%s", why && *why ? why : fg_strerror(cause));
+}
+
 /* ---- the input path (broker thread) -------------------------------------------- */
 
 static bool is_raw(const struct fgp *g, const char *topic)
@@ -119,14 +136,14 @@ static bool is_raw(const struct fgp *g, const char *topic)
            match;
 }
 
-static void count_reject(struct fgp *g, fgp_reject r, const char *why)
+static void count_reject(struct fgp *g, pipeline_reject r, const char *why)
 {
     atomic_fetch_add(&g->rejected[r], 1);
     uint64_t bit = (uint64_t)1 << r;
     if (!(g->rej_logged_mask & bit)) {
         g->rej_logged_mask |= bit;
-        fg_warn("input", "refused an input: %s%s%s", fgp_reject_name(r), why && *why ? ": " : "",
-                why ? why : "");
+        fg_warn("input", "refused an input: %s%s%s", pipeline_reject_name(r),
+                why && *why ? ": " : "", why ? why : "");
     }
 }
 
@@ -162,24 +179,30 @@ static int on_message(int event, void *event_data, void *userdata)
     }
     uint64_t t0 = mono_ns();
     atomic_fetch_add(&g->in, 1);
-    fgp_reject r = FGP_REJ_NONE;
+    pipeline_reject r = PIPE_REJ_NONE;
     int emitted = 0;
-    char why[256];
-    fg_err e = fgp_core_input(&g->core, ev->topic, ev->payload, ev->payloadlen, fg_now_ms(), &r,
-                              &emitted, why, sizeof why);
-    if (e && r == FGP_REJ_NONE)
-        r = FGP_REJ_POLICY_ERROR;
+    int64_t now = fg_now_ms();
+    g->why[0] = '\0';
+    if (!g->active || policy_expired(g->active, now)) {
+        /* Fail closed: without a policy in force, or once its validity ended,
+         * raw inputs are refused rather than acknowledged and dropped. */
+        r = PIPE_REJ_NO_POLICY;
+        pipeline_count_reject(g->pl, r, FG_ERR_EXPIRED, NULL);
+    } else if (pipeline_input(g->pl, ev->topic, ev->payload, ev->payloadlen, now, &r, &emitted) !=
+                   FG_OK &&
+               r == PIPE_REJ_NONE)
+        r = PIPE_REJ_POLICY_ERROR;
     /* Raw bytes go now, whatever the verdict. */
     if (ev->payload && ev->payloadlen)
         sodium_memzero(ev->payload, ev->payloadlen);
     int rc;
-    if (r == FGP_REJ_NO_ROUTE) {
+    if (r == PIPE_REJ_NO_ROUTE) {
         /* A well-formed input the policy does not read: its minimised form is
          * nothing. Counted like the daemon does, acknowledged, never routed. */
-        count_reject(g, r, why);
+        count_reject(g, r, g->why);
         rc = consume(ev);
-    } else if (r != FGP_REJ_NONE) {
-        count_reject(g, r, why);
+    } else if (r != PIPE_REJ_NONE) {
+        count_reject(g, r, g->why);
         rc = MOSQ_ERR_ACL_DENIED;
     } else {
         atomic_fetch_add(&g->accepted, 1);
@@ -195,21 +218,19 @@ static void log_stats(struct fgp *g, bool final)
 {
     fg_log_ratelimit_flush();
     uint64_t rej = 0;
-    for (int r = 0; r < FGP_REJ__COUNT; r++)
+    for (int r = 0; r < PIPE_REJ__COUNT; r++)
         rej += atomic_load(&g->rejected[r]);
     char pm[160], pt[160];
     fgp_pause_format(&g->pause_msg, pm, sizeof pm);
     fgp_pause_format(&g->pause_tick, pt, sizeof pt);
     fg_info("stats",
-            "%sin=%llu accepted=%llu out=%llu rejected=%llu publish_failed=%llu passed=%llu "
-            "sealed_in_loop=%llu; "
+            "%sin=%llu accepted=%llu out=%llu rejected=%llu publish_failed=%llu passed=%llu; "
             "broker loop paused by message callback: %s; by tick: %s",
             final ? "final: " : "", (unsigned long long)atomic_load(&g->in),
             (unsigned long long)atomic_load(&g->accepted),
             (unsigned long long)atomic_load(&g->emitted), (unsigned long long)rej,
             (unsigned long long)atomic_load(&g->publish_failed),
-            (unsigned long long)atomic_load(&g->passed),
-            (unsigned long long)fgp_rq_overflows(g->rq), pm, pt);
+            (unsigned long long)atomic_load(&g->passed), pm, pt);
     g->rej_logged_mask = 0;
 }
 
@@ -226,13 +247,14 @@ static int on_tick(int event, void *event_data, void *userdata)
     int64_t now = fg_now_ms();
     struct policy *p = atomic_exchange(&g->pending, NULL);
     if (p) {
-        if (fgp_core_set_policy(&g->core, p, now) != FG_OK)
+        g->active = p;
+        if (pipeline_set_policy(g->pl, p, now) != FG_OK)
             fg_warn("policy", "could not close all of the old policy's windows");
         g->expired_flagged = false;
     }
-    if (fgp_core_tick(&g->core, now, false) != FG_OK)
+    if (pipeline_tick(g->pl, now, false) != FG_OK)
         fg_warn("policy", "could not close an aggregation window");
-    if (g->core.policy && !g->expired_flagged && policy_expired(g->core.policy, now)) {
+    if (g->active && !g->expired_flagged && policy_expired(g->active, now)) {
         g->expired_flagged = true;
         atomic_store(&g->expired_seen, true); /* housekeeping logs and audits it */
     }
@@ -287,36 +309,34 @@ static fg_err open_state(struct fgp *g)
         policy_free(p);
         return FG_ERR_IO;
     }
-    if (setup_open_reident(&g->cfg, g->keys, &g->reident, why, sizeof why) != FG_OK) {
+    if (setup_open_reident(&g->cfg, &g->reident, why, sizeof why) != FG_OK) {
         fg_error("reident", "%s", why);
         policy_free(p);
         return FG_ERR_IO;
     }
-    /* Sealing happens on the housekeeping thread, not in the broker's loop. */
-    if (g->reident) {
-        if (fgp_rq_new(g->reident, &g->rq) != FG_OK) {
-            policy_free(p);
-            return FG_ERR_NOMEM;
-        }
-        pseudonym_keyring_set_observer(g->keys, fgp_rq_observe, g->rq);
+    static const struct pipeline_observer obs = {
+        .emit = emit, .pseudonym = on_pseudonym, .reject = on_reject};
+    struct pipeline_options po = {.sensors = g->sensors,
+                                  .keys = g->keys,
+                                  .max_payload = (size_t)g->cfg.max_payload,
+                                  .obs = &obs,
+                                  .ctx = g};
+    if (pipeline_new(&po, &g->pl) != FG_OK) {
+        policy_free(p);
+        return FG_ERR_NOMEM;
     }
-    g->core = (struct fgp_core){.sensors = g->sensors,
-                                .keys = g->keys,
-                                .max_payload = (size_t)g->cfg.max_payload,
-                                .emit = emit,
-                                .ctx = g};
-    g->core.policy = p; /* NULL: raw inputs are refused until one is admitted */
-    return FG_OK;
+    /* NULL: raw inputs are refused until a policy is admitted. */
+    g->active = p;
+    return pipeline_set_policy(g->pl, p, fg_now_ms());
 }
 
 static void free_state(struct fgp *g)
 {
     fgp_housekeeping_stop(g);
     policy_free(atomic_exchange(&g->pending, NULL));
-    policy_free(g->core.policy);
+    pipeline_free(g->pl); /* and the policy in force */
     pseudonym_keyring_close(g->keys);
-    fgp_rq_free(g->rq); /* seals what is still queued */
-    reident_close(g->reident);
+    reident_close(g->reident); /* seals what is still queued */
     flows_free(g->flows);
     audit_close(g->audit);
     sensor_registry_free(g->sensors);

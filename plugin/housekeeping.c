@@ -110,13 +110,13 @@ static void flush_key_events(struct fgp *g)
 static void audit_rejections(struct fgp *g)
 {
     cJSON *o = NULL;
-    for (int r = 0; r < FGP_REJ__COUNT; r++) {
+    for (int r = 0; r < PIPE_REJ__COUNT; r++) {
         uint64_t v = atomic_load(&g->rejected[r]);
         if (v == g->rej_audited[r])
             continue;
         if (!o)
             o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, fgp_reject_name(r), (double)(v - g->rej_audited[r]));
+        cJSON_AddNumberToObject(o, pipeline_reject_name(r), (double)(v - g->rej_audited[r]));
         g->rej_audited[r] = v;
     }
     if (o)
@@ -173,8 +173,8 @@ static void housekeeping_once(struct fgp *g, struct hk_clock *c, bool final)
                                "cannot rotate pseudonym keys");
     }
     flush_key_events(g);
-    if (g->rq)
-        fgp_rq_drain(g->rq);
+    if (g->reident)
+        reident_flush(g->reident); /* seals the sightings the broker thread queued */
     report_expiry(g);
     if (final || mono - c->last_flow >= g->cfg.audit_flow_interval_ms) {
         flows_flush(g->flows, g->audit, g->destination, c->last_flow_wall, now);

@@ -1,11 +1,10 @@
 /* fairgate inside mosquitto: shared state of the plugin's two threads.
  *
  * The broker's thread (mosquitto is single-threaded) runs MOSQ_EVT_MESSAGE
- * and MOSQ_EVT_TICK: decode, policy, emit with mosquitto_broker_publish,
- * close aggregation windows. It never reads policy files, never writes the
- * audit log and never rotates keys: a housekeeping thread does those and hands
- * a newly admitted policy over through `pending`, which the broker's thread
- * installs at its next tick. */
+ * and MOSQ_EVT_TICK: the pipeline core (pipeline/: decode, policy), emit
+ * with mosquitto_broker_publish, close aggregation windows. It never reads policy files, never
+ * writes the audit log and never rotates keys: a housekeeping thread does those and hands a newly
+ * admitted policy over through `pending`, which the broker's thread installs at its next tick. */
 #ifndef FGP_PLUGIN_H
 #define FGP_PLUGIN_H
 
@@ -18,8 +17,7 @@
 #include "audit/flows.h"
 #include "council/reident.h"
 #include "gateway/config.h"
-#include "plugin/core_adapter.h"
-#include "plugin/reident_queue.h"
+#include "pipeline/pipeline.h"
 
 /* Time spent inside one broker callback, in buckets: the broker's loop is
  * stalled exactly this long. */
@@ -39,10 +37,10 @@ struct fgp {
     struct audit *audit;
     struct flows *flows;
     struct reident *reident;
-    struct fgp_rq *rq; /* first sightings to seal; NULL without a works council key */
     struct pseudonym_keyring *keys;
     int64_t rotate_ms;                /* of the policy at start: the key ring's epoch length */
-    struct fgp_core core;             /* broker thread only */
+    struct pipeline *pl;              /* the daemon's pipeline core; driven by the broker thread */
+    struct policy *active;            /* the pipeline's policy (broker thread: for its expiry) */
     _Atomic(struct policy *) pending; /* admitted by housekeeping, installed at tick */
     atomic_bool expired_seen;         /* broker thread saw the active policy expire */
     atomic_bool reload_requested;     /* mosquitto reloaded its configuration (SIGHUP) */
@@ -51,9 +49,10 @@ struct fgp {
     int64_t last_tick_ms, last_stats_ms;
     /* counters (atomics: housekeeping audits them) */
     atomic_uint_fast64_t in, accepted, emitted, publish_failed, passed;
-    atomic_uint_fast64_t rejected[FGP_REJ__COUNT];
-    uint64_t rej_audited[FGP_REJ__COUNT]; /* housekeeping */
-    uint64_t rej_logged_mask;             /* broker thread */
+    atomic_uint_fast64_t rejected[PIPE_REJ__COUNT];
+    uint64_t rej_audited[PIPE_REJ__COUNT]; /* housekeeping */
+    char why[256];                         /* broker thread: the last rejection's cause */
+    uint64_t rej_logged_mask;              /* broker thread */
     struct fgp_pause pause_msg, pause_tick;
     /* housekeeping thread */
     pthread_t hk;

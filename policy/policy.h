@@ -27,8 +27,9 @@ struct policy_output {
     int policy_version;
 };
 
-/* Returning an error stops the apply and is passed up (the input is then not
- * acknowledged). */
+/* Returning an error stops the apply and is passed up to the caller (the
+ * pipeline counts it as a rejected input; it cannot leave the input
+ * unacknowledged: Paho acknowledges an input whatever the callback returns). */
 typedef fg_err (*policy_emit_fn)(void *ctx, const struct policy_output *out);
 
 /* Loads and checks a policy against the known sensor types. site fills {site}
@@ -47,7 +48,9 @@ int64_t policy_valid_until_ms(const struct policy *p); /* INT64_MAX if none */
 int64_t policy_rotate_ms(const struct policy *p);
 int64_t policy_keep_keys_ms(const struct policy *p);
 bool policy_expired(const struct policy *p, int64_t now_ms);
-/* Sensor types some route reads: the gateway subscribes only to these. */
+/* Sensor types some route reads. Inputs of any other type are rejected and
+ * counted ("no route for sensor type"); the gateway subscribes to its
+ * configured local.subscribe filter (raw/# by default), not per type. */
 bool policy_reads_type(const struct policy *p, const struct sensor_type *t);
 
 /* Applies every route to one record; emits zero or more outputs. The verdict

@@ -174,67 +174,129 @@ static void write_value(struct fg_jw *w, const struct out_value *o)
     }
 }
 
-/* Appends text to a topic, replacing characters that would change its
- * meaning: a field value must never become a wildcard or a new level. */
-bool policy_topic_put(char *t, size_t *len, const char *s, size_t n, bool sanitise)
+/* Length of the UTF-8 sequence at s (at most n bytes) and its code point in
+ * *cp; 0 if it is not valid UTF-8 (bad lead, truncated, overlong, surrogate,
+ * past U+10FFFF). */
+static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 {
-    if (*len + n + 1 > POLICY_OUT_TOPIC)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (sanitise && (ch == '/' || ch == '+' || ch == '#' || (unsigned char)ch < 0x20))
-            ch = '_';
-        t[(*len)++] = ch;
+    unsigned char c = s[0];
+    size_t len = c < 0x80             ? 1
+                 : (c & 0xE0) == 0xC0 ? 2
+                 : (c & 0xF0) == 0xE0 ? 3
+                 : (c & 0xF8) == 0xF0 ? 4
+                                      : 0;
+    if (!len || len > n)
+        return 0;
+    uint32_t v = len == 1 ? c : c & (0x7F >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        v = v << 6 | (s[i] & 0x3F);
     }
-    t[*len] = '\0';
+    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (v < min[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+        return 0;
+    *cp = v;
+    return len;
+}
+
+/* What may not appear in a topic or property (MQTT 5 section 1.5.4 and
+ * brokers that refuse them): controls U+0000-U+001F, U+007F-U+009F, the
+ * non-characters U+FDD0-U+FDEF and U+xFFFE/U+xFFFF. */
+static bool unwanted_cp(uint32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || (cp >= 0xFDD0 && cp <= 0xFDEF) ||
+           (cp & 0xFFFE) == 0xFFFE;
+}
+
+bool policy_text_valid(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t l = utf8_next((const unsigned char *)s + i, n - i, &cp);
+        if (!l || unwanted_cp(cp))
+            return false;
+        i += l;
+    }
     return true;
 }
 
+/* Appends text to a topic. With sanitise (values from records), characters
+ * that would change its meaning or that a broker refuses become '_': a field
+ * value never becomes a wildcard, a new level or a malformed packet. Text that
+ * is not UTF-8 cannot be made valid: FG_ERR_PARSE. FG_ERR_TOO_BIG past the
+ * buffer. */
+static fg_err topic_append(char *t, size_t *len, const char *s, size_t n, bool sanitise)
+{
+    if (*len + n + 1 > POLICY_OUT_TOPIC)
+        return FG_ERR_TOO_BIG;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp = 0;
+        size_t l = utf8_next((const unsigned char *)s + i, n - i, &cp);
+        if (!l)
+            return FG_ERR_PARSE;
+        if (sanitise && (cp == '/' || cp == '+' || cp == '#' || unwanted_cp(cp))) {
+            t[(*len)++] = '_';
+        } else {
+            memcpy(t + *len, s + i, l);
+            *len += l;
+        }
+        i += l;
+    }
+    t[*len] = '\0';
+    return FG_OK;
+}
+
+bool policy_topic_put(char *t, size_t *len, const char *s, size_t n, bool sanitise)
+{
+    return topic_append(t, len, s, n, sanitise) == FG_OK;
+}
+
 /* A field's value in a topic; "unknown" when it did not leave. */
-static bool topic_value(char *topic, size_t *len, int idx, const struct out_value *vals,
-                        const bool *have)
+static fg_err topic_value(char *topic, size_t *len, int idx, const struct out_value *vals,
+                          const bool *have)
 {
     if (idx < 0 || !have[idx])
-        return policy_topic_put(topic, len, "unknown", 7, false);
+        return topic_append(topic, len, "unknown", 7, false);
     if (vals[idx].kind == OV_STR)
-        return policy_topic_put(topic, len, vals[idx].s, vals[idx].len, true);
+        return topic_append(topic, len, vals[idx].s, vals[idx].len, true);
     char num[40];
     int n = vals[idx].kind == OV_NUM ? snprintf(num, sizeof num, "%g", vals[idx].num)
             : vals[idx].kind == OV_INT
                 ? snprintf(num, sizeof num, "%lld", (long long)vals[idx].i)
                 : snprintf(num, sizeof num, "%s", vals[idx].b ? "true" : "false");
-    return policy_topic_put(topic, len, num, (size_t)n, true);
+    return topic_append(topic, len, num, (size_t)n, true);
 }
 
-static bool expand_topic(const struct policy *p, const struct policy_route *r, size_t si,
-                         const struct out_value *vals, const bool *have, char *topic)
+static fg_err expand_topic(const struct policy *p, const struct policy_route *r, size_t si,
+                           const struct out_value *vals, const bool *have, char *topic)
 {
     const struct sensor_type *t = r->sources[si].type;
     size_t len = 0;
     topic[0] = '\0';
     for (int i = 0; i < r->nto_seg; i++) {
         const struct policy_topic_seg *g = &r->to_seg[i];
-        bool ok;
+        fg_err e;
         switch (g->kind) {
         case POLICY_TOPIC_LIT:
-            ok = policy_topic_put(topic, &len, r->to + g->off, g->len, false);
+            e = topic_append(topic, &len, r->to + g->off, g->len, false);
             break;
         case POLICY_TOPIC_SITE:
-            ok = policy_topic_put(topic, &len, p->site, strlen(p->site), true);
+            e = topic_append(topic, &len, p->site, strlen(p->site), true);
             break;
         case POLICY_TOPIC_ROUTE:
-            ok = policy_topic_put(topic, &len, r->name, strlen(r->name), true);
+            e = topic_append(topic, &len, r->name, strlen(r->name), true);
             break;
         case POLICY_TOPIC_TYPE:
-            ok = policy_topic_put(topic, &len, t->name, strlen(t->name), true);
+            e = topic_append(topic, &len, t->name, strlen(t->name), true);
             break;
         default:
-            ok = topic_value(topic, &len, g->field[si], vals, have);
+            e = topic_value(topic, &len, g->field[si], vals, have);
         }
-        if (!ok)
-            return false;
+        if (e)
+            return e;
     }
-    return true;
+    return FG_OK;
 }
 
 /* A `by` key of an aggregate route as text: the group it falls in. */
@@ -354,8 +416,9 @@ fg_err policy_apply(struct policy *p, struct pseudonym_keyring *keys,
         fg_jw_obj_close(&w);
         if (!fg_jw_finish(&w))
             return FG_ERR_TOO_BIG;
-        if (!expand_topic(p, r, si, vals, have, topic))
-            return FG_ERR_TOO_BIG;
+        fg_err te = expand_topic(p, r, si, vals, have, topic);
+        if (te)
+            return te; /* FG_ERR_PARSE: a value cannot become a valid topic */
         struct policy_output out = {
             .route = r->name,
             .purpose = r->purpose,

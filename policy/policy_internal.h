@@ -206,9 +206,13 @@ struct policy {
 };
 
 /* Appends n bytes of s to a topic of POLICY_OUT_TOPIC bytes; with sanitise,
- * characters that would change its meaning (levels, wildcards, controls)
- * become '_'. False when it would not fit. */
+ * characters that would change its meaning or that brokers refuse (levels,
+ * wildcards, controls U+0000-U+009F, non-characters) become '_'. False when it
+ * would not fit or is not valid UTF-8. */
 bool policy_topic_put(char *topic, size_t *len, const char *s, size_t n, bool sanitise);
+/* Valid UTF-8 without control or non-character code points: what a name,
+ * purpose or description must be to travel as an MQTT property. */
+bool policy_text_valid(const char *s, size_t n);
 
 /* Zone containing (x, y), or NULL ("outside"). */
 const char *policy_zone_of(const struct policy *p, double x, double y);

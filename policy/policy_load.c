@@ -57,6 +57,13 @@ static fg_err text(struct ctx *c, yaml_node_t *n, const char *key, char **out)
     const char *v = fg_yaml_scalar(n);
     if (!v || !*v)
         return bad(c, n, "'%s' must be a non-empty text value", key, NULL);
+    /* Names and purposes travel as MQTT properties and topic levels: a line
+     * break or other control character would make brokers drop the link. */
+    if (!policy_text_valid(v, strlen(v)))
+        return bad(c, n,
+                   "'%s' contains a control character (e.g. a line break) or a non-character: "
+                   "write it on one line",
+                   key, NULL);
     free(*out);
     *out = strdup(v);
     return *out ? FG_OK : FG_ERR_NOMEM;

@@ -42,7 +42,9 @@ for u in pos:
     assert p["x"] % 5 == 0 and p["y"] % 5 == 0, "coordinates not generalised: %r" % p
     assert u["props"].get("purpose") == "evacuation roll-call and space planning"
     assert u["props"].get("fairgate-id"), "no message id"
-    assert 0 < u.get("expiry", 0) <= 7 * 86400, "no message expiry"
+    # issue 15 item 7: expiry = the retention left (7 d, sent at once): never
+    # more than the retention, and within 2 s of it (not 604801)
+    assert 7 * 86400 - 2 <= u.get("expiry", 0) <= 7 * 86400, "expiry %r, not the retention left" % u.get("expiry")
 # pseudonyms: one per badge, stable within the run
 pseudonyms = {json.loads(u["payload"])["badge"] for u in pos}
 assert len(pseudonyms) == len(ids), "%d badges but %d pseudonyms" % (len(ids), len(pseudonyms))

@@ -92,15 +92,15 @@ static fg_err put_i(struct outbox *ob, long i, int64_t retention_ms, int64_t now
     int n =
         snprintf(payload, sizeof payload, "{\"seq\":%ld,\"text\":\"message number %ld\"}", i, i);
     snprintf(route, sizeof route, "route-%ld", i % 3);
-    struct policy_output m = {.route = route,
-                              .purpose = "fault testing",
-                              .topic = topic,
-                              .payload = payload,
-                              .len = (size_t)n,
-                              .retention_ms = retention_ms,
-                              .categories = (uint32_t)(1u << (i % 12)),
-                              .policy_name = "seqtest",
-                              .policy_version = 1};
+    struct fg_message m = {.route = route,
+                           .purpose = "fault testing",
+                           .topic = topic,
+                           .payload = payload,
+                           .len = (size_t)n,
+                           .retention_ms = retention_ms,
+                           .categories = (uint32_t)(1u << (i % 12)),
+                           .policy_name = "seqtest",
+                           .policy_version = 1};
     return outbox_put(ob, &m, now);
 }
 
@@ -333,12 +333,12 @@ static void test_bounds(void **state)
     assert_int_equal(outbox_open(&o, &ob, why, sizeof why), FG_OK);
     char pay[40];
     memset(pay, 'x', sizeof pay);
-    struct policy_output m = {.route = "r",
-                              .purpose = "p",
-                              .topic = "t",
-                              .payload = pay,
-                              .len = sizeof pay,
-                              .policy_name = "pol"};
+    struct fg_message m = {.route = "r",
+                           .purpose = "p",
+                           .topic = "t",
+                           .payload = pay,
+                           .len = sizeof pay,
+                           .policy_name = "pol"};
     assert_int_equal(outbox_put(ob, &m, 1), FG_OK);
     assert_int_equal(outbox_put(ob, &m, 1), FG_OK);
     assert_false(outbox_full(ob));

@@ -1,5 +1,7 @@
-/* Pipeline through the library API: topic + payload -> decode -> policy ->
- * what would leave the site. Uses the shipped sensor types. */
+/* The pipeline core (pipeline/pipeline.h) driven directly: topic + payload ->
+ * decode -> policy -> what would leave the site, what must be recorded
+ * (pseudonym sightings) and why inputs were rejected. Uses the shipped
+ * sensor types; no MQTT, no daemon. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +15,7 @@
 #include <cmocka.h>
 
 #include "common/fg_util.h"
+#include "pipeline/pipeline.h"
 #include "policy/policy.h"
 #include "policy/pseudonym.h"
 #include "sensors/sensor.h"
@@ -21,8 +24,11 @@
 
 struct fixture {
     struct sensor_registry *reg;
-    struct policy *pol;
+    struct pipeline *pl;
     struct pseudonym_keyring *keys;
+    fg_err cause; /* of the last rejection */
+    int sightings;
+    char sighting_route[64], sighting_value[64];
     char keydir[64];
     char topics[MAX_OUT][256];
     char payloads[MAX_OUT][1024];
@@ -43,7 +49,7 @@ static const char *policy_text =
     "  - name: climate\n    purpose: ventilation\n    from: environment\n"
     "    to: site/{site}/climate\n    fields: { temperature: keep, co2: keep }\n";
 
-static fg_err collect(void *ctx, const struct policy_output *o)
+static fg_err collect(void *ctx, const struct fg_message *o)
 {
     struct fixture *f = ctx;
     if (f->n == MAX_OUT)
@@ -55,6 +61,28 @@ static fg_err collect(void *ctx, const struct policy_output *o)
     return FG_OK;
 }
 
+static void on_reject(void *ctx, pipeline_reject r, fg_err cause, const char *why)
+{
+    struct fixture *f = ctx;
+    (void)r;
+    (void)why;
+    f->cause = cause;
+}
+
+static void on_pseudonym(void *ctx, int64_t epoch, const char *route, const char *value, size_t len,
+                         const char *pseudonym)
+{
+    struct fixture *f = ctx;
+    (void)epoch;
+    (void)pseudonym;
+    f->sightings++;
+    snprintf(f->sighting_route, sizeof f->sighting_route, "%s", route);
+    snprintf(f->sighting_value, sizeof f->sighting_value, "%.*s", (int)len, value);
+}
+
+static const struct pipeline_observer observer = {
+    .emit = collect, .pseudonym = on_pseudonym, .reject = on_reject};
+
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
@@ -63,14 +91,19 @@ static int setup(void **state)
     snprintf(dir, sizeof dir, "%s/sensors/types", src ? src : FAIRGATE_SOURCE_DIR);
     if (sensor_registry_new(&f->reg) || sensor_registry_load_dir(f->reg, dir, why, sizeof why))
         fail_msg("sensor types: %s", why);
-    if (policy_load_string("test.yaml", policy_text, strlen(policy_text), f->reg, "plant-1",
-                           &f->pol, why, sizeof why))
+    struct policy *pol;
+    if (policy_load_string("test.yaml", policy_text, strlen(policy_text), f->reg, "plant-1", &pol,
+                           why, sizeof why))
         fail_msg("policy: %s", why);
     strcpy(f->keydir, "/tmp/fg-keys-XXXXXX");
     assert_non_null(mkdtemp(f->keydir));
     if (pseudonym_keyring_open(f->keydir, 86400000LL, 2 * 86400000LL, &f->keys, why, sizeof why))
         fail_msg("keys: %s", why);
     assert_int_equal(pseudonym_keyring_tick(f->keys, fg_now_ms()), FG_OK);
+    struct pipeline_options po = {
+        .sensors = f->reg, .keys = f->keys, .max_payload = 4096, .obs = &observer, .ctx = f};
+    assert_int_equal(pipeline_new(&po, &f->pl), FG_OK);
+    assert_int_equal(pipeline_set_policy(f->pl, pol, fg_now_ms()), FG_OK);
     *state = f;
     return 0;
 }
@@ -78,29 +111,29 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
+    pipeline_free(f->pl);
     pseudonym_keyring_close(f->keys);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", f->keydir);
     assert_int_equal(system(cmd), 0);
-    policy_free(f->pol);
     sensor_registry_free(f->reg);
     free(f);
     return 0;
 }
 
+/* FG_OK if the input was processed, else the cause of its rejection. */
 static fg_err run(struct fixture *f, const char *topic, const char *payload)
 {
-    static struct sensor_record rec;
-    char why[256];
     f->n = 0;
-    fg_err e = sensor_decode(f->reg, topic, (const unsigned char *)payload, strlen(payload), &rec,
-                             why, sizeof why);
-    if (e)
-        return e;
-    int emitted = 0;
-    e = policy_apply(f->pol, f->keys, &rec, fg_now_ms(), collect, f, &emitted);
+    f->cause = FG_OK;
+    pipeline_reject rej;
+    int emitted = -1;
+    assert_int_equal(
+        pipeline_input(f->pl, topic, payload, strlen(payload), fg_now_ms(), &rej, &emitted), FG_OK);
     assert_int_equal(emitted, f->n);
-    return e;
+    if (rej == PIPE_REJ_NONE)
+        assert_int_equal(f->cause, FG_OK);
+    return rej == PIPE_REJ_NONE ? FG_OK : f->cause;
 }
 
 static const char *badge_msg =
@@ -204,6 +237,57 @@ static void topic_values_cannot_inject_levels_or_wildcards(void **state)
     assert_string_equal(f->topics[0], "site/plant-1/pos/a_b____");
 }
 
+/* Issue 16: a zone with DEL, a C1 control or a non-character would make the
+ * broker drop the connection; it becomes '_' (valid MQTT UTF-8, one level),
+ * while ordinary non-ASCII letters pass unchanged. */
+static void topic_values_are_valid_mqtt_utf8(void **state)
+{
+    struct fixture *f = *state;
+    static const struct {
+        const char *zone, *want;
+    } cases[] = {
+        {"a\\u007fb", "site/plant-1/pos/a_b"},
+        {"a\\u0085b", "site/plant-1/pos/a_b"},
+        {"a\\u009fb", "site/plant-1/pos/a_b"},
+        {"a\\uffffb", "site/plant-1/pos/a_b"},
+        {"a\\ufdd0b", "site/plant-1/pos/a_b"},
+        {"a\\nb", "site/plant-1/pos/a_b"},
+        {"Halle-\xc3\xa4", "site/plant-1/pos/Halle-\xc3\xa4"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "{\"badge\":\"W-2\",\"zone\":\"%s\"}", cases[i].zone);
+        assert_int_equal(run(f, "raw/uwb-badge/a", msg), FG_OK);
+        assert_int_equal(f->n, 2);
+        if (strcmp(f->topics[0], cases[i].want))
+            fail_msg("case %zu: topic %s, want %s", i, f->topics[0], cases[i].want);
+    }
+}
+
+/* Issue 16: a purpose or name with a line break would travel as a user
+ * property and make the broker drop the link: refused at load (and so by
+ * `policy check` and the gateway). */
+static void policy_text_with_controls_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const bad[] = {
+        "policy: p\nversion: 1\nroutes:\n  - name: r\n    purpose: \"line\\nbreak\"\n"
+        "    from: uwb-badge\n    to: t\n    fields: { zone: keep }\n",
+        "policy: p\nversion: 1\nroutes:\n  - name: \"r\\u0085\"\n    purpose: x\n"
+        "    from: uwb-badge\n    to: t\n    fields: { zone: keep }\n",
+        "policy: p\nversion: 1\ndescription: \"a\\tb\"\nroutes:\n  - name: r\n    purpose: x\n"
+        "    from: uwb-badge\n    to: t\n    fields: { zone: keep }\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char why[512] = "";
+        struct policy *p = NULL;
+        assert_int_equal(policy_load_string("bad.yaml", bad[i], strlen(bad[i]), f->reg, "s", &p,
+                                            why, sizeof why),
+                         FG_ERR_CONFIG);
+        assert_non_null(strstr(why, "control character"));
+    }
+}
+
 static void expired_policy_forwards_nothing(void **state)
 {
     struct fixture *f = *state;
@@ -216,16 +300,55 @@ static void expired_policy_forwards_nothing(void **state)
         policy_load_string("pilot.yaml", text, strlen(text), f->reg, "s", &old, why, sizeof why),
         FG_OK);
     assert_true(policy_expired(old, fg_now_ms()));
-    static struct sensor_record rec;
-    assert_int_equal(sensor_decode(f->reg, "raw/uwb-badge/a", (const unsigned char *)badge_msg,
-                                   strlen(badge_msg), &rec, why, sizeof why),
-                     FG_OK);
-    int emitted = -1;
-    f->n = 0;
-    assert_int_equal(policy_apply(old, f->keys, &rec, fg_now_ms(), collect, f, &emitted), FG_OK);
-    assert_int_equal(emitted, 0);
+    assert_int_equal(pipeline_set_policy(f->pl, old, fg_now_ms()), FG_OK);
+    assert_int_equal(run(f, "raw/uwb-badge/a", badge_msg), FG_OK);
     assert_int_equal(f->n, 0);
-    policy_free(old);
+}
+
+/* Every rejection is counted by reason, in the pipeline, and each input
+ * counts once; nothing is emitted for a rejected input. */
+static void rejections_are_counted_by_reason(void **state)
+{
+    struct fixture *f = *state;
+    const struct pipeline_counters *c = pipeline_counters(f->pl);
+    assert_int_equal(run(f, "raw/uwb-badge/a", "{\"badge\":42}"), FG_ERR_TYPE);
+    assert_int_equal(run(f, "raw/nothing/a", "{}"), FG_ERR_UNKNOWN_TOPIC);
+    assert_int_equal(run(f, "raw/uwb-badge/a", "{\"x\":1}"), FG_ERR_MISSING);
+    char big[5000];
+    memset(big, ' ', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(run(f, "raw/uwb-badge/a", big), FG_ERR_TOO_BIG); /* over max_payload */
+    /* a sensor type no route reads */
+    assert_int_equal(run(f, "raw/dock-door/d1",
+                         "\x01\x01\x01\x02"
+                         "ABCD"),
+                     FG_ERR_DENIED);
+    assert_int_equal(atomic_load(&c->rejected[PIPE_REJ_WRONG_TYPE]), 1);
+    assert_int_equal(atomic_load(&c->rejected[PIPE_REJ_UNKNOWN_TOPIC]), 1);
+    assert_int_equal(atomic_load(&c->rejected[PIPE_REJ_MISSING_FIELD]), 1);
+    assert_int_equal(atomic_load(&c->rejected[PIPE_REJ_OVERSIZE]), 1);
+    assert_int_equal(atomic_load(&c->rejected[PIPE_REJ_NO_ROUTE]), 1);
+    assert_int_equal(atomic_load(&c->in), 5);
+    assert_int_equal(atomic_load(&c->emitted), 0);
+    assert_string_equal(pipeline_reject_name(PIPE_REJ_NO_ROUTE), "no route for sensor type");
+    /* without a policy nothing leaves, and that is counted too */
+    assert_int_equal(pipeline_set_policy(f->pl, NULL, fg_now_ms()), FG_OK);
+    assert_int_equal(run(f, "raw/uwb-badge/a", badge_msg), FG_ERR_DENIED);
+    assert_int_equal(atomic_load(&c->rejected[PIPE_REJ_NO_POLICY]), 1);
+}
+
+/* What must be recorded is reported, not written: the observer gets the
+ * identifier behind each pseudonym (for the sealed re-identification table),
+ * per route, and the emitted count matches what was handed over. */
+static void pseudonym_sightings_go_to_the_observer(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(run(f, "raw/uwb-badge/a", badge_msg), FG_OK);
+    assert_int_equal(f->n, 2);
+    assert_int_equal(f->sightings, 2); /* one per pseudonymising route */
+    assert_string_equal(f->sighting_value, "B-10042");
+    assert_string_equal(f->sighting_route, "presence");
+    assert_int_equal(atomic_load(&pipeline_counters(f->pl)->emitted), 2);
 }
 
 int main(void)
@@ -238,7 +361,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_inputs_give_errors_and_no_output, setup, teardown),
         cmocka_unit_test_setup_teardown(topic_values_cannot_inject_levels_or_wildcards, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(topic_values_are_valid_mqtt_utf8, setup, teardown),
+        cmocka_unit_test_setup_teardown(policy_text_with_controls_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(expired_policy_forwards_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(rejections_are_counted_by_reason, setup, teardown),
+        cmocka_unit_test_setup_teardown(pseudonym_sightings_go_to_the_observer, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
