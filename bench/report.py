@@ -14,7 +14,8 @@ out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file_
 rows = [json.loads(l) for l in open(os.path.join(out, "steps.jsonl")) if l.strip()]
 meta = next((r for r in rows if r.get("kind") == "meta"), {})
 NAMES = {"a": "mosquitto bridge", "b": "Node-RED 4 flow", "c": "fairgate (bench policy)",
-         "d": meta.get("d_label") or "fairgate (d)", "x": "direct, one broker (baseline)"}
+         "d": meta.get("d_label") or "fairgate (d)",
+         "e": "fairgate inside mosquitto + bridge", "x": "direct, one broker (baseline)"}
 
 
 def med(v):
@@ -153,12 +154,16 @@ def cpu_sys(p):
 ratios = {}
 P("Ratios (median of per-round ratios):")
 for q in (0, 1):
-    for num, den in (("c", "a"), ("d", "a"), ("c", "b"), ("d", "b")):
+    for num, den in (("c", "a"), ("d", "a"), ("e", "a"), ("c", "b"), ("d", "b"), ("e", "b")):
         if (num, q) in res and (den, q) in res:
             r = ratio(num, den, q, rate_of)
             ratios[(num, den, q, "rate")] = r
             P("  QoS %d max sustained %s/%s = %s" % (q, num, den, fmt(r, "%.2f")))
-    for num in ("c", "d"):
+    if ("e", q) in res and ("a", q) in res:
+        ce = ratio("e", "a", q, cpu_sys)
+        ratios[("e", "a", q, "cpu")] = ce
+        P("  QoS %d CPU per message e/a = %s (whole system: both brokers)" % (q, fmt(ce, "%.3f")))
+    for num in ("c", "d", "e"):
         if (num, q) in res and ("b", q) in res:
             cm = ratio(num, "b", q, cpu_mid)
             cs = ratio(num, "b", q, cpu_sys)
@@ -232,6 +237,14 @@ for sysn in ("d", "c"):
         r = ratios.get((sysn, "b", 1, "mem"))
         target("%s Node-RED memory / fairgate memory (steady RSS)" % label, fmt(r, "%.1f"), ">= 7",
                r is not None and r >= 7, "x")
+if ("e", 0) in res:
+    for q in (0, 1):
+        r = ratios.get(("e", "a", q, "rate"))
+        target("(e) plugin QoS %d throughput vs mosquitto bridge" % q, fmt(r, "%.2f"), ">= 0.90",
+               r is not None and r >= 0.9)
+        r = ratios.get(("e", "a", q, "cpu"))
+        target("(e) plugin QoS %d CPU per message vs mosquitto bridge (whole system)" % q,
+               fmt(r, "%.2f"), "<= 1.20", r is not None and r <= 1.2)
 if ("c", 1) in res:
     st = med([p["rss_steady"] for p in res[("c", 1)] + res[("c", 0)]])
     target("fairgate steady RSS (bench policy)", fmt(st / 1024 if st else None, "%.1f"), "< 16 MiB",

@@ -13,6 +13,8 @@
 #      c  fairgate with the equivalent policy (bench/policies/bench.yaml)
 #      d  fairgate with the factory-style policy (aggregation) and durable
 #         outbox, when this fairgate has them (see the labels printed)
+#      e  fairgate inside mosquitto (fairgate_mosquitto.so, bench policy) and
+#         mosquitto's bridge carrying the minimised topics (MQTT v5)
 #    QoS 0 and QoS 1; offered rates stepped up to saturation.
 # Results: bench/out/results.csv, bench/out/pipeline.csv, a table on stdout.
 # Every process it starts is stopped by PID at exit, even on error.
@@ -21,7 +23,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
 QUICK=0
-SYSTEMS=abcd
+SYSTEMS=abcde
 ROUNDS=""
 PIPELINE=1
 PROFILE=0
@@ -219,6 +221,31 @@ detect_d() {
     fi
 }
 
+# write_fairgate_config SYSTEM LOCAL_PORT QOS POLICY: $WORK/fairgate-SYSTEM.yaml
+# (the same file for the daemon and the plugin; the plugin ignores local/upstream)
+write_fairgate_config() {
+    local sys=$1 lport=$2 qos=$3 pol=$4
+    rm -rf "$WORK/state-$sys"
+    {
+        echo "site: bench"
+        echo "state_dir: $WORK/state-$sys"
+        echo "local: { host: 127.0.0.1, port: $lport, client_id: fg-bench-$sys-$RANDOM }"
+        echo "upstream:"
+        echo "  host: 127.0.0.1"
+        echo "  port: $up_PORT"
+        echo "  tls: { enabled: false }"
+        echo "  qos: $qos"
+        echo "  max_inflight: 100"
+        echo "sensors: { dirs: [ \"$HERE/types\" ] }"
+        # Signatures are checked once at load and cost nothing per message;
+        # the benchmark runs the policy unsigned (lab mode) to stay simple.
+        echo "policy: { file: $pol, required_roles: \"\" }"
+        echo "log: { level: info }"
+        echo "stats: { interval: 10s }"
+        echo "shutdown: { drain_timeout: 500ms }"
+    } >"$WORK/fairgate-$sys.yaml"
+}
+
 # MID_PID: the process that does the system's work (the bridge broker for a)
 # SYS_PIDS: every process of the system, brokers included
 start_system() { # SYSTEM QOS
@@ -258,6 +285,19 @@ start_system() { # SYSTEM QOS
         done
         sleep 0.5
         ;;
+    e)
+        start_broker up
+        : >"$WORK/local.log"
+        write_fairgate_config e 1 "$qos" "$HERE/policies/bench.yaml"
+        start_broker local "plugin $BUILD/fairgate_mosquitto.so" \
+            "plugin_opt_config $WORK/fairgate-e.yaml" "connection bench-bridge" \
+            "address 127.0.0.1:$up_PORT" "topic site/# out $qos" "cleansession true" \
+            "try_private false" "bridge_protocol_version mqttv50" "notifications false"
+        MID_PID=$local_PID
+        wait_log "$WORK/local.log" "inside mosquitto" 10 || { tail -20 "$WORK/local.log" >&2; exit 1; }
+        wait_log "$WORK/up.log" "New client connected.*bench-bridge|bench-bridge" 10 || true
+        sleep 0.3
+        ;;
     c | d)
         start_broker up
         start_broker local
@@ -266,25 +306,7 @@ start_system() { # SYSTEM QOS
             pol=$D_POLICY
             [ -n "$D_OUTBOX_KEY" ] && extra="$D_OUTBOX_KEY: $WORK/state-$sys/outbox"
         fi
-        rm -rf "$WORK/state-$sys"
-        {
-            echo "site: bench"
-            echo "state_dir: $WORK/state-$sys"
-            echo "local: { host: 127.0.0.1, port: $local_PORT, client_id: fg-bench-$sys-$RANDOM }"
-            echo "upstream:"
-            echo "  host: 127.0.0.1"
-            echo "  port: $up_PORT"
-            echo "  tls: { enabled: false }"
-            echo "  qos: $qos"
-            echo "  max_inflight: 100"
-            echo "sensors: { dirs: [ \"$HERE/types\" ] }"
-            # Signatures are checked once at load and cost nothing per message;
-            # the benchmark runs the policy unsigned (lab mode) to stay simple.
-            echo "policy: { file: $pol, required_roles: \"\" }"
-            echo "log: { level: info }"
-            echo "stats: { interval: 10s }"
-            echo "shutdown: { drain_timeout: 500ms }"
-        } >"$WORK/fairgate-$sys.yaml"
+        write_fairgate_config "$sys" "$local_PORT" "$qos" "$pol"
         if [ -n "$extra" ]; then
             # dotted key -> nested YAML (outbox.path: X -> outbox: { path: X })
             local k=${extra%%:*} v=${extra#*: }

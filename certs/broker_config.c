@@ -365,7 +365,10 @@ fg_err certs_broker_config(const struct certs_broker_req *req, size_t *n_sensors
 
     struct names sensors = {0};
     struct text a = {0}, c = {0};
-    e = scan_sensors(req, ca_file, gateway, &sensors, why, why_len);
+    char *plugin_lines = NULL;
+    e = certs_broker_plugin_lines(req, &plugin_lines, why, why_len);
+    if (e == FG_OK)
+        e = scan_sensors(req, ca_file, gateway, &sensors, why, why_len);
     if (e != FG_OK)
         goto out;
 
@@ -421,6 +424,8 @@ fg_err certs_broker_config(const struct certs_broker_req *req, size_t *n_sensors
         "# (a sensor connecting as the gateway's client id would kick the gateway off).\n"
         "use_username_as_clientid true\n",
         acl, port, bind, ca_dir, ca_dir, ca_dir);
+    if (plugin_lines)
+        put(&c, "%s", plugin_lines);
     if (a.failed || c.failed) {
         snprintf(why, why_len, "Out of memory while writing the configuration.");
         e = FG_ERR_NOMEM;
@@ -440,6 +445,7 @@ fg_err certs_broker_config(const struct certs_broker_req *req, size_t *n_sensors
     }
     *n_sensors = sensors.n;
 out:
+    free(plugin_lines);
     free(sensors.v);
     free(sensors.t);
     free(a.p);

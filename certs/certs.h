@@ -150,7 +150,19 @@ struct certs_broker_req {
     const char *hubs[CERTS_MAX_CONSUMERS];
     size_t n_hubs;
     int64_t now_ms;
+    /* fairgate inside mosquitto (both or neither): plugin lines and a TLS bridge
+     * carrying bridge_topics (default site/#; never one that can match raw/). */
+    const char *plugin_path, *plugin_config; /* config NULL: /etc/fairgate/fairgate.yaml */
+    const char *bridge_upstream;             /* HOST:PORT */
+    const char *bridge_ca, *bridge_cert, *bridge_key;
+    const char *bridge_topics[CERTS_MAX_CONSUMERS];
+    size_t n_bridge_topics;
 };
+
+/* The plugin and bridge lines for req (*out NULL if neither is asked for;
+ * caller frees), after the daemon's TLS pre-flight on the bridge material. */
+FG_MUST_CHECK fg_err certs_broker_plugin_lines(const struct certs_broker_req *req, char **out,
+                                               char *why, size_t why_len);
 
 /* Writes the mosquitto 2.0 configuration and ACL; *n_sensors counts the sensor identities. */
 FG_MUST_CHECK fg_err certs_broker_config(const struct certs_broker_req *req, size_t *n_sensors,

@@ -21,6 +21,17 @@ install(FILES ${CMAKE_SOURCE_DIR}/examples/fairgate.yaml
         COMPONENT fairgate)
 install(DIRECTORY DESTINATION /etc/fairgate/mosquitto.d COMPONENT fairgate)
 
+# fairgate inside mosquitto: `plugin /usr/lib/<triplet>/fairgate/fairgate_mosquitto.so`
+# (docs/operations.md). Its mosquitto_* symbols come from the broker that loads it.
+if(TARGET fairgate_mosquitto)
+  if(CMAKE_LIBRARY_ARCHITECTURE)
+    set(_plugdir lib/${CMAKE_LIBRARY_ARCHITECTURE}/fairgate)
+  else()
+    set(_plugdir lib/fairgate)
+  endif()
+  install(TARGETS fairgate_mosquitto LIBRARY DESTINATION ${_plugdir} COMPONENT fairgate)
+endif()
+
 set(_doc share/doc/fairgate)
 install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION ${_doc} COMPONENT fairgate)
 file(GLOB _docs CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/docs/*.md)

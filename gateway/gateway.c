@@ -25,6 +25,7 @@
 #include "council/keys.h"
 #include "council/reident.h"
 #include "gateway/gateway_internal.h"
+#include "gateway/setup.h"
 #include "outbox/outbox.h"
 
 volatile sig_atomic_t gw_stop, gw_reload, gw_report;
@@ -73,19 +74,9 @@ static void wait_main(struct gateway *gw, int ms)
  * restarts, and never name the site or the box. */
 static fg_err load_gateway_id(struct gateway *gw)
 {
-    char path[4096], *text = NULL;
-    snprintf(path, sizeof path, "%s/gateway-id", gw->cfg->state_dir);
-    if (fg_read_file(path, 64, &text, NULL) == FG_OK && strlen(text) >= 16) {
-        snprintf(gw->instance, sizeof gw->instance, "%.16s", text);
-        free(text);
-        return FG_OK;
-    }
-    free(text);
-    unsigned char raw[8];
-    randombytes_buf(raw, sizeof raw);
-    sodium_bin2hex(gw->instance, sizeof gw->instance, raw, sizeof raw);
-    if (fg_write_file_atomic(path, gw->instance, strlen(gw->instance), 0600) != FG_OK) {
-        fg_error("gateway", "cannot write %s: %s", path, strerror(errno));
+    char why[512];
+    if (setup_instance_id(gw->cfg, gw->instance, sizeof gw->instance, why, sizeof why) != FG_OK) {
+        fg_error("gateway", "%s", why);
         return FG_ERR_IO;
     }
     return FG_OK;
@@ -105,18 +96,10 @@ static fg_err open_keys(struct gateway *gw, const struct policy *p)
         return FG_ERR_IO;
     }
     pseudonym_keyring_set_hook(gw->keys, gw_on_key_event, gw);
-    if (cfg->trust_works_council) {
-        unsigned char wc[32];
-        char role[KEYS_ROLE_MAX + 1], rdir[4200];
-        snprintf(rdir, sizeof rdir, "%s/reident", cfg->state_dir);
-        if (keys_load_public(cfg->trust_works_council, wc, role, sizeof role, why, sizeof why) ||
-            reident_open(rdir, wc, &gw->reident, why, sizeof why)) {
-            fg_error("reident", "%s", why);
-            return FG_ERR_IO;
-        }
-    } else
-        fg_warn("reident", "no works council key (trust.works_council): pseudonyms cannot be "
-                           "re-identified by anyone, not even in an emergency");
+    if (setup_open_reident(cfg, &gw->reident, why, sizeof why) != FG_OK) {
+        fg_error("reident", "%s", why);
+        return FG_ERR_IO;
+    }
     return pseudonym_keyring_tick(gw->keys, fg_now_ms());
 }
 

@@ -17,6 +17,7 @@
 #include "common/fg_util.h"
 #include "council/reident.h"
 #include "gateway/gateway_internal.h"
+#include "gateway/setup.h"
 #include "outbox/outbox.h"
 
 void gw_log_stats(struct gateway *gw, bool final)
@@ -197,55 +198,17 @@ void gw_second_tick(struct gateway *gw, int64_t now)
  * configuration file is recorded (its digest, not its content). */
 fg_err gw_open_audit(struct gateway *gw)
 {
-    const struct fg_config *cfg = gw->cfg;
-    char logpath[4096], rdir[4096], why[512];
-    const char *dir = gw->audit_dir;
-    config_state_paths(cfg, logpath, gw->audit_dir, rdir, sizeof logpath);
-    struct audit_options ao = {
-        .log_path = logpath,
-        .state_dir = dir,
-        .checkpoint_every_events = (int)cfg->audit_checkpoint_events,
-        .checkpoint_every_ms = (int)cfg->audit_checkpoint_ms,
-        .fsync_mode = !strcmp(cfg->audit_fsync, "always")  ? AUDIT_FSYNC_ALWAYS
-                      : !strcmp(cfg->audit_fsync, "never") ? AUDIT_FSYNC_NEVER
-                                                           : AUDIT_FSYNC_INTERVAL,
-        .fsync_interval_ms = (int)cfg->audit_fsync_interval_ms,
-        .rotate_every_ms = cfg->audit_rotate_ms, /* a sealing bound stated in the log */
-    };
-    if (fg_mkdirs(dir, 0700) != FG_OK || audit_open(&ao, &gw->audit, why, sizeof why) != FG_OK) {
+    char why[512];
+    if (setup_open_audit(gw->cfg, "gateway", &gw->audit, gw->audit_dir, why, sizeof why) != FG_OK) {
         fg_error("audit", "cannot open the audit log: %s", why);
         return FG_ERR_IO;
     }
+    char logpath[4096], adir[4096], rdir[4096];
+    config_state_paths(gw->cfg, logpath, adir, rdir, sizeof logpath);
     if (flows_new(&gw->flows) != FG_OK ||
-        audit_reporter_new(gw->audit, logpath, cfg->report_dir, cfg->report_every_ms,
+        audit_reporter_new(gw->audit, logpath, gw->cfg->report_dir, gw->cfg->report_every_ms,
                            &gw->reporter) != FG_OK)
         return FG_ERR_NOMEM;
-    unsigned char pk[32];
-    char fp[40];
-    audit_first_pubkey(gw->audit, pk);
-    audit_fingerprint(pk, fp, sizeof fp);
-    fg_info("audit", "audit log %s, first key fingerprint %s", logpath, fp);
-    /* configuration changes: compare the file's digest with the last run's */
-    char *text = NULL, *old = NULL, path[4200];
-    size_t len = 0;
-    if (fg_read_file(cfg->file, 1u << 20, &text, &len) == FG_OK) {
-        unsigned char h[32];
-        char hex[65];
-        crypto_generichash(h, sizeof h, (unsigned char *)text, len, NULL, 0);
-        sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-        snprintf(path, sizeof path, "%s/config.digest", dir);
-        if (fg_read_file(path, 128, &old, NULL) != FG_OK || strcmp(old, hex) != 0) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "file", cfg->file);
-            cJSON_AddStringToObject(o, "digest", hex);
-            cJSON_AddStringToObject(o, "previous", old ? old : "");
-            gw_audit_event(gw, "config.changed", o);
-            if (fg_write_file_atomic(path, hex, strlen(hex), 0600) != FG_OK)
-                fg_warn("audit", "cannot record the configuration digest");
-        }
-        free(old);
-        free(text);
-    }
     return FG_OK;
 }
 

@@ -3,7 +3,16 @@
 # with TLS from a throw-away site CA made by `fairgate certs`), the gateway with
 # the demo policy, and simulated factory telemetry. Shows raw messages beside what
 # left the site. Stops everything it started. Idempotent; run from anywhere.
+#   scripts/demo.sh            the daemon (fairgate run) beside the local broker
+#   scripts/demo.sh --plugin   fairgate inside the local mosquitto (fairgate_mosquitto.so),
+#                              mosquitto's bridge carrying the minimised topics upstream
 set -euo pipefail
+PLUGIN=0
+case "${1:-}" in
+--plugin) PLUGIN=1 ;;
+"") ;;
+*) echo "usage: scripts/demo.sh [--plugin]" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 scripts/deps.sh
@@ -56,12 +65,20 @@ done
 echo "   $("$FG" certs inspect "$RUN/ca/fairgate-gateway.crt" | grep -iE '^ *subject' | head -1 | sed 's/^ *//')"
 
 LOCAL=$(free_port); UP=$(free_port)
-echo "== 2. brokers on loopback: local :$LOCAL (mutual TLS + ACL from fairgate broker-config), upstream :$UP (TLS)"
-"$FG" broker-config --sensor-certs "$RUN/sensors" --ca "$RUN/ca" --port "$LOCAL" "${HUBS[@]}" "$RUN/local.conf" 2>/dev/null | sed 's/^/   /'
-echo "user $(id -un)" >>"$RUN/local.conf"   # as root, mosquitto would drop to a user that cannot read $RUN
-mosquitto -c "$RUN/local.conf" >"$RUN/local.log" 2>&1 &
-PIDS+=($!)
-wait_port "$LOCAL"
+local_broker() { # LOG [broker-config options]: the site's broker from fairgate broker-config
+    local log=$1; shift
+    "$FG" broker-config --sensor-certs "$RUN/sensors" --ca "$RUN/ca" --port "$LOCAL" "${HUBS[@]}" "$@" "$RUN/local.conf" 2>/dev/null | sed 's/^/   /'
+    echo "user $(id -un)" >>"$RUN/local.conf"   # as root, mosquitto would drop to a user that cannot read $RUN
+    mosquitto -c "$RUN/local.conf" >"$log" 2>&1 &
+    LOCAL_PID=$!; PIDS+=("$LOCAL_PID")
+    wait_port "$LOCAL"
+}
+if ((PLUGIN)); then
+    echo "== 2. upstream broker on loopback :$UP (TLS); the local broker starts in step 4, with fairgate inside"
+else
+    echo "== 2. brokers on loopback: local :$LOCAL (mutual TLS + ACL from fairgate broker-config), upstream :$UP (TLS)"
+    local_broker "$RUN/local.log"
+fi
 broker upstream "$UP" "cafile $RUN/ca/ca.crt" "certfile $RUN/ca/localhost.crt" "keyfile $RUN/ca/localhost.key"
 
 echo "== 3. co-determination: employer and works council each sign the demo policy"
@@ -89,11 +106,20 @@ trust: { employer: $RUN/employer.pub, works_council: $RUN/works-council.pub }
 stats: { interval: 5s }
 YAML
 
-echo "== 4. the gateway, with the signed policy"
-"$FG" run -c "$RUN/fairgate.yaml" >"$RUN/gateway.log" 2>&1 &
-GW=$!; PIDS+=("$GW")
-for _ in $(seq 100); do grep -q "subscribed to" "$RUN/gateway.log" && grep -q "upstream: connected" "$RUN/gateway.log" && break; sleep 0.1; done
-grep -q "upstream: connected" "$RUN/gateway.log" || { cat "$RUN/gateway.log"; echo "demo: gateway did not connect"; exit 1; }
+if ((PLUGIN)); then
+    echo "== 4. the local broker with fairgate inside (broker-config --plugin), bridging minimised topics upstream"
+    local_broker "$RUN/gateway.log" --plugin "$ROOT/build/fairgate_mosquitto.so" --plugin-config "$RUN/fairgate.yaml" \
+        --bridge-upstream "localhost:$UP" --bridge-ca "$RUN/ca/ca.crt"
+    GW=$LOCAL_PID
+    for _ in $(seq 100); do grep -q "inside mosquitto" "$RUN/gateway.log" && grep -q "fairgate-upstream" "$RUN/upstream.log" && break; sleep 0.1; done
+    grep -q "fairgate-upstream" "$RUN/upstream.log" || { cat "$RUN/gateway.log"; echo "demo: the bridge did not connect"; exit 1; }
+else
+    echo "== 4. the gateway, with the signed policy"
+    "$FG" run -c "$RUN/fairgate.yaml" >"$RUN/gateway.log" 2>&1 &
+    GW=$!; PIDS+=("$GW")
+    for _ in $(seq 100); do grep -q "subscribed to" "$RUN/gateway.log" && grep -q "upstream: connected" "$RUN/gateway.log" && break; sleep 0.1; done
+    grep -q "upstream: connected" "$RUN/gateway.log" || { cat "$RUN/gateway.log"; echo "demo: gateway did not connect"; exit 1; }
+fi
 
 # What arrives upstream, as a consumer in the company cloud would see it.
 mosquitto_sub -h localhost -p "$UP" --cafile "$RUN/ca/ca.crt" -t 'site/#' -v -q 1 -V mqttv5 >"$RUN/upstream.txt" 2>"$RUN/sub.log" &
@@ -102,10 +128,11 @@ sleep 0.5
 
 echo "== 5. simulated factory: 12 workers with badges, 6 environment sensors, 6 seconds"
 "$FG" simulate --host localhost --port "$LOCAL" --ca "$RUN/ca/ca.crt" --cert-dir "$RUN/sensors" --workers 12 --rate 40 --duration 6s --seed 2026 --record "$RUN/raw.jsonl" 2>&1 | sed 's/^/   /'
-# Two bad inputs: counted and dropped, never forwarded, and the gateway keeps running.
+# Two bad inputs: counted and dropped (inside mosquitto: refused with reason 0x87), never
+# forwarded, and the gateway keeps running.
 HUB=(-h localhost -p "$LOCAL" --cafile "$RUN/ca/ca.crt" --cert "$RUN/sensors/uwb-badge-hub.crt" --key "$RUN/sensors/uwb-badge-hub.key" -q 1 -V mqttv5)
-mosquitto_pub "${HUB[@]}" -t raw/uwb-badge/d4:3f:00:00:00:01 -m '{"badge": "B-99999", "x": 1'
-mosquitto_pub "${HUB[@]}" -t raw/uwb-badge/d4:3f:00:00:00:01 -m '{"badge": "B-99999", "x": "far away"}'
+mosquitto_pub "${HUB[@]}" -t raw/uwb-badge/d4:3f:00:00:00:01 -m '{"badge": "B-99999", "x": 1' 2>/dev/null || true
+mosquitto_pub "${HUB[@]}" -t raw/uwb-badge/d4:3f:00:00:00:01 -m '{"badge": "B-99999", "x": "far away"}' 2>/dev/null || true
 # The ACL in action: the badge hub may not publish as an environment sensor, nor read raw data.
 mosquitto_pub "${HUB[@]}" -t raw/environment/env-99 -m '{"temperature": 99}' 2>/dev/null || true
 timeout 2 mosquitto_sub "${HUB[@]}" -t 'raw/#' -C 1 -W 1 >"$RUN/spy.txt" 2>/dev/null || true

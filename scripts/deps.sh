@@ -2,7 +2,7 @@
 # Installs the Debian packages fairgate needs, only those missing. Idempotent.
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libpaho-mqtt-dev libssl-dev libmbedtls-dev libsodium-dev
-      libyaml-dev libcjson-dev libcmocka-dev mosquitto mosquitto-clients openssl
+      libyaml-dev libcjson-dev libcmocka-dev mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev openssl
       clang procps python3 jq libmicrohttpd-dev dpkg-dev)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,8 +1,17 @@
 # Helpers to run the gateway between a plain local broker and a TLS upstream
 # broker. Source after lib.sh.
+#
+# FAIRGATE_MODE=plugin runs the same test with fairgate inside mosquitto: the
+# local broker loads fairgate_mosquitto.so with the same configuration and
+# bridges the minimised topics upstream (lib_plugin.sh); GW_PID is then that
+# broker and $WORK/gateway.log its log.
+FAIRGATE_MODE=${FAIRGATE_MODE:-daemon}
+source "$(dirname "${BASH_SOURCE[0]}")/lib_plugin.sh"
+plugin_mode() { [ "$FAIRGATE_MODE" = plugin ]; }
 
 # start_pair: local (plain) and upstream (TLS, certificate for localhost).
 start_pair() {
+    if plugin_mode; then plugin_ports; return; fi
     make_test_ca "$WORK/upca" localhost
     start_broker local
     start_broker upstream "cafile $WORK/upca/ca.crt" "certfile $WORK/upca/server.crt" \
@@ -28,6 +37,11 @@ write_config() {
 
 # start_gateway CONFIG: runs fairgate in the background; GW_PID, log in $WORK/gateway.log
 start_gateway() {
+    if plugin_mode; then
+        start_plugin_broker "$1"
+        GW_PID=$local_PID
+        return
+    fi
     "$FAIRGATE" run -c "$1" >>"$WORK/gateway.log" 2>&1 &
     GW_PID=$!
     PIDS+=("$GW_PID")
@@ -36,6 +50,7 @@ start_gateway() {
 }
 
 stop_gateway() {
+    if plugin_mode; then stop_plugin_broker; return; fi
     kill -TERM "$GW_PID" 2>/dev/null || true
     wait "$GW_PID" 2>/dev/null || true
 }

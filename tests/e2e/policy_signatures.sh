@@ -72,6 +72,10 @@ expect_upstream() { # COUNT TOPIC_WORD
 }
 send; sleep 1.5
 [ ! -s "$WORK/upstream.jsonl" ] || fail "something left under an unsigned policy"
+if plugin_mode; then   # inside mosquitto the publisher hears it: refused (0x87), not acknowledged
+    out=$("$TOOLS/fg_seqpub" --port "$local_PORT" --topic raw/uwb-badge/t1 --count 3 --timeout 5000 2>&1 || true)
+    echo "$out" | grep -q "acked 0" || fail "raw inputs under an unsigned policy were acknowledged: $out"
+fi
 
 swap() { # N: install case N and wait until the gateway has looked at it
     local before; before=$(grep -c "policy or signature file changed" "$WORK/gateway.log" || true)

@@ -69,8 +69,14 @@ stop_gateway
 
 # Destroy the keys: rotate every second, keep keys one second.
 policy 1s 1s
-"$FAIRGATE" run -c "$WORK/fairgate.yaml" >"$WORK/gateway2.log" 2>&1 &
-GW_PID=$!; PIDS+=("$GW_PID")
+if plugin_mode; then
+    : >"$WORK/gateway.log"; start_gateway "$WORK/fairgate.yaml"; cp /dev/null "$WORK/gateway2.log"
+    wait_for grep -q "deleted the re-identification table" "$WORK/gateway.log" &&
+        cp "$WORK/gateway.log" "$WORK/gateway2.log"
+else
+    "$FAIRGATE" run -c "$WORK/fairgate.yaml" >"$WORK/gateway2.log" 2>&1 &
+    GW_PID=$!; PIDS+=("$GW_PID")
+fi
 wait_for grep -q "deleted the re-identification table" "$WORK/gateway2.log" || fail "table not deleted with its key"
 stop_gateway
 [ -z "$(ls "$WORK/state/reident")" ] || fail "sealed tables remain after key destruction"
