@@ -1,5 +1,6 @@
 #include "common/fg_util.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -466,21 +467,43 @@ void fg_fputs_html(FILE *f, const char *s)
     }
 }
 
+/* The directory of the file (executable or shared object) that holds this
+ * code: the mosquitto plugin is loaded into mosquitto's process, so
+ * /proc/self/exe names mosquitto, not fairgate. */
+static bool own_dir(char *out, size_t len)
+{
+    Dl_info info;
+    if (!dladdr((void *)own_dir, &info) || !info.dli_fname || info.dli_fname[0] != '/')
+        return false;
+    snprintf(out, len, "%s", info.dli_fname);
+    char *slash = strrchr(out, '/');
+    if (!slash)
+        return false;
+    *slash = '\0';
+    return true;
+}
+
 const char *fg_data_path(const char *sub, char *buf, size_t len)
 {
     /* Installed layout, wherever it was installed: BIN/../share/fairgate. A
-     * build tree is staged the same way (CMake links build/share/fairgate). */
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+     * build tree is staged the same way (CMake links build/share/fairgate),
+     * for the binary in build/bin and for the plugin in build/. */
+    char dir[4096];
+    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
     if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
+        dir[n] = '\0';
+        char *slash = strrchr(dir, '/');
         if (slash) {
             *slash = '\0';
-            snprintf(buf, len, "%s/../share/fairgate/%s", exe, sub);
+            snprintf(buf, len, "%s/../share/fairgate/%s", dir, sub);
             if (access(buf, R_OK) == 0)
                 return buf;
         }
+    }
+    if (own_dir(dir, sizeof dir)) {
+        snprintf(buf, len, "%s/share/fairgate/%s", dir, sub);
+        if (access(buf, R_OK) == 0)
+            return buf;
     }
     snprintf(buf, len, "%s/%s", FAIRGATE_DATA_DIR, sub);
     return buf;

@@ -11,7 +11,7 @@ source "$(dirname "$0")/lib_gateway.sh"
 
 CA=$WORK/ca
 "$FAIRGATE" certs init-ca --site e2e-site "$CA" >/dev/null
-"$FAIRGATE" certs issue --ca "$CA" --kind sensor --name tag-0042 --out "$WORK/sensors" >/dev/null
+"$FAIRGATE" certs issue --ca "$CA" --kind sensor --name tag-0042 --sensor-type uwb-badge --out "$WORK/sensors" >/dev/null
 "$FAIRGATE" certs issue --ca "$CA" --kind gateway --name fairgate-gateway --out "$WORK/clients" >/dev/null
 plugin_ports
 write_config "$WORK/fairgate.yaml" "$SRC/examples/policy-demo.yaml"
