@@ -32,6 +32,10 @@ ns_gateway() {
 }
 ns_gateway
 wait_log "upstream: connected to" 1 15 || fail "gateway did not connect upstream"
+# issue 16: outbox.max_bytes (64 MiB by default) cannot fit a 256 KiB disk:
+# checked at start against the free space, a smaller bound is used and said
+grep -q "so the outbox cannot fill its own disk" "$WORK/gateway.log" ||
+    fail "outbox.max_bytes was not checked against the free space"
 wait_log "subscribed to" 1 15 || fail "gateway did not subscribe"
 subscribe_upstream "$WORK/upstream.jsonl" --idle 600000 --total 600000
 
