@@ -114,7 +114,7 @@ grep -q '"action":"outbox.quarantined"' "$WORK/state/audit/audit.log" 2>/dev/nul
     grep -rq '"action":"outbox.quarantined"' "$WORK/state" || fail "quarantine not audited"
 
 # retry: the oversize one goes back, is refused again, and is quarantined again
-id=$(awk -F'\t' '$4 ~ /z\/ok/ {print $1; exit}' "$WORK/list.out")
+id=$(awk -F'\t' '$4 ~ /z\/ok/ && $5 ~ /^quarantined/ {print $1; exit}' "$WORK/list.out")
 "$FAIRGATE" outbox retry -c "$WORK/fairgate.yaml" --id "$id" --reason "ACL was fixed, try again" \
     2>"$WORK/retry.err" || fail "retry failed: $(cat "$WORK/retry.err")"
 wait_log "sent back to the queue" 1 10 || fail "the gateway did not take the retried message"

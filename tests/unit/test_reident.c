@@ -183,6 +183,42 @@ static void quarantine_lists_retries_drops_and_expires(void **state)
     assert_int_equal(st.st_mode & 077, 0); /* minimised data, still not for others */
 }
 
+static void count_entry(void *ctx, const struct outbox_entry *e)
+{
+    struct seen *s = ctx;
+    if (s->n < 8)
+        s->ids[s->n++] = e->id;
+}
+
+/* `fairgate outbox list` reads the queue from the files, read-only, beside
+ * the daemon that has them open: what is acknowledged is not listed. */
+static void queue_is_listed_from_the_files(void **state)
+{
+    struct fx *f = *state;
+    char dir[128], why[256];
+    snprintf(dir, sizeof dir, "%s/outbox", f->dir);
+    struct outbox_options oo = {.max_messages = 100, .max_bytes = 1 << 20, .dir = dir};
+    struct outbox *o;
+    assert_int_equal(outbox_open(&oo, &o, why, sizeof why), FG_OK);
+    struct fg_message m = {
+        .route = "r", .purpose = "p", .topic = "t", .payload = "{}", .len = 2, .policy_name = "x"};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(outbox_put(o, &m, 1000), FG_OK);
+    struct outbox_entry *e[1];
+    assert_int_equal(outbox_take(o, e, 1), 1);
+    uint64_t first = e[0]->id;
+    outbox_entry_free(e[0]);
+    outbox_ack(o, first);
+    outbox_sync(o); /* writes the ACK record */
+    struct seen s = {0};
+    size_t n;
+    assert_int_equal(outbox_scan(dir, count_entry, &s, &n), FG_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(s.ids[0], first + 1);
+    assert_int_equal(s.ids[1], first + 2);
+    outbox_close(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -190,6 +226,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(drops_are_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(quarantine_lists_retries_drops_and_expires, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(queue_is_listed_from_the_files, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
