@@ -25,8 +25,8 @@ N=300
 fault_types_and_policy 1h
 start_pair
 fault_config "$WORK/fairgate.yaml" "outbox: { dir: $SMALL/outbox }"
-ns_gateway() {
-    in_ns "$FAIRGATE" run -c "$WORK/fairgate.yaml" >>"$WORK/gateway.log" 2>&1 &
+ns_gateway() { # nsenter itself, not the in_ns function: $! must be the gateway, not a subshell
+    nsenter -t "$NS_PID" -U -m --preserve-credentials "$FAIRGATE" run -c "$WORK/fairgate.yaml" >>"$WORK/gateway.log" 2>&1 &
     GW_PID=$!
     PIDS+=("$GW_PID")
 }

@@ -36,8 +36,7 @@ start_gateway() {
 }
 
 stop_gateway() {
-    kill -TERM "$GW_PID" 2>/dev/null || true
-    wait "$GW_PID" 2>/dev/null || true
+    stop_pid TERM "$GW_PID"
 }
 
 # subscribe_upstream OUTFILE [fg_sub args...]: background subscriber on the upstream broker
