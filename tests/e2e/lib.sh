@@ -6,8 +6,8 @@ set -euo pipefail
 # find every process it started, even one whose parent died (an orphan is
 # reparented to init but keeps its process group). Same PID, same session.
 # Not on a terminal (ctest): there Ctrl-C must still reach a test run by hand.
-if [ -z "${FAIRGATE_E2E_GROUP:-}" ] && [ ! -t 2 ] && [ "$(ps -o pgid= $$ | tr -d ' ')" != "$$" ]; then
-    export FAIRGATE_E2E_GROUP=1
+if [ "${FAIRGATE_E2E_GROUP:-}" != "$$" ] && [ ! -t 2 ] && [ "$(ps -o pgid= $$ | tr -d ' ')" != "$$" ]; then
+    export FAIRGATE_E2E_GROUP=$$ # the same PID after exec: never twice
     exec python3 -c 'import os, sys; os.setpgid(0, 0); os.execvp(sys.argv[1], sys.argv[1:])' \
         bash "$0" "$@"
 fi
@@ -34,7 +34,7 @@ started_here() {
     for p in "${PIDS[@]}"; do echo "$p"; done
     descendants $$
     if [ "$(ps -o pgid= $$ 2>/dev/null | tr -d ' ')" = "$$" ]; then
-        ps -o pid= -g $$ 2>/dev/null || true
+        ps -e -o pid=,pgid= 2>/dev/null | awk -v g=$$ '$2 == g {print $1}' || true
     fi
 }
 # alive PID...: those of the PIDs still running (zombies have nothing to stop).
