@@ -273,6 +273,11 @@ static fg_err compile_when(struct ctx *c, yaml_node_t *n, struct policy_route *r
                            "'when' compares the worker identifier '%s': that follows chosen "
                            "workers; conditions on worker identifiers are refused",
                            cd->field, NULL);
+            if (f->person)
+                return bad(c, n,
+                           "'when' compares '%s', which stands for the person behind it ('%s'): "
+                           "that follows chosen workers; such conditions are refused",
+                           cd->field, f->person);
             switch (f->type) {
             case SENSOR_BOOLEAN:
                 if (cd->lit != POLICY_LIT_BOOL || cd->op > POLICY_OP_NE)

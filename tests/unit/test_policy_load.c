@@ -117,6 +117,9 @@ static void test_when_errors(void **state)
     /* following one named worker */
     snprintf(buf, sizeof buf, "%s    when: man_down == true or badge == \"WK1\"\n", pre);
     refused(buf, "test.yaml:9:11", "conditions on worker identifiers are refused");
+    refused(HEAD "  - name: a\n    purpose: p\n    from: t-machine\n    to: x\n"
+                 "    fields: { state: keep }\n    when: state == fault and machine == 'M-04'\n",
+            "test.yaml:9:11", "which stands for the person behind it ('operator')");
     snprintf(buf, sizeof buf, "%s    when: exists(badge\n", pre);
     refused(buf, "test.yaml:9:", "exists(FIELD)");
     snprintf(buf, sizeof buf, "%s    when: (man_down == true\n", pre);
