@@ -83,10 +83,13 @@ fg_err policy_admit(const struct fg_config *cfg, const struct sensor_registry *r
     if (!e)
         e = policy_load_string(cfg->policy_file, text, tlen, reg, cfg->site, &p, a->why,
                                sizeof a->why);
-    if (!e && policy_names_health(p) && cJSON_GetArraySize(signers) == 0) {
-        /* Health data may only leave under a policy both sides signed. */
-        snprintf(a->why, sizeof a->why,
-                 "the policy lets health data leave the site but is not signed");
+    if (!e && policy_needs_signatures(p) && cJSON_GetArraySize(signers) == 0) {
+        /* Health data and exceptions only under a policy both sides signed. */
+        snprintf(a->why, sizeof a->why, "%s",
+                 policy_names_health(p)
+                     ? "the policy lets health data leave the site but is not signed"
+                     : "the policy declares exceptions (worker ids kept, persons behind things, "
+                       "small groups) but is not signed");
         policy_free(p);
         p = NULL;
         e = FG_ERR_DENIED;

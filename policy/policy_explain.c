@@ -455,6 +455,7 @@ static void explain_route(const struct lang *L, const struct policy *p,
         if (a->totals)
             fprintf(out, "%s", L->totals);
     }
+    policy_privacy_explain_route(p, r, L == &NL ? "nl" : "en", out);
     never_leaves(L, r, buf, sizeof buf);
     if (buf[0])
         fprintf(out, L->never, buf);
@@ -629,6 +630,13 @@ static int diff_route(const struct lang *L, const struct policy *po, const struc
             snprintf(b, sizeof b, "%s", L->unlimited);
         fprintf(out, L->diff_retention, b, a);
     }
+    for (int k = 0; k < POLICY_EXC__COUNT; k++) {
+        const char *was = o->exception[k], *now = n->exception[k];
+        if ((was || now) && (!was || !now || strcmp(was, now))) {
+            HEAD();
+            policy_privacy_diff_exception((policy_exception_kind)k, was, now, lang, out);
+        }
+    }
 #undef HEAD
     return changes;
 }
@@ -775,5 +783,5 @@ size_t policy_check_warnings(const struct policy *p, policy_warn_fn fn, void *ct
             }
         }
     }
-    return n;
+    return n + policy_privacy_warnings(p, fn, ctx);
 }
