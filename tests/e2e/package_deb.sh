@@ -152,6 +152,13 @@ set -euo pipefail
 W=$WORK BPORT=$BPORT UPORT=$upstream_PORT ROOT=$ROOT
 SH
 cat >>"$WORK/installed.sh" <<'SH'
+# Whatever happens below, the services started here stop with this script.
+stop_started() {
+    for f in "$W/installed-gateway.pid" "$W/installed-mosquitto.pid"; do
+        [ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+    done
+}
+trap stop_started EXIT
 for d in etc usr var run; do
     mkdir -p "$W/ov/$d.u" "$W/ov/$d.w"
     mount -t overlay overlay -o "lowerdir=/$d,upperdir=$W/ov/$d.u,workdir=$W/ov/$d.w" "/$d"
@@ -166,7 +173,7 @@ fairgate certs issue --ca /etc/fairgate/ca --kind sensor --name env-1 --sensor-t
 fairgate certs issue --ca /etc/fairgate/ca --kind gateway --name fairgate-gateway \
     --out /etc/fairgate/gateway >/dev/null
 chown -R fairgate: /etc/fairgate/gateway # the directory (0700) and the key
-fairgate broker-config --sensors /etc/fairgate/sensors --ca /etc/fairgate/ca --port "$BPORT" \
+fairgate broker-config --sensor-certs /etc/fairgate/sensors --ca /etc/fairgate/ca --port "$BPORT" \
     /etc/fairgate/mosquitto.d/fairgate.conf >/dev/null
 chown mosquitto: /etc/fairgate/ca/broker.key
 chmod 711 /etc/fairgate/ca
