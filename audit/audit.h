@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cjson/cJSON.h>
 
@@ -156,5 +157,10 @@ struct audit_report_options {
 /* One self-contained HTML file for a works council meeting. */
 FG_MUST_CHECK fg_err audit_report_html(const struct audit_report_options *o, char *why,
                                        size_t why_len);
+
+/* The report's weakenings section (issue 14): the trust.weakened events that came with
+ * the log's last `trust` event (NULL: the log has none), and its HTML (red, on top). */
+cJSON *audit_weakenings_collect(const char *buf, size_t len);
+void audit_weakenings_html(FILE *f, const cJSON *weakenings);
 
 #endif

@@ -331,6 +331,7 @@ fg_err audit_report_html(const struct audit_report_options *o, char *why, size_t
         else
             cJSON_Delete(ev);
     }
+    cJSON *weak = audit_weakenings_collect(buf, len); /* issue 14 */
     free(buf);
     /* Days in calendar order. */
     qsort(days.v, days.n, sizeof *days.v, by_key);
@@ -352,6 +353,7 @@ fg_err audit_report_html(const struct audit_report_options *o, char *why, size_t
           f);
     fputs(css, f);
     fputs("</style></head><body>\n<h1>What left the site: audit report</h1>\n", f);
+    audit_weakenings_html(f, weak); /* issue 14: weakenings in red, on top */
     fputs("<table class=\"summary\"><tr><td>log</td><td>", f);
     esc(f, o->log_path);
     fprintf(f,
@@ -437,5 +439,6 @@ out:
     cJSON_Delete(reads);
     cJSON_Delete(other);
     cJSON_Delete(gaps);
+    cJSON_Delete(weak);
     return e;
 }

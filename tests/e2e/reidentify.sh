@@ -10,10 +10,10 @@ K=$WORK/keys; mkdir -p "$K"
 "$FAIRGATE" keys init --role employer "$K/emp" >/dev/null
 "$FAIRGATE" keys init --role works-council "$K/wc" >/dev/null
 P=$WORK/policy.yaml
-policy() { # ROTATE KEEP
+policy() { # ROTATE KEEP [VERSION]: a changed policy needs a higher version
     cat >"$P" <<YAML
 policy: reident-test
-version: 1
+version: ${3:-1}
 valid_until: 2099-12-31
 pseudonyms: { rotate: $1, keep_keys: $2 }
 routes:
@@ -68,7 +68,7 @@ pass "subject report lists the pseudonym and the flows that carried it"
 stop_gateway
 
 # Destroy the keys: rotate every second, keep keys one second.
-policy 1s 1s
+policy 1s 1s 2
 "$FAIRGATE" run -c "$WORK/fairgate.yaml" >"$WORK/gateway2.log" 2>&1 &
 GW_PID=$!; PIDS+=("$GW_PID")
 wait_for grep -q "deleted the re-identification table" "$WORK/gateway2.log" || fail "table not deleted with its key"
