@@ -1350,7 +1350,8 @@ int gateway_run(struct fg_config *cfg)
         goto out;
     if (open_audit(gw) != FG_OK)
         goto out; /* no audit log, no forwarding */
-    council_trust_audit(gw->audit, cfg, false); /* issue 14: trust + weakenings, every start */
+    /* issue 14: trust and weakenings, audited at every start */
+    council_trust_audit(gw->audit, cfg, false);
     load_policy(gw, false);
     snprintf(keydir, sizeof keydir, "%s/keys", cfg->state_dir);
     int64_t rotate = gw->policy ? policy_rotate_ms(gw->policy) : 86400000LL;
@@ -1465,7 +1466,14 @@ int gateway_run(struct fg_config *cfg)
             g_reload = 0;
             council_trust_audit(gw->audit, gw->cfg, true); /* issue 14: every reload */
             load_policy(gw, true);
+            if (gw->policy) /* issue 14: key lifetimes follow the active signed policy */
+                pseudonym_keyring_configure(gw->keys, policy_rotate_ms(gw->policy),
+                                            policy_keep_keys_ms(gw->policy));
         }
+        /* issue 14: keys are destroyed at their exact deadline, not at the next rotation */
+        if (fg_now_ms() >= pseudonym_keyring_next_deadline(gw->keys) &&
+            pseudonym_keyring_tick(gw->keys, fg_now_ms()) != FG_OK)
+            fg_error("pseudonym", "cannot rotate pseudonym keys");
         manage_upstream(gw, mono);
         manage_local(gw, mono);
         pump(gw);
