@@ -242,7 +242,7 @@ fg_err council_trust_require_role(const char *pub_file, const char *certified, c
 /* ---- versions only go up ---------------------------------------------------------- */
 
 /* The highest version of policy the log says took effect (state file lost). */
-static int highest_in_log(const struct fg_config *cfg, const char *policy, char digest[65])
+static int highest_in_log(const struct fg_config *cfg, char digest[65], char name[128])
 {
     char path[4096], adir[4096], rdir[4096];
     config_state_paths(cfg, path, adir, rdir, sizeof path);
@@ -251,20 +251,20 @@ static int highest_in_log(const struct fg_config *cfg, const char *policy, char 
         return 0;
     char *line = NULL;
     size_t cap = 0;
-    ssize_t n;
     int best = 0;
-    while ((n = getline(&line, &cap, f)) > 0) {
+    while (getline(&line, &cap, f) > 0) {
         if (!strstr(line, "\"action\":\"policy.loaded\"") &&
             !strstr(line, "\"action\":\"policy.reloaded\""))
             continue;
         cJSON *ev = cJSON_Parse(line);
         const cJSON *o = cJSON_GetObjectItemCaseSensitive(ev, "object");
-        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "policy"));
+        const char *pn = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "policy"));
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "version");
         const char *d = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "digest"));
-        if (name && !strcmp(name, policy) && cJSON_IsNumber(v) && v->valueint >= best) {
+        if (cJSON_IsNumber(v) && v->valueint >= best) {
             best = v->valueint;
             snprintf(digest, 65, "%s", d ? d : "");
+            snprintf(name, 128, "%s", pn ? pn : "?");
         }
         cJSON_Delete(ev);
     }
@@ -273,54 +273,57 @@ static int highest_in_log(const struct fg_config *cfg, const char *policy, char 
     return best;
 }
 
+/* One floor for the site, whatever the policy is called: renaming an old signed
+ * policy does not bring it back. */
 fg_err council_policy_version_gate(const struct fg_config *cfg, const char *policy, int version,
                                    const char *digest, int *highest, char *why, size_t why_len)
 {
-    char path[4200], logged_digest[65] = "";
+    char path[4200], hd[65] = "", hname[128] = "";
     state_path(cfg, "policy-highest.json", path, sizeof path);
     cJSON *h = read_json(path);
-    const cJSON *entry = cJSON_GetObjectItemCaseSensitive(h, policy);
-    const cJSON *hv = cJSON_GetObjectItemCaseSensitive(entry, "version");
-    const char *hd = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(entry, "digest"));
-    int top = cJSON_IsNumber(hv) ? hv->valueint : 0;
-    if (!entry) {
-        /* the log remembers what the state lost */
-        top = highest_in_log(cfg, policy, logged_digest);
-        hd = logged_digest;
+    const cJSON *hv = cJSON_GetObjectItemCaseSensitive(h, "version");
+    int top = 0;
+    bool have_state = cJSON_IsNumber(hv);
+    if (have_state) {
+        top = hv->valueint;
+        snprintf(hd, sizeof hd, "%s",
+                 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, "digest"))
+                     ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, "digest"))
+                     : "");
+        snprintf(hname, sizeof hname, "%s",
+                 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, "policy"))
+                     ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, "policy"))
+                     : "?");
+    } else {
+        top = highest_in_log(cfg, hd, hname); /* the log remembers what the state lost */
     }
+    cJSON_Delete(h);
     fg_err e = FG_OK;
     if (version < top) {
         snprintf(why, why_len,
-                 "version %d of policy %s is older than version %d, which already took effect: "
-                 "versions only go up; to go back, sign the old content as version %d or higher "
-                 "by every required role",
-                 version, policy, top, top + 1);
+                 "version %d of policy %s is older than version %d (policy %s), which already "
+                 "took effect: versions only go up; to go back, sign the old content as version "
+                 "%d or higher by every required role",
+                 version, policy, top, hname, top + 1);
         e = FG_ERR_DENIED;
-    } else if (version == top && top > 0 && (!hd || strcmp(hd, digest) != 0)) {
+    } else if (version == top && top > 0 && strcmp(hd, digest) != 0) {
         snprintf(why, why_len,
-                 "version %d of policy %s already took effect with other content: a changed "
+                 "version %d already took effect (policy %s) with other content: a changed "
                  "policy needs a higher version (%d or more), signed by every required role",
-                 version, policy, top + 1);
+                 version, hname, top + 1);
         e = FG_ERR_DENIED;
-    } else if (version > top || !entry) {
-        if (!h || !cJSON_IsObject(h)) {
-            cJSON_Delete(h);
-            h = cJSON_CreateObject();
-        }
-        cJSON *ne = cJSON_CreateObject();
-        cJSON_AddNumberToObject(ne, "version", version);
-        cJSON_AddStringToObject(ne, "digest", digest);
-        if (cJSON_GetObjectItemCaseSensitive(h, policy))
-            cJSON_ReplaceItemInObjectCaseSensitive(h, policy, ne);
-        else
-            cJSON_AddItemToObject(h, policy, ne);
-        if (write_json(path, h) != FG_OK) {
+    } else if (version > top || !have_state) {
+        cJSON *n = cJSON_CreateObject();
+        cJSON_AddStringToObject(n, "policy", policy);
+        cJSON_AddNumberToObject(n, "version", version);
+        cJSON_AddStringToObject(n, "digest", digest);
+        if (write_json(path, n) != FG_OK) {
             snprintf(why, why_len, "cannot record the policy version in %s", path);
             e = FG_ERR_IO;
         }
+        cJSON_Delete(n);
         top = version;
     }
-    cJSON_Delete(h);
     if (highest)
         *highest = top;
     return e;

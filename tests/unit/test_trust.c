@@ -211,6 +211,11 @@ static void versions_only_go_up(void **state)
                      FG_ERR_DENIED);
     assert_non_null(strstr(why, "other content"));
     assert_int_equal(council_policy_version_gate(&c, "p", 3, "d3", &hi, why, sizeof why), FG_OK);
+    /* an old signed policy under another name is no way back either */
+    assert_int_equal(council_policy_version_gate(&c, "pilot", 2, "dp", &hi, why, sizeof why),
+                     FG_ERR_DENIED);
+    assert_int_equal(council_policy_version_gate(&c, "pilot", 3, "dp", &hi, why, sizeof why),
+                     FG_ERR_DENIED);
     /* the state file lost: the log remembers */
     char f[700];
     snprintf(f, sizeof f, "%s/policy-highest.json", st);
