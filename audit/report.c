@@ -82,7 +82,7 @@ static double num(const cJSON *o, const char *k)
 /* Horizontal bars, plus a table carrying the exact numbers (data-* for tests). */
 static void bars(FILE *f, const char *title, const char *attr, struct tally *t, bool sort_count)
 {
-    if (sort_count)
+    if (sort_count && t->n)
         qsort(t->v, t->n, sizeof *t->v, by_count);
     fprintf(f, "<h2>%s</h2>\n", title);
     if (t->n == 0) {
@@ -334,7 +334,8 @@ fg_err audit_report_html(const struct audit_report_options *o, char *why, size_t
     cJSON *weak = audit_weakenings_collect(buf, len); /* issue 14 */
     free(buf);
     /* Days in calendar order. */
-    qsort(days.v, days.n, sizeof *days.v, by_key);
+    if (days.n) /* qsort(NULL, 0) is undefined: a log without flows has no days */
+        qsort(days.v, days.n, sizeof *days.v, by_key);
 
     FILE *f = fopen(o->out_path, "w");
     if (!f) {
