@@ -498,8 +498,9 @@ static fg_err record_repairs(struct audit *a)
             cJSON_Delete(o);
     }
     free(text);
-    if (e == FG_OK && fdatasync(a->fd) == 0 && unlink(path) == 0)
-        audit_sync_dir_of(path);
+    /* the record is durable first; a lost unlink only records it twice */
+    if (e == FG_OK && fdatasync(a->fd) == 0 && unlink(path) != 0)
+        fg_warn(COMP, "cannot remove %s: %s", path, strerror(errno));
     return e;
 }
 
