@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "council/trust.h"
 #include "audit/inbox.h"
 #include "common/fg_log.h"
 #include "common/fg_util.h"
@@ -34,6 +35,8 @@ struct policy *fgp_admit_policy(struct fgp *g, bool reload, bool previous)
     struct policy_admission ad;
     const char *stays = previous ? "the previous policy stays in force"
                                  : "raw topics are refused until a valid policy arrives";
+    if (reload)
+        council_trust_audit(g->audit, &g->cfg, true); /* trust and weakenings, at every reload */
     if (policy_admit(&g->cfg, g->sensors, previous, &ad) != FG_OK) {
         fg_error("policy", "policy refused: %s; %s", ad.why, stays);
         fgp_audit_event(g, ad.action, ad.event);
