@@ -160,21 +160,28 @@ static void brief_left(FILE *f, const struct rp_data *d)
     li_open(f, d, "rp.brief.coarse");
     if (!d->routes.n)
         say(f, d, "rp.brief.none");
+    const cJSON *coarse = cJSON_GetObjectItemCaseSensitive(d->opt->coarse, fg_lang_code(d->lang));
+    fputs("<ul>", f);
     for (size_t i = 0; i < d->routes.n; i++) {
         /* extra holds the route's categories, space-separated */
         cJSON *arr = cJSON_CreateArray();
         char *cats = strdup(d->routes.v[i].extra ? d->routes.v[i].extra : ""), *save = NULL;
-        for (char *t = strtok_r(cats, " ", &save); t; t = strtok_r(NULL, " ", &save))
+        for (char *t = cats ? strtok_r(cats, " ", &save) : NULL; t; t = strtok_r(NULL, " ", &save))
             cJSON_AddItemToArray(arr, cJSON_CreateString(t));
         char list[512];
         rp_join(d->lang, arr, true, list, sizeof list);
-        fputs(i ? "; " : "", f);
-        say(f, d, "rp.brief.route_cats", d->routes.v[i].key, list);
+        const char *how = rp_str(coarse, d->routes.v[i].key);
+        fputs("<li>", f);
+        say(f, d, how[0] ? "rp.brief.route_how" : "rp.brief.route_cats", d->routes.v[i].key, list,
+            how);
+        fputs("</li>", f);
         free(cats);
         cJSON_Delete(arr);
     }
-    fputs(d->routes.n ? ". " : " ", f);
-    say(f, d, "rp.brief.coarse.how");
+    fputs("</ul>", f);
+    if (!coarse) {
+        say(f, d, "rp.brief.coarse.how");
+    }
     fputs("</li>\n", f);
 }
 

@@ -12,13 +12,15 @@
 #include "common/fg_util.h"
 #include "audit/audit.h"
 #include "audit/inbox.h"
+#include "cli/wc_options.h"
+#include "policy/policy.h"
 
 /* Exit codes of verify (documented in docs/audit.md). */
 enum { EXIT_INTACT = 0, EXIT_DAMAGED = 1, EXIT_USAGE = 2, EXIT_TORN = 3 };
 
 struct opts {
     const char *log, *state, *key, *witness, *html, *format, *out, *pub, *as;
-    const char *since, *until, *route, *action, *actor, *before, *gap, *fsync, *lang, *to;
+    const char *since, *until, *route, *action, *actor, *before, *gap, *fsync, *lang, *to, *config;
     bool update_witness, quiet, help, allow_legacy;
     long events, cp_every, rotate_every, delay_us;
 };
@@ -37,7 +39,7 @@ static const struct optdef optdefs[] = {
     O("--format", format), O("--out", out),       O("--pub", pub),         O("--as", as),
     O("--since", since),   O("--until", until),   O("--route", route),     O("--action", action),
     O("--actor", actor),   O("--before", before), O("--gap", gap),         O("--fsync", fsync),
-    O("--log", log),       O("--lang", lang),     O("--to", to),
+    O("--log", log),       O("--lang", lang),     O("--to", to),           O("--config", config),
 };
 
 /* Parses --name VALUE pairs and the one positional LOG; returns false on a bad arg. */
@@ -548,19 +550,22 @@ static int cmd_report(int argc, char **argv)
     if (!parse(argc, argv, &o, "report"))
         return EXIT_USAGE;
     if (o.help) {
-        printf("usage: fairgate audit report LOG --key PUBKEY (--html OUT | --to DIR)\n"
-               "                              [--lang en|nl|de] [--witness FILE] [--gap DURATION]\n"
-               "                              [--state DIR [--as ACTOR]]\n\n"
-               "Writes one self-contained HTML file for a works council meeting: a first page\n"
-               "in plain words (what left the site, purposes, who looked at whom and why, what\n"
-               "was refused, what weakened co-determination, whether the log is intact), charts\n"
-               "per day and per route, then every event in words. Printable on A4.\n"
-               "--to DIR: writes DIR/audit-report-LANG.html for en, nl and de and\n"
-               "DIR/verification.txt (verdict and key fingerprint), as the gateway does.\n"
-               "--lang: default from FAIRGATE_LANG or LANG, else en.\n"
-               "--gap: silences longer than this are listed (default 1h).\n"
-               "exit: 0 intact, 1 damaged (the report says so), 2 usage or unreadable,\n"
-               "3 intact except a torn last line\n");
+        printf(
+            "usage: fairgate audit report LOG --key PUBKEY (--html OUT | --to DIR)\n"
+            "                              [--lang en|nl|de] [--witness FILE] [--gap DURATION]\n"
+            "                              [--config FAIRGATE_YAML] [--state DIR [--as ACTOR]]\n\n"
+            "Writes one self-contained HTML file for a works council meeting: a first page\n"
+            "in plain words (what left the site, purposes, who looked at whom and why, what\n"
+            "was refused, what weakened co-determination, whether the log is intact), charts\n"
+            "per day and per route, then every event in words. Printable on A4.\n"
+            "--to DIR: writes DIR/audit-report-LANG.html for en, nl and de and\n"
+            "DIR/verification.txt (verdict and key fingerprint), as the gateway does.\n"
+            "--lang: default from FAIRGATE_LANG or LANG, else en.\n"
+            "--config: the gateway's configuration; the report then says, route by route,\n"
+            "how coarse the data is under the policy it names.\n"
+            "--gap: silences longer than this are listed (default 1h).\n"
+            "exit: 0 intact, 1 damaged (the report says so), 2 usage or unreadable,\n"
+            "3 intact except a torn last line\n");
         return 0;
     }
     if (!need(o.log, "LOG", "report") || !need(o.key, "--key PUBKEY", "report"))
@@ -582,8 +587,27 @@ static int cmd_report(int argc, char **argv)
         fprintf(stderr, "fairgate audit report: --gap takes a duration like 30m or 2h\n");
         return EXIT_USAGE;
     }
+    cJSON *coarse = NULL;
+    if (o.config) {
+        struct wc_state st;
+        if (wc_state_load(&st, o.config, "fairgate audit report"))
+            return EXIT_USAGE;
+        struct sensor_registry *reg = NULL;
+        struct policy *pol = wc_policy_load(&st, &reg);
+        if (!pol)
+            fprintf(stderr,
+                    "fairgate audit report: the policy of %s does not load; the report "
+                    "cannot say how coarse each route is\n",
+                    o.config);
+        else
+            coarse = policy_coarseness(pol);
+        policy_free(pol);
+        sensor_registry_free(reg);
+        wc_state_free(&st);
+    }
     struct audit_verify_result vr;
-    struct audit_report_options ro = {.log_path = o.log,
+    struct audit_report_options ro = {.coarse = coarse,
+                                      .log_path = o.log,
                                       .out_path = o.html,
                                       .witness_path = o.witness,
                                       .pubkey = pk,
@@ -593,6 +617,7 @@ static int cmd_report(int argc, char **argv)
     char why[512] = "";
     fg_err e = o.to ? audit_report_to_dir(&ro, o.to, why, sizeof why)
                     : audit_report_html(&ro, why, sizeof why);
+    cJSON_Delete(coarse);
     if (e != FG_OK) {
         fprintf(stderr, "fairgate audit report: %s\n", why[0] ? why : fg_strerror(e));
         return e == FG_ERR_NOT_FOUND || e == FG_ERR_IO ? EXIT_USAGE : 1;

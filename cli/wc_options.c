@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "policy/policy.h"
+
 int wc_options(int argc, char **argv, const char *const *names, const char **values, size_t n)
 {
     for (size_t k = 0; k < n; k++)
@@ -35,6 +37,23 @@ int wc_state_load(struct wc_state *st, const char *config, const char *cmd)
     config_state_paths(&st->cfg, st->audit_log, st->audit_dir, st->reident_dir,
                        sizeof st->audit_log);
     return 0;
+}
+
+struct policy *wc_policy_load(const struct wc_state *st, struct sensor_registry **reg)
+{
+    struct policy *pol = NULL;
+    char why[512];
+    *reg = NULL;
+    if (sensor_registry_new(reg) != FG_OK)
+        return NULL;
+    bool ok =
+        !st->cfg.sensors_builtin || sensor_registry_load_builtin(*reg, why, sizeof why) == FG_OK;
+    for (size_t i = 0; ok && i < st->cfg.nsensor_dirs; i++)
+        ok = sensor_registry_load_dir(*reg, st->cfg.sensor_dirs[i], why, sizeof why) == FG_OK;
+    if (ok && st->cfg.policy_file &&
+        policy_load_file(st->cfg.policy_file, *reg, st->cfg.site, &pol, why, sizeof why) != FG_OK)
+        pol = NULL;
+    return pol;
 }
 
 void wc_state_free(struct wc_state *st)

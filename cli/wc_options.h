@@ -21,4 +21,10 @@ struct wc_state {
 int wc_state_load(struct wc_state *st, const char *config, const char *cmd);
 void wc_state_free(struct wc_state *st);
 
+/* The policy the configuration names, with the sensor types it reads; NULL if it
+ * does not load. Free with policy_free, then sensor_registry_free(*reg). */
+struct policy;
+struct sensor_registry;
+struct policy *wc_policy_load(const struct wc_state *st, struct sensor_registry **reg);
+
 #endif

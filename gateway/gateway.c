@@ -896,7 +896,7 @@ static void audit_housekeeping(struct gateway *gw, int64_t mono, bool final)
             fg_error("audit", "cannot hand the audit log over to a new signing key");
     }
     audit_inbox_ingest(gw->audit, gw->audit_dir);
-    audit_reporter_tick(gw->reporter, gw->audit, mono, g_report);
+    audit_reporter_tick(gw->reporter, gw->audit, gw->policy, mono, g_report);
     g_report = 0;
     audit_tick(gw->audit, mono);
 }

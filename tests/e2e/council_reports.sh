@@ -81,7 +81,7 @@ stop_gateway
 LOG=$WORK/state/audit.log
 KEY=$WORK/state/audit/audit-first.pub
 for l in en nl de; do
-    "$FAIRGATE" audit report "$LOG" --key "$KEY" --lang $l --html "$WORK/report.$l.html" >/dev/null ||
+    "$FAIRGATE" audit report "$LOG" --key "$KEY" --lang $l --config "$WORK/fairgate.yaml" --html "$WORK/report.$l.html" >/dev/null ||
         fail "audit report --lang $l exit $?"
     grep -q "<html lang=\"$l\"" "$WORK/report.$l.html" || fail "report is not in $l"
 done
@@ -122,6 +122,10 @@ grep -q 'class="refused" data-action="reidentify"' "$R" || fail "refused re-iden
 grep -q 'overflow-wrap:anywhere' "$R" || fail "no wrapping of long strings"
 grep -q '@page{size:A4' "$R" || fail "no A4 print styles"
 grep -q 'data-figure="refused" data-value="1"' "$R" || fail "first page does not count 1 refusal"
+grep -q "route man-down: .*every single message: badge as a pseudonym that changes every day" "$R" ||
+    fail "first page does not say how coarse route man-down is"
+grep -q "elk afzonderlijk bericht: badge als pseudoniem dat elke dag wisselt" "$WORK/report.nl.html" ||
+    fail "Dutch first page does not say how coarse route man-down is"
 pass "report numbers equal the log: $msgs messages, $rej rejected, categories, routes, days, restart gap ${gap} ms"
 
 # a damaged log: the report still says so, and the exit status too
