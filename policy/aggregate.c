@@ -1,6 +1,7 @@
 /* Aggregation: tumbling windows per route, groups by the route's `by` keys,
  * a minimum number of distinct workers per group, and secondary suppression
- * so no hidden group can be derived from a published total.
+ * per emitted value so no hidden group's value can be derived from a
+ * published total and the published groups.
  *
  * Memory is bounded by the policy: per route at most max_groups groups per
  * window (plus one overflow group and one total), over all routes at most
@@ -562,6 +563,59 @@ static bool below_min(const struct policy_route *r, const struct group *g)
     return r->agg.min_group > 0 && g->workers.n < (uint32_t)r->agg.min_group;
 }
 
+/* Does group g add anything to emitted value i? A sum of zeros adds nothing:
+ * the total would then equal the published groups plus the one group that
+ * does add, so such a group cannot protect another. */
+static bool contributes(const struct policy_agg_state *s, const struct policy_route *r,
+                        const struct group *g, size_t i)
+{
+    const struct acc *a = &g->acc[i];
+    switch (r->agg.emit[i].fn) {
+    case POLICY_AGG_COUNT_DISTINCT:
+        return (s->share[i] ? g->workers.n : a->set.n) > 0;
+    case POLICY_AGG_SUM:
+        return a->n > 0 && a->sum != 0;
+    default:
+        return a->n > 0;
+    }
+}
+
+/* Complementary suppression per measure: with a published total, every
+ * emitted value must have either no hidden group that adds to it or at least
+ * two, or else total minus the published groups is the one hidden group's
+ * value. While some value has exactly one hidden contributor, the published
+ * group that also adds to that value and has the fewest workers is hidden as
+ * well; if there is none, the total is withheld (returns false). */
+static bool secondary_suppression(struct policy_route *r)
+{
+    struct policy_agg_state *s = r->state;
+    for (;;) {
+        size_t bad = r->agg.nemit;
+        for (size_t i = 0; i < r->agg.nemit && bad == r->agg.nemit; i++) {
+            size_t hidden = s->overflow->records && contributes(s, r, s->overflow, i);
+            for (size_t k = 0; k < s->ngroups; k++)
+                hidden += s->list[k]->suppressed && contributes(s, r, s->list[k], i);
+            if (hidden == 1)
+                bad = i;
+        }
+        if (bad == r->agg.nemit)
+            return true;
+        struct group *next = NULL;
+        for (size_t k = 0; k < s->ngroups; k++) {
+            struct group *g = s->list[k];
+            if (g->suppressed || !contributes(s, r, g, bad))
+                continue;
+            if (!next || g->workers.n < next->workers.n ||
+                (g->workers.n == next->workers.n && g->records < next->records))
+                next = g;
+        }
+        if (!next)
+            return false;
+        next->suppressed = next->secondary = true;
+        r->c.groups_secondary++;
+    }
+}
+
 /* Closes the open window of r: decides suppression, emits, frees. */
 static fg_err close_window(struct policy *p, struct policy_route *r, policy_emit_fn emit, void *ctx)
 {
@@ -569,15 +623,12 @@ static fg_err close_window(struct policy *p, struct policy_route *r, policy_emit
     if (s->win_start == INT64_MIN)
         return FG_OK;
     s->closed_until = s->win_start + r->agg.window_ms;
-    size_t nsupp = 0;
     for (size_t i = 0; i < s->ngroups; i++) {
         struct group *g = s->list[i];
         g->suppressed = g->saturated || below_min(r, g);
-        nsupp += g->suppressed;
     }
     if (s->overflow->records) {
         s->overflow->suppressed = true; /* never published: its members are unknown */
-        nsupp++;
         r->c.groups_suppressed++;
     }
     bool total_out = r->agg.totals;
@@ -585,24 +636,8 @@ static fg_err close_window(struct policy *p, struct policy_route *r, policy_emit
         struct group *t = s->total;
         if (t->saturated || below_min(r, t) || t->records == 0)
             total_out = false;
-        else if (nsupp == 1) {
-            /* total minus the published groups would reveal the one hidden
-             * group: hide the next-smallest group as well, or else the total */
-            struct group *next = NULL;
-            for (size_t i = 0; i < s->ngroups; i++) {
-                struct group *g = s->list[i];
-                if (g->suppressed)
-                    continue;
-                if (!next || g->workers.n < next->workers.n ||
-                    (g->workers.n == next->workers.n && g->records < next->records))
-                    next = g;
-            }
-            if (next) {
-                next->suppressed = next->secondary = true;
-                r->c.groups_secondary++;
-            } else
-                total_out = false;
-        }
+        else
+            total_out = secondary_suppression(r);
         if (!total_out)
             r->c.totals_suppressed++;
     }

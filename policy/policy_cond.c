@@ -4,11 +4,17 @@
  *   expr := and ('or' and)*
  *   and  := unary ('and' unary)*
  *   unary:= 'not' unary | '(' expr ')' | cmp
- *   cmp  := FIELD [op literal]         a bare FIELD means FIELD == true
+ *   cmp  := 'exists' '(' FIELD ')' | FIELD [op literal]
+ *                                      a bare FIELD means FIELD == true
  *   op   := == != < <= > >=
  *   literal := number | true | false | "text" | 'text' | word
  *
- * Field types are checked when the route is compiled (policy_load.c). */
+ * Field types are checked when the route is compiled (policy_load.c).
+ *
+ * Evaluation is three-valued and fails closed: a comparison with a field the
+ * record lacks is unknown, `not unknown` stays unknown, `and`/`or` follow
+ * Kleene's rules, and a route fires only when the whole condition is true.
+ * exists(field) is the one way to ask about absence. */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -100,9 +106,41 @@ static char *word(struct parser *ps)
 
 static int parse_expr(struct parser *ps);
 
+/* exists(FIELD), after the keyword. */
+static int parse_exists(struct parser *ps)
+{
+    if (!sym(ps, "(")) {
+        fail(ps, "write exists(FIELD)");
+        return -1;
+    }
+    char *field = word(ps);
+    if (!field || !sym(ps, ")")) {
+        free(field);
+        fail(ps, "write exists(FIELD)");
+        return -1;
+    }
+    int n = new_node(ps, POLICY_COND_EXISTS);
+    if (n < 0) {
+        free(field);
+        return -1;
+    }
+    ps->r->cond[n].field = field;
+    return n;
+}
+
 static int parse_cmp(struct parser *ps)
 {
     size_t at = ps->pos;
+    skip_ws(ps);
+    if (strncmp(ps->s + ps->pos, "exists", 6) == 0) {
+        size_t q = ps->pos + 6;
+        while (isspace((unsigned char)ps->s[q]))
+            q++;
+        if (ps->s[q] == '(') {
+            ps->pos += 6;
+            return parse_exists(ps);
+        }
+    }
     char *field = word(ps);
     if (!field) {
         fail(ps, "expected a field name");
@@ -285,26 +323,13 @@ static bool cmp_num(policy_cond_op op, double a, double b)
     return false;
 }
 
-static bool eval(const struct policy_route *r, const struct policy_route_source *src,
-                 const struct sensor_record *rec, int n)
+/* Three truth values; a route fires only on TV_TRUE. */
+enum { TV_FALSE = 0, TV_TRUE = 1, TV_UNKNOWN = 2 };
+
+static int cmp_value(const struct policy_cond *c, const struct sensor_field *f,
+                     const struct sensor_value *v)
 {
-    const struct policy_cond *c = &r->cond[n];
-    switch (c->kind) {
-    case POLICY_COND_OR:
-        return eval(r, src, rec, c->a) || eval(r, src, rec, c->b);
-    case POLICY_COND_AND:
-        return eval(r, src, rec, c->a) && eval(r, src, rec, c->b);
-    case POLICY_COND_NOT:
-        return !eval(r, src, rec, c->a);
-    case POLICY_COND_CMP:
-        break;
-    }
-    int idx = src->cond_field[n];
-    /* An absent field makes every comparison on it false: unknown is not "yes". */
-    if (idx < 0 || !rec->values[idx].present)
-        return false;
-    const struct sensor_value *v = &rec->values[idx];
-    switch (src->type->fields[idx].type) {
+    switch (f->type) {
     case SENSOR_BOOLEAN:
         return (v->v.b == c->b_val) == (c->op == POLICY_OP_EQ);
     case SENSOR_STRING:
@@ -318,14 +343,51 @@ static bool eval(const struct policy_route *r, const struct policy_route_source 
     case SENSOR_NUMBER:
         return cmp_num(c->op, v->v.num, c->num);
     default:
-        return false;
+        return TV_UNKNOWN;
     }
+}
+
+static int eval(const struct policy_route *r, const struct policy_route_source *src,
+                const struct sensor_record *rec, int n)
+{
+    const struct policy_cond *c = &r->cond[n];
+    int idx = src->cond_field[n];
+    bool present = idx >= 0 && rec->values[idx].present;
+    switch (c->kind) {
+    case POLICY_COND_OR: {
+        int a = eval(r, src, rec, c->a);
+        if (a == TV_TRUE)
+            return TV_TRUE;
+        int b = eval(r, src, rec, c->b);
+        return b == TV_TRUE ? TV_TRUE : (a == TV_FALSE && b == TV_FALSE) ? TV_FALSE : TV_UNKNOWN;
+    }
+    case POLICY_COND_AND: {
+        int a = eval(r, src, rec, c->a);
+        if (a == TV_FALSE)
+            return TV_FALSE;
+        int b = eval(r, src, rec, c->b);
+        return b == TV_FALSE ? TV_FALSE : (a == TV_TRUE && b == TV_TRUE) ? TV_TRUE : TV_UNKNOWN;
+    }
+    case POLICY_COND_NOT: {
+        int a = eval(r, src, rec, c->a);
+        return a == TV_UNKNOWN ? TV_UNKNOWN : !a;
+    }
+    case POLICY_COND_EXISTS:
+        return present;
+    case POLICY_COND_CMP:
+        break;
+    }
+    /* An absent field makes a comparison unknown: unknown is not "yes",
+     * and "not unknown" is not "yes" either. */
+    if (!present)
+        return TV_UNKNOWN;
+    return cmp_value(c, &src->type->fields[idx], &rec->values[idx]);
 }
 
 bool policy_cond_eval(const struct policy_route *r, const struct policy_route_source *src,
                       const struct sensor_record *rec)
 {
-    return r->cond_root < 0 || eval(r, src, rec, r->cond_root);
+    return r->cond_root < 0 || eval(r, src, rec, r->cond_root) == TV_TRUE;
 }
 
 static void app(char *buf, size_t len, size_t *at, const char *s)
@@ -362,6 +424,10 @@ static void describe(const struct policy_route *r, int n, bool nl, char *buf, si
         app(buf, len, at, nl ? "niet (" : "not (");
         describe(r, c->a, nl, buf, len, at, -1);
         app(buf, len, at, ")");
+        return;
+    case POLICY_COND_EXISTS:
+        snprintf(tmp, sizeof tmp, nl ? "%s aanwezig is" : "%s is present", c->field);
+        app(buf, len, at, tmp);
         return;
     case POLICY_COND_CMP:
         break;

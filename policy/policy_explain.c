@@ -403,6 +403,7 @@ static void explain_route(const struct lang *L, const struct policy *p,
     if (r->cond_root >= 0) {
         policy_cond_describe(r, r->cond_root, L == &NL ? "nl" : "en", buf, sizeof buf);
         fprintf(out, L->only_when, buf);
+        policy_privacy_explain_when(r, L == &NL ? "nl" : "en", out);
     }
     if (r->names_health) {
         health_fields(r, buf, sizeof buf);

@@ -60,7 +60,8 @@ typedef enum {
     POLICY_COND_OR = 0,
     POLICY_COND_AND,
     POLICY_COND_NOT,
-    POLICY_COND_CMP
+    POLICY_COND_CMP,
+    POLICY_COND_EXISTS /* exists(field): true when present, false when absent */
 } policy_cond_kind;
 typedef enum {
     POLICY_OP_EQ = 0,
@@ -75,7 +76,7 @@ typedef enum { POLICY_LIT_NUM = 0, POLICY_LIT_BOOL, POLICY_LIT_STR } policy_lit_
 struct policy_cond {
     policy_cond_kind kind;
     int a, b; /* children (OR/AND: a, b; NOT: a) */
-    /* CMP */
+    /* CMP, EXISTS */
     char *field;
     policy_cond_op op;
     policy_lit_kind lit;
@@ -224,6 +225,10 @@ bool policy_cond_eval(const struct policy_route *r, const struct policy_route_so
 /* Writes the condition as plain text in lang ("en" / "nl"). */
 void policy_cond_describe(const struct policy_route *r, int node, const char *lang, char *buf,
                           size_t len);
+
+/* policy_privacy.c: the sentences and warnings of the privacy rules (issue 15),
+ * called by policy_explain.c. */
+void policy_privacy_explain_when(const struct policy_route *r, const char *lang, FILE *out);
 
 /* aggregate.c */
 FG_MUST_CHECK fg_err policy_agg_setup(struct policy *p);

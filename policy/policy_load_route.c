@@ -248,7 +248,7 @@ static fg_err compile_when(struct ctx *c, yaml_node_t *n, struct policy_route *r
     }
     for (int i = 0; i < r->ncond; i++) {
         struct policy_cond *cd = &r->cond[i];
-        if (cd->kind != POLICY_COND_CMP)
+        if (cd->kind != POLICY_COND_CMP && cd->kind != POLICY_COND_EXISTS)
             continue;
         bool anywhere = false;
         for (size_t s = 0; s < r->nfrom; s++) {
@@ -259,8 +259,20 @@ static fg_err compile_when(struct ctx *c, yaml_node_t *n, struct policy_route *r
                 continue;
             anywhere = true;
             const struct sensor_field *f = &src->type->fields[idx];
+            if (cd->kind == POLICY_COND_EXISTS)
+                continue; /* whether a value was sent, not which */
+            /* A message that exists only if hr > 180 tells the heart rate; one
+             * that exists only for badge == "WK..." follows that worker. */
             if (f->category == SENSOR_CAT_HEALTH)
-                r->names_health = true; /* a message that exists only if hr > 180 tells it */
+                return bad(c, n,
+                           "'when' compares the health field '%s': a message sent only for "
+                           "some values tells that value; conditions on health data are refused",
+                           cd->field, NULL);
+            if (f->category == SENSOR_CAT_WORKER_ID)
+                return bad(c, n,
+                           "'when' compares the worker identifier '%s': that follows chosen "
+                           "workers; conditions on worker identifiers are refused",
+                           cd->field, NULL);
             switch (f->type) {
             case SENSOR_BOOLEAN:
                 if (cd->lit != POLICY_LIT_BOOL || cd->op > POLICY_OP_NE)

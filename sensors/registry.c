@@ -29,8 +29,9 @@ const char *const sensor_type_keys[] = {"type",    "description", "topic", "form
                                         "decoder", "length",      "fields"};
 const size_t sensor_ntype_keys = N(sensor_type_keys);
 const char *const sensor_field_keys[] = {
-    "type",       "category", "unit",   "path",  "description", "required", "min",   "max",
-    "max_length", "values",   "offset", "width", "signed",      "endian",   "scale", "senml"};
+    "type",   "category", "unit",       "path",   "description", "required",
+    "min",    "max",      "max_length", "values", "offset",      "width",
+    "signed", "endian",   "scale",      "senml",  "person",      "zones"};
 const size_t sensor_nfield_keys = N(sensor_field_keys);
 #define type_keys sensor_type_keys
 #define field_keys sensor_field_keys
@@ -81,6 +82,10 @@ static void type_free(struct sensor_type *t)
             free(f->values[j]);
         free(f->values);
         free(f->senml);
+        free(f->person);
+        for (size_t j = 0; j < f->nzones; j++)
+            free(f->zones[j]);
+        free(f->zones);
     }
     for (int i = 0; i < t->nsegs; i++)
         free(t->segs[i]);
@@ -276,6 +281,49 @@ static bool is_binary_key(const char *k)
     return false;
 }
 
+/* A list of text values (`values:`, `zones:`) into a fresh array. */
+static fg_err text_list(struct ctx *c, yaml_node_t *vn, const char *key, const char *name,
+                        char ***out, size_t *count)
+{
+    if (vn->type != YAML_SEQUENCE_NODE)
+        return bad(c, vn, "'%s' of field '%s' must be a list", key, name);
+    size_t cnt = (size_t)(vn->data.sequence.items.top - vn->data.sequence.items.start);
+    *out = calloc(cnt ? cnt : 1, sizeof(char *));
+    if (!*out)
+        return FG_ERR_NOMEM;
+    FG_YAML_SEQ_FOREACH(c->y, vn, it)
+    {
+        const char *s = fg_yaml_scalar(fg_yaml_node(c->y, *it));
+        if (!s || !*s)
+            return bad(c, vn, "'%s' of field '%s' must be text", key, name);
+        fg_err e = dup_str(s, &(*out)[(*count)++]);
+        if (e)
+            return e;
+    }
+    return FG_OK;
+}
+
+/* `person: FIELD` names a worker-id field of the same type; resolved once all
+ * fields are known. */
+static fg_err link_persons(struct ctx *c, yaml_node_t *fields, struct sensor_type *t)
+{
+    for (size_t i = 0; i < t->nfields; i++) {
+        struct sensor_field *f = &t->fields[i];
+        f->person_idx = -1;
+        if (!f->person)
+            continue;
+        int k = sensor_field_index(t, f->person);
+        if (k < 0 || t->fields[k].category != SENSOR_CAT_WORKER_ID)
+            return bad(c, fields, "'person' of field '%s' must name a worker-id field of %s",
+                       f->name, t->name);
+        if (f->category == SENSOR_CAT_WORKER_ID)
+            return bad(c, fields, "field '%s' is a worker id itself: it needs no 'person'", f->name,
+                       NULL);
+        f->person_idx = k;
+    }
+    return FG_OK;
+}
+
 static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struct sensor_type *t,
                           struct sensor_field *f)
 {
@@ -305,6 +353,11 @@ static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struc
             return bad(c, kn, "'senml' only applies to format: senml (field '%s')", name, NULL);
         if (strcmp(k, "path") == 0 && t->format != SENSOR_FMT_JSON && t->format != SENSOR_FMT_C)
             return bad(c, kn, "'path' only applies to format: json or c (field '%s')", name, NULL);
+        if (strcmp(k, "zones") == 0) {
+            if ((e = text_list(c, vn, k, name, &f->zones, &f->nzones)))
+                return e;
+            continue;
+        }
         if (strcmp(k, "values") == 0) {
             if (vn->type != YAML_SEQUENCE_NODE)
                 return bad(c, vn, "'values' of field '%s' must be a list", name, NULL);
@@ -393,6 +446,9 @@ static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struc
                 return bad(c, vn, "'senml' of field '%s' must be a record name", name, NULL);
             if ((e = dup_str(v, &f->senml)))
                 return e;
+        } else if (strcmp(k, "person") == 0) {
+            if ((e = dup_str(v, &f->person)))
+                return e;
         } else if (strcmp(k, "signed") == 0) {
             if (!fg_yaml_to_bool(v, &f->is_signed))
                 return bad(c, vn, "'signed' must be true or false", NULL, NULL);
@@ -417,6 +473,9 @@ static fg_err parse_field(struct ctx *c, const char *name, yaml_node_t *n, struc
     }
     if (f->type != SENSOR_ENUM && f->nvalues)
         return bad(c, n, "'values' applies to enum fields only (field '%s')", name, NULL);
+    if (f->nzones && (f->category != SENSOR_CAT_ZONE || f->type != SENSOR_STRING))
+        return bad(c, n, "'zones' applies to text fields of category zone only (field '%s')", name,
+                   NULL);
     if (f->has_min && f->has_max && f->min > f->max)
         return bad(c, n, "field '%s' has min above max", name, NULL);
     if (t->format == SENSOR_FMT_BINARY) {
@@ -542,6 +601,8 @@ static fg_err parse_type(struct ctx *c, const char *path, struct sensor_type *t)
     }
     if (t->nfields == 0)
         return bad(c, fields, "sensor type '%s' declares no fields", t->name, NULL);
+    if ((e = link_persons(c, fields, t)))
+        return e;
     if (t->decoder->check) {
         char msg[256] = "";
         if ((e = t->decoder->check(t, msg, sizeof msg)))

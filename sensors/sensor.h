@@ -68,6 +68,16 @@ struct sensor_field {
     /* SenML: the record name (after the base name) this field reads; defaults
      * to the field name. */
     char *senml;
+    /* Persons behind things (`person: FIELD`): a machine stands for the
+     * operator logged in at it, a truck for its driver. person_idx is the
+     * worker-id field of the same record that names that person; -1 when the
+     * field is not linked to a person. */
+    char *person;
+    int person_idx;
+    /* Zone-category text fields (`zones: [..]`): the zone names the site
+     * uses; a policy sends any other value as `other`. */
+    char **zones;
+    size_t nzones;
 };
 
 struct sensor_decoder;

@@ -176,8 +176,18 @@ static void test_when(void **state)
         {"ts < '2026-11-27T08:00:00+01:00'", 0},
         {"state == idle or cycle_time > 2 and output_count == 10", 1},
         {"(state == idle or cycle_time > 2) and output_count == 9", 0},
-        {"shift == early", 0}, /* absent field */
-        {"not shift == early", 1},
+        /* absent field: unknown, and a route fires only on true (fail closed) */
+        {"shift == early", 0},
+        {"not shift == early", 0},
+        {"not (shift == early)", 0},
+        {"shift != early", 0},
+        {"not (shift == early and state == idle)", 1}, /* unknown and false is false */
+        {"shift == early or state == fault", 1},       /* unknown or true is true */
+        {"shift == early or state == idle", 0},
+        {"not (shift == early or state == idle)", 0},
+        {"exists(shift)", 0},
+        {"not exists(shift)", 1},
+        {"exists(state) and not exists( shift )", 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char text[1024];

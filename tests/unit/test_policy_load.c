@@ -59,10 +59,10 @@ static void test_health_names(void **state)
                                          "emit: { m: mean(heart_rate) }, min_group: 10 }\n");
     assert_true(policy_names_health(p));
     policy_free(p);
-    p = load_ok(reg, HEAD "  - name: hot\n    purpose: alarm\n    from: t-vitals\n"
-                          "    when: heart_rate > 180\n    to: a/b\n    fields: { zone: keep }\n");
-    assert_true(policy_names_health(p)); /* the message itself tells the heart rate */
-    policy_free(p);
+    /* a message sent only when the heart rate is above 180 tells the heart rate */
+    refused(HEAD "  - name: hot\n    purpose: alarm\n    from: t-vitals\n"
+                 "    when: heart_rate > 180\n    to: a/b\n    fields: { zone: keep }\n",
+            "test.yaml:7:11", "conditions on health data are refused");
     p = load_ok(reg, HEAD "  - name: md\n    purpose: alarm\n    from: t-vitals\n"
                           "    to: a/b\n    fields: { zone: keep, heart_rate: drop }\n");
     assert_false(policy_names_health(p));
@@ -113,7 +113,12 @@ static void test_when_errors(void **state)
     snprintf(buf, sizeof buf, "%s    when: man_down == 3\n", pre);
     refused(buf, "test.yaml:9:11", "true or false");
     snprintf(buf, sizeof buf, "%s    when: heart_rate > \"high\"\n", pre);
-    refused(buf, "test.yaml:9:11", "is a number");
+    refused(buf, "test.yaml:9:11", "health field 'heart_rate'");
+    /* following one named worker */
+    snprintf(buf, sizeof buf, "%s    when: man_down == true or badge == \"WK1\"\n", pre);
+    refused(buf, "test.yaml:9:11", "conditions on worker identifiers are refused");
+    snprintf(buf, sizeof buf, "%s    when: exists(badge\n", pre);
+    refused(buf, "test.yaml:9:", "exists(FIELD)");
     snprintf(buf, sizeof buf, "%s    when: (man_down == true\n", pre);
     refused(buf, "test.yaml:9:", "expected ')'");
     snprintf(buf, sizeof buf, "%s    when: mandown == true\n", pre);

@@ -172,8 +172,135 @@ static void test_random_telemetry(void **state)
         run_seed(seeds[i]);
 }
 
+/* Differencing attacks per measure. Small crews send no battery value or only
+ * zeros (like scanners that send no qty), so a window can have two hidden
+ * groups of which only one adds to sum(battery): total minus the published
+ * groups is then that one group's sum. The attacker knows which crews send
+ * nothing; for every window with a published total and every value, it
+ * subtracts the published groups from the total and succeeds when exactly
+ * one hidden group adds to that value, or when the total's maximum exceeds
+ * every published maximum and only one hidden group has values. */
+#define DZ 12
+struct cell {
+    int records, bat_n, x_n;
+    double bat_sum, x_max;
+};
+static struct cell dtruth[WINDOWS][DZ];
+
+static const char *DPOLICY =
+    "policy: diff\nversion: 1\n"
+    "routes:\n"
+    "  - name: crews\n    purpose: p\n    from: t-badge\n    to: s/crews/{zone}\n"
+    "    aggregate: { window: 15m, by: [zone], min_group: 5, totals: true, max_groups: 64,\n"
+    "                 emit: { n: count(), b: sum(battery), nb: count(battery), hi: max(x) } }\n";
+
+static void diff_seed(uint64_t seed, int *attacks, int *hidden_seen)
+{
+    rng = seed;
+    memset(dtruth, 0, sizeof dtruth);
+    struct sensor_registry *reg = test_registry();
+    char dir[256];
+    struct pseudonym_keyring *keys = test_keys(dir, sizeof dir, 86400000, 86400000, T0);
+    struct policy *p = load_ok(reg, DPOLICY);
+    struct outs o = {0};
+    for (int e = 0; e < 12000; e++) {
+        int64_t t = T0 + (int64_t)e * (WINDOWS * WIN_MS) / 12000;
+        int w = (int)((t - T0) / WIN_MS);
+        uint32_t r = next();
+        /* zones 0-3 are big; 4-11 small crews of 2-8 workers */
+        int zone = r % 100 < 80 ? (int)(r % 4) : 4 + (int)((r >> 8) % (DZ - 4));
+        int crew = zone < 4 ? 400 : 2 + zone % 7;
+        int worker = zone * 1000 + (int)((r >> 12) % (uint32_t)crew);
+        /* zone % 3: 0 sends no battery, 1 sends zeros, 2 sends values */
+        int kind = zone < 4 ? 2 : zone % 3;
+        double x = (double)((r >> 3) % 1000) / 10.0, bat = kind == 1 ? 0 : (double)(r % 100);
+        char json[256], btext[32] = "";
+        if (kind)
+            snprintf(btext, sizeof btext, ",\"battery\":%g", bat);
+        snprintf(json, sizeof json, "{\"badge\":\"W-%05d\",\"x\":%g,\"zone\":\"Z%02d\"%s}", worker,
+                 x, zone, btext);
+        struct cell *c = &dtruth[w][zone];
+        c->records++;
+        c->x_max = c->x_n++ ? fmax(c->x_max, x) : x;
+        if (kind) {
+            c->bat_n++;
+            c->bat_sum += bat;
+        }
+        const struct sensor_record *rec = decode(reg, "test/badge/t1", json);
+        assert_int_equal(policy_tick(p, t, false, collect, &o), FG_OK);
+        int n;
+        assert_int_equal(policy_apply(p, keys, rec, t, collect, &o, &n), FG_OK);
+    }
+    assert_int_equal(policy_tick(p, T0 + WINDOWS * WIN_MS, true, collect, &o), FG_OK);
+    static struct cell pub[WINDOWS][DZ + 1]; /* DZ: the total */
+    static bool seen[WINDOWS][DZ + 1];
+    memset(seen, 0, sizeof seen);
+    for (size_t i = 0; i < o.n; i++) {
+        cJSON *j = cJSON_Parse(o.m[i].payload);
+        assert_non_null(j);
+        int64_t ws;
+        const char *wst = cJSON_GetObjectItem(j, "window_start")->valuestring;
+        assert_true(fg_parse_time(wst, strlen(wst), &ws));
+        int w = (int)((ws - T0) / WIN_MS);
+        cJSON *z = cJSON_GetObjectItem(j, "zone");
+        int k = z ? atoi(z->valuestring + 1) : DZ;
+        struct cell *c = &pub[w][k];
+        c->records = cJSON_GetObjectItem(j, "n")->valueint;
+        c->bat_sum = cJSON_GetObjectItem(j, "b")->valuedouble;
+        c->bat_n = cJSON_GetObjectItem(j, "nb")->valueint;
+        cJSON *hi = cJSON_GetObjectItem(j, "hi");
+        c->x_max = cJSON_IsNumber(hi) ? hi->valuedouble : -1;
+        seen[w][k] = true;
+        if (k < DZ) /* published groups are exact */
+            assert_int_equal(c->records, dtruth[w][k].records);
+        cJSON_Delete(j);
+    }
+    for (int w = 0; w < WINDOWS; w++) {
+        int hid_rec = 0, hid_bat = 0, hid_nb = 0;
+        double pub_max = -1;
+        for (int k = 0; k < DZ; k++) {
+            const struct cell *c = &dtruth[w][k];
+            if (seen[w][k]) {
+                pub_max = fmax(pub_max, pub[w][k].x_max);
+                continue;
+            }
+            if (!c->records)
+                continue;
+            (*hidden_seen)++;
+            hid_rec += c->records > 0;
+            hid_bat += c->bat_sum != 0;
+            hid_nb += c->bat_n > 0;
+        }
+        if (!seen[w][DZ] || !hid_rec)
+            continue;
+        (*attacks)++;
+        /* subtracting the published groups from the total */
+        assert_true(hid_rec != 1);
+        assert_true(hid_bat != 1);
+        assert_true(hid_nb != 1);
+        if (pub[w][DZ].x_max > pub_max)
+            assert_true(hid_rec >= 2);
+    }
+    outs_free(&o);
+    policy_free(p);
+    pseudonym_keyring_close(keys);
+    rm_dir(dir);
+    sensor_registry_free(reg);
+}
+
+static void test_differencing_attacks(void **state)
+{
+    (void)state;
+    int attacks = 0, hidden = 0;
+    for (uint64_t seed = 1; seed <= 20; seed++)
+        diff_seed(seed * 0x9e3779b97f4a7c15ULL, &attacks, &hidden);
+    printf("differencing: %d windows attacked, %d hidden groups\n", attacks, hidden);
+    assert_true(attacks > 20 && hidden > 40); /* the data did exercise suppression */
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_random_telemetry)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_random_telemetry),
+                                       cmocka_unit_test(test_differencing_attacks)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
