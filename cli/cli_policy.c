@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/fg_command.h"
+#include "common/fg_i18n.h"
 #include "common/fg_util.h"
 #include "policy/policy.h"
 #include "cli/policy_cli.h"
@@ -47,7 +48,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, void (*usage)(FILE 
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
-    o->lang = "en";
+    o->lang = fg_lang_code(fg_lang_from_env()); /* FAIRGATE_LANG or LANG, else en */
     o->site = "site";
     int c;
     optind = 1;
@@ -61,8 +62,9 @@ static int parse_opts(int argc, char **argv, struct opts *o, void (*usage)(FILE 
             o->sensor_dirs[o->nsensor_dirs++] = optarg;
             break;
         case 'l':
-            if (strcmp(optarg, "en") && strcmp(optarg, "nl")) {
-                fprintf(stderr, "policy: --lang must be en or nl\n");
+            fg_lang l;
+            if (!fg_lang_parse(optarg, &l)) {
+                fprintf(stderr, "policy: --lang must be en, nl or de\n");
                 return 2;
             }
             o->lang = optarg;
@@ -144,7 +146,7 @@ static int cmd_check(int argc, char **argv)
 
 static void usage_explain(FILE *f)
 {
-    fprintf(f, "usage: fairgate policy explain FILE [--lang en|nl] [--sensors DIR]...\n\n"
+    fprintf(f, "usage: fairgate policy explain FILE [--lang en|nl|de] [--sensors DIR]...\n\n"
                "Turns the policy into plain sentences, route by route: what is collected, what\n"
                "leaves and how coarse, for which purpose, how long it is kept, what never "
                "leaves.\n");
@@ -174,7 +176,7 @@ static int cmd_explain(int argc, char **argv)
 
 static void usage_diff(FILE *f)
 {
-    fprintf(f, "usage: fairgate policy diff OLD NEW [--lang en|nl] [--sensors DIR]...\n\n"
+    fprintf(f, "usage: fairgate policy diff OLD NEW [--lang en|nl|de] [--sensors DIR]...\n\n"
                "Says in plain language what changes for workers from OLD to NEW.\n");
 }
 
@@ -208,7 +210,7 @@ static const struct {
     int (*run)(int argc, char **argv);
 } subcommands[] = {
     {"check", "load a policy and report errors (file:line:col) and warnings", cmd_check},
-    {"explain", "the policy in plain sentences (--lang en|nl)", cmd_explain},
+    {"explain", "the policy in plain sentences (--lang en|nl|de)", cmd_explain},
     {"diff", "what changes for workers between two policies", cmd_diff},
     {"sign", "sign a policy's exact bytes with a role key (detached, FILE.sig)", policy_cli_sign},
     {"verify", "list who signed a policy and whether it may take effect", policy_cli_verify},

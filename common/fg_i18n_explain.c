@@ -96,7 +96,7 @@ const struct fg_msg fg_msgs_explain[] = {
     {"ex.fn.distinct_workers",
      {"the number of different workers, counted by their %s",
       "het aantal verschillende medewerkers, geteld via hun %s",
-      "die Anzahl verschiedener Personen, gezählt über ihren %s"}},
+      "die Anzahl verschiedener Personen, gezählt über das Feld %s"}},
     {"ex.fn.sum", {"the sum of %s", "de som van %s", "die Summe von %s"}},
     {"ex.fn.mean", {"the average of %s", "het gemiddelde van %s", "der Durchschnitt von %s"}},
     {"ex.fn.min", {"the lowest %s", "de laagste %s", "der niedrigste Wert von %s"}},
@@ -146,9 +146,10 @@ const struct fg_msg fg_msgs_explain[] = {
       "  De ontvanger wordt gevraagd de gegevens na %s te verwijderen, via de vervaltijd van het "
       "MQTT-bericht; fairgate kan dat bij de ontvanger niet afdwingen. Niet-verstuurde berichten "
       "worden na die tijd op de locatie verwijderd.\n",
-      "  Der Empfänger wird gebeten, die Daten nach %s zu löschen, über das Ablaufdatum der "
-      "MQTT-Nachricht; fairgate kann das beim Empfänger nicht durchsetzen. Nicht gesendete "
-      "Nachrichten werden nach dieser Zeit am Standort gelöscht.\n"}},
+      "  Der Empfänger wird über das Ablaufdatum der MQTT-Nachricht gebeten, die Daten zu "
+      "löschen, sobald die Frist (%s) abgelaufen ist; fairgate kann das beim Empfänger nicht "
+      "durchsetzen. Nicht gesendete Nachrichten werden nach dieser Frist am Standort "
+      "gelöscht.\n"}},
     {"ex.no_retention",
      {"  No retention is set: the receiver decides how long it keeps the data.\n",
       "  Er is geen bewaartermijn ingesteld: de ontvanger bepaalt hoe lang de gegevens bewaard "
@@ -172,7 +173,7 @@ const struct fg_msg fg_msgs_explain[] = {
     {"ex.diff_keep",
      {"- Pseudonym keys are now destroyed after %s (before: after %s).\n",
       "- Pseudoniemsleutels worden nu na %s vernietigd (eerder: na %s).\n",
-      "- Pseudonym-Schlüssel werden jetzt nach %s vernichtet (vorher: nach %s).\n"}},
+      "- Pseudonym-Schlüssel werden jetzt %s nach ihrem Zeitraum vernichtet (vorher: %s).\n"}},
     {"ex.diff_zones",
      {"- The map of zones changed.\n", "- De indeling in zones is gewijzigd.\n",
       "- Die Einteilung in Bereiche hat sich geändert.\n"}},
@@ -193,13 +194,13 @@ const struct fg_msg fg_msgs_explain[] = {
       "  - sie liest jetzt %s (vorher: %s).\n"}},
     {"ex.diff_when",
      {"  - it now sends only when %s (before: %s).\n",
-      "  - zij verstuurt nu alleen als %s (eerder: %s).\n",
-      "  - sie sendet jetzt nur, wenn %s (vorher: %s).\n"}},
+      "  - zij verstuurt nu alleen onder deze voorwaarde: %s (eerder: %s).\n",
+      "  - sie sendet jetzt nur unter dieser Bedingung: %s (vorher: %s).\n"}},
     {"ex.diff_always", {"always", "altijd", "immer"}},
     {"ex.diff_field",
      {"  - %s (%s) now leaves %s (before: %s).\n",
-      "  - %s (%s) gaat nu naar buiten %s (eerder: %s).\n",
-      "  - %s (%s) geht jetzt hinaus %s (vorher: %s).\n"}},
+      "  - %s (%s) gaat nu zo naar buiten: %s (eerder: %s).\n",
+      "  - %s (%s) geht jetzt so hinaus: %s (vorher: %s).\n"}},
     {"ex.diff_not_leave", {"not at all", "helemaal niet", "gar nicht"}},
     {"ex.diff_agg",
      {"  - grouping is now: %s (before: %s).\n", "  - samenvoegen is nu: %s (eerder: %s).\n",
@@ -210,7 +211,7 @@ const struct fg_msg fg_msgs_explain[] = {
     {"ex.diff_retention",
      {"  - the receiver is asked to delete after %s (before: %s).\n",
       "  - de ontvanger wordt gevraagd te verwijderen na %s (eerder: %s).\n",
-      "  - der Empfänger wird gebeten, nach %s zu löschen (vorher: %s).\n"}},
+      "  - der Empfänger wird gebeten, nach Ablauf der Frist zu löschen: %s (vorher: %s).\n"}},
     {"ex.unlimited", {"no limit", "geen grens", "keine Grenze"}},
     {"ex.per_message", {"every message", "elk bericht", "jede Nachricht"}},
     {"ex.agg_summary",
@@ -262,5 +263,8 @@ const struct fg_msg fg_msgs_explain[] = {
     {"field.operator", {"operator", "bediener", "Bediener"}},
     {"field.vehicle", {"vehicle", "voertuig", "Fahrzeug"}},
     {"field.truck", {"truck", "heftruck", "Stapler"}},
+    {"field.team", {"team", "team", "Team"}},
+    {"field.gate", {"gate", "poort", "Tor"}},
+    {"field.area", {"area", "gebied", "Gebiet"}},
     {0, {0, 0, 0}},
 };
