@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fg_i18n.h"
 #include "common/fg_util.h"
 #include "gateway/config.h"
 #include "council/keys.h"
@@ -97,16 +98,49 @@ out:
 static void verify_usage(FILE *f)
 {
     fprintf(f, "usage: fairgate policy verify FILE [--sig SIGFILE] [--config CONFIG]\n"
-               "                             [--trust ROLE=PUBFILE]... [--require ROLE,ROLE]\n\n"
+               "                             [--trust ROLE=PUBFILE]... [--require ROLE,ROLE]\n"
+               "                             [--lang en|nl|de]\n\n"
                "Lists who signed FILE, with which key, and whether each signature matches the\n"
                "file's exact bytes. With --config (or --trust/--require) it also says whether\n"
-               "the gateway would put the policy into effect. Exit 0 only if it would.\n");
+               "the gateway would put the policy into effect. Exit 0 only if it would.\n"
+               "--lang nl|de adds the verdict in that language under the English one.\n");
+}
+
+static const char *role_words(fg_lang l, const char *role, char *k, size_t len)
+{
+    snprintf(k, len, "actor.%s", role);
+    const char *t = fg_tr(l, k);
+    return t == k ? role : t;
+}
+
+/* The verdict in the reader's words (the English VERDICT line stays as it is:
+ * scripts and the guide quote it). */
+static void verdict_words(fg_lang l, bool may, const char *reason)
+{
+    char k[96], k2[96], role[64] = "", buf[1024];
+    if (may)
+        fg_trf(buf, sizeof buf, l, "vd.may");
+    else if (!strncmp(reason, "the policy is not signed", 24))
+        fg_trf(buf, sizeof buf, l, "vd.unsigned");
+    else if (sscanf(reason, "the %63s signature does not match", role) == 1)
+        fg_trf(buf, sizeof buf, l, "vd.edited", role_words(l, role, k, sizeof k));
+    else if (sscanf(reason, "signed as %63s with a key", role) == 1)
+        fg_trf(buf, sizeof buf, l, "vd.wrong_key", role_words(l, role, k, sizeof k),
+               role_words(l, role, k2, sizeof k2));
+    else if (sscanf(reason, "not signed by the %63s", role) == 1)
+        fg_trf(buf, sizeof buf, l, "vd.missing", role_words(l, role, k, sizeof k));
+    else if (!strcmp(reason, "the policy has expired"))
+        fg_trf(buf, sizeof buf, l, "vd.expired");
+    else
+        fg_trf(buf, sizeof buf, l, "vd.other", reason);
+    printf("%s\n", buf);
 }
 
 int policy_cli_verify(int argc, char **argv)
 {
     const char *file = NULL, *sig = NULL, *config = NULL, *require = NULL;
     const char *trust_spec[4];
+    fg_lang lang = FG_LANG_EN;
     size_t ntrust_spec = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--sig") && i + 1 < argc)
@@ -117,7 +151,12 @@ int policy_cli_verify(int argc, char **argv)
             require = argv[++i];
         else if (!strcmp(argv[i], "--trust") && i + 1 < argc && ntrust_spec < 4)
             trust_spec[ntrust_spec++] = argv[++i];
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        else if (!strcmp(argv[i], "--lang") && i + 1 < argc) {
+            if (!fg_lang_parse(argv[++i], &lang)) {
+                fprintf(stderr, "policy verify: --lang is en, nl or de\n");
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             verify_usage(stdout);
             return 0;
         } else if (argv[i][0] != '-' && !file)
@@ -215,10 +254,16 @@ int policy_cli_verify(int argc, char **argv)
                    ? cfg.policy_required_roles
                    : (require ? require : "employer,works-council"));
         rc = 0;
-    } else
-        printf("\nVERDICT: refused: %s\n", !res.ok ? res.reason
-                                           : !p    ? "the policy does not load"
-                                                   : "the policy has expired");
+        if (lang != FG_LANG_EN)
+            verdict_words(lang, true, "");
+    } else {
+        const char *reason = !res.ok ? res.reason
+                             : !p    ? "the policy does not load"
+                                     : "the policy has expired";
+        printf("\nVERDICT: refused: %s\n", reason);
+        if (lang != FG_LANG_EN)
+            verdict_words(lang, false, reason);
+    }
 out:
     policy_free(p);
     sensor_registry_free(reg);

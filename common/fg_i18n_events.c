@@ -160,5 +160,39 @@ const struct fg_msg fg_msgs_events[] = {
      {"The certificate for the receiving server expires in %s days.",
       "Het certificaat voor de ontvangende server verloopt over %s dagen.",
       "Das Zertifikat für den empfangenden Server läuft in %s Tagen ab."}},
+    /* policy verify: the verdict in the reader's words */
+    {"vd.may",
+     {"In plain words: this policy may take effect; every required side has signed it.",
+      "Oordeel: dit beleid mag van kracht worden; elke vereiste partij heeft het ondertekend.",
+      "Ergebnis: Diese Richtlinie darf in Kraft treten; jede erforderliche Seite hat sie "
+      "unterschrieben."}},
+    {"vd.unsigned",
+     {"In plain words: refused, the policy carries no signatures at all.",
+      "Oordeel: geweigerd, het beleid is door niemand ondertekend.",
+      "Ergebnis: abgelehnt, die Richtlinie ist von niemandem unterschrieben."}},
+    {"vd.edited",
+     {"In plain words: refused, the signature of %s no longer fits: the file was changed after "
+      "signing.",
+      "Oordeel: geweigerd, de handtekening van %s past niet meer: het bestand is na het "
+      "ondertekenen gewijzigd.",
+      "Ergebnis: abgelehnt, die Unterschrift (%s) passt nicht mehr: Die Datei wurde nach dem "
+      "Unterschreiben geändert."}},
+    {"vd.wrong_key",
+     {"In plain words: refused, it was signed in the name of %s, but not with the key set up for "
+      "%s on the gateway.",
+      "Oordeel: geweigerd, het is ondertekend namens %s, maar niet met de sleutel die op de "
+      "gateway voor %s is ingesteld.",
+      "Ergebnis: abgelehnt, unterschrieben hat angeblich %s, aber nicht mit dem Schlüssel, der "
+      "auf dem Gateway dafür eingerichtet ist (%s)."}},
+    {"vd.missing",
+     {"In plain words: refused, %s has not signed it.",
+      "Oordeel: geweigerd, %s heeft het niet ondertekend.",
+      "Ergebnis: abgelehnt, %s hat sie nicht unterschrieben."}},
+    {"vd.expired",
+     {"In plain words: refused, the policy's end date has passed.",
+      "Oordeel: geweigerd, de einddatum van het beleid is voorbij.",
+      "Ergebnis: abgelehnt, das Enddatum der Richtlinie ist überschritten."}},
+    {"vd.other",
+     {"In plain words: refused (%s).", "Oordeel: geweigerd (%s).", "Ergebnis: abgelehnt (%s)."}},
     {0, {0, 0, 0}},
 };

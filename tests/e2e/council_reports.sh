@@ -27,6 +27,13 @@ routes:
 YAML
 "$FAIRGATE" policy sign "$P" --key "$K/emp.key" --role employer >/dev/null
 "$FAIRGATE" policy sign "$P" --key "$K/wc.key" --role works-council >/dev/null
+out=$("$FAIRGATE" policy verify "$P" --trust employer="$K/emp.pub" --trust works-council="$K/wc.pub" --lang nl) ||
+    fail "policy verify refused a policy signed by both"
+grep -q "^Oordeel: dit beleid mag van kracht worden" <<<"$out" || fail "policy verify --lang nl gives no Dutch verdict"
+out=$("$FAIRGATE" policy verify "$P" --trust employer="$K/emp.pub" --trust works-council="$K/emp.pub" --lang de) &&
+    fail "policy verify accepted the wrong works-council key"
+grep -q "^Ergebnis: abgelehnt, unterschrieben hat angeblich der Betriebsrat" <<<"$out" || { echo "$out"; fail "no German verdict for a wrong key"; }
+pass "policy verify states its verdict in Dutch and German"
 start_pair
 write_config "$WORK/fairgate.yaml" "$P" "trust: { employer: $K/emp.pub, works_council: $K/wc.pub }" \
     "audit: { flow_interval: 1s }" "report: { dir: $WORK/council, every: 24h }"
