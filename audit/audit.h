@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cjson/cJSON.h>
 
@@ -182,5 +183,10 @@ struct policy;
 void audit_reporter_tick(struct audit_reporter *r, struct audit *a, const struct policy *policy,
                          int64_t mono_ms, bool requested);
 void audit_reporter_free(struct audit_reporter *r); /* waits for a report being written */
+
+/* The report's weakenings section (issue 14): the trust.weakened events that came with
+ * the log's last `trust` event (NULL: the log has none), and its HTML (red, on top). */
+cJSON *audit_weakenings_collect(const char *buf, size_t len);
+void audit_weakenings_html(FILE *f, const cJSON *weakenings);
 
 #endif

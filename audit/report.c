@@ -252,6 +252,7 @@ fg_err audit_report_html(const struct audit_report_options *o, char *why, size_t
     d.events = cJSON_CreateArray();
     d.gaps = cJSON_CreateArray();
     gather(&d, buf, len);
+    d.weak = audit_weakenings_collect(buf, len); /* issue 14 */
     free(buf);
     qsort(d.days.v, d.days.n, sizeof *d.days.v, by_key);
     qsort(d.route_days.v, d.route_days.n, sizeof *d.route_days.v, by_key);
@@ -272,5 +273,6 @@ fg_err audit_report_html(const struct audit_report_options *o, char *why, size_t
         rp_tally_free(ts[i]);
     cJSON_Delete(d.events);
     cJSON_Delete(d.gaps);
+    cJSON_Delete(d.weak);
     return e;
 }

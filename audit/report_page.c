@@ -187,7 +187,7 @@ static void brief_left(FILE *f, const struct rp_data *d)
 
 /* Events of one kind as a nested list of sentences. */
 static void list_events(FILE *f, const struct rp_data *d, const char *const *actions,
-                        enum rp_mark only, bool any_mark)
+                        enum rp_mark only, bool any_mark, const char *skip)
 {
     const cJSON *ev;
     fputs("<ul>", f);
@@ -198,7 +198,7 @@ static void list_events(FILE *f, const struct rp_data *d, const char *const *act
         bool hit = any_mark ? m == only : false;
         for (size_t i = 0; actions && actions[i]; i++)
             hit = hit || !strcmp(act, actions[i]);
-        if (!hit)
+        if (!hit || (skip && !strcmp(act, skip)))
             continue;
         char when[64], s[2048];
         const char *t = rp_str(ev, "time");
@@ -242,7 +242,7 @@ static void brief_people(FILE *f, const struct rp_data *d)
     if (!d->nreid && !d->nsubject)
         say(f, d, "rp.brief.looked.none");
     else
-        list_events(f, d, looks, RP_PLAIN, false);
+        list_events(f, d, looks, RP_PLAIN, false, NULL);
     if (d->nreads) {
         fputs(" ", f);
         say(f, d, pl("rp.brief.reads", (double)d->nreads, k1, sizeof k1),
@@ -275,7 +275,7 @@ static void brief_people(FILE *f, const struct rp_data *d)
         say(f, d, pl("rp.brief.refused.n", (double)d->nrefused, k1, sizeof k1),
             cnt(d, (double)d->nrefused, a, sizeof a));
         fputs("</span>", f);
-        list_events(f, d, NULL, RP_REFUSED, true);
+        list_events(f, d, NULL, RP_REFUSED, true, NULL);
     } else
         say(f, d, "rp.brief.refused.none");
     fputs("</li>\n", f);
@@ -283,14 +283,47 @@ static void brief_people(FILE *f, const struct rp_data *d)
 
 static void brief_weak(FILE *f, const struct rp_data *d)
 {
-    const cJSON *g;
-    fputs(d->nweak ? "<li class=\"alert\"><b>" : "<li><b>", f);
+    const cJSON *g, *w;
+    /* in force at the last start (trust.weakened, issue 14), plus weakening events
+     * that are not repeated at every start (a policy without the council's signature) */
+    size_t other = 0, inforce = (size_t)cJSON_GetArraySize(d->weak);
+    cJSON_ArrayForEach(g, d->events) other +=
+        strcmp(rp_str(g, "action"), "trust.weakened") &&
+        rp_mark_of(rp_str(g, "action"), cJSON_GetObjectItemCaseSensitive(g, "object")) ==
+            RP_WEAKENING;
+    fputs(inforce + other ? "<li class=\"alert\"><b>" : "<li><b>", f);
     say(f, d, "rp.brief.weak");
     fputs("</b> ", f);
-    fprintf(f, "<span data-figure=\"weakenings\" data-value=\"%zu\">", d->nweak);
-    if (d->nweak)
-        list_events(f, d, NULL, RP_WEAKENING, true);
-    else
+    fprintf(f, "<span data-figure=\"weakenings\" data-value=\"%zu\">", inforce + other);
+    if (d->weak) {
+        fprintf(f, "<span id=\"weakenings\" data-count=\"%zu\">", inforce);
+        if (inforce) {
+            say(f, d, "rp.brief.weak.inforce");
+            fputs("<ul>", f);
+            cJSON_ArrayForEach(w, d->weak)
+            {
+                char s[1024], when[64];
+                int64_t ms = 0;
+                const char *t = rp_str(w, "since");
+                fg_parse_time(t, strlen(t), &ms);
+                fg_i18n_date(d->lang, ms, true, when, sizeof when);
+                rp_weakening_sentence(d->lang, w, s, sizeof s);
+                fprintf(f, "<li data-kind=\"");
+                esc(f, rp_str(w, "kind"));
+                fprintf(f, "\">");
+                esc(f, s);
+                fputs(" ", f);
+                say(f, d, "rp.brief.weak.since", when);
+                fputs("</li>", f);
+            }
+            fputs("</ul>", f);
+        } else if (!other)
+            say(f, d, "rp.brief.weak.none_trust");
+        fputs("</span>", f);
+    }
+    if (other)
+        list_events(f, d, NULL, RP_WEAKENING, true, "trust.weakened");
+    else if (!d->weak)
         say(f, d, "rp.brief.weak.none");
     fputs("</span></li>\n", f);
     li_open(f, d, "rp.brief.gaps");
@@ -305,7 +338,7 @@ static void brief_weak(FILE *f, const struct rp_data *d)
         static const char *const none[] = {NULL};
         fputs(" ", f);
         say(f, d, "rp.brief.attention");
-        list_events(f, d, none, RP_ATTENTION, true);
+        list_events(f, d, none, RP_ATTENTION, true, NULL);
     }
     fputs("</li>\n", f);
 }

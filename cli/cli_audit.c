@@ -222,6 +222,14 @@ static void print_result(const char *log, const struct audit_verify_result *r, b
                    r->last_seal_time[0] ? r->last_seal_time : "none");
         else if (!quiet)
             printf("%s: everything is sealed (last checkpoint %s)\n", log, r->last_seal_time);
+        int64_t since = 0;
+        if (!quiet && r->unsealed && !legacy_ok &&
+            fg_parse_time(r->unsealed_since, strlen(r->unsealed_since), &since) &&
+            fg_now_ms() - since > r->bounds.interval_ms)
+            printf("%s: note: the unsealed lines are older than the checkpoint interval: a "
+                   "running writer would have sealed them, so the writer crashed and has not "
+                   "restarted, or they were rewritten\n",
+                   log);
         return;
     }
     printf("%s: line %zu: %s: %s\n", log, r->bad_line, audit_damage_str(r->damage), r->detail);

@@ -1,20 +1,63 @@
 /* fairgate keys init --role ROLE OUT */
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "audit/inbox.h"
 #include "common/fg_command.h"
 #include "council/keys.h"
+#include "council/trust.h"
+#include "gateway/config.h"
 
 static int usage(FILE *o, int rc)
 {
     fprintf(o, "usage: fairgate keys init --role employer|works-council|gateway OUT\n"
-               "       fairgate keys show PUBFILE\n\n"
+               "       fairgate keys show PUBFILE\n"
+               "       fairgate keys accept-trust CONFIG\n\n"
                "Creates an Ed25519 key pair: OUT.key (secret, mode 0600: keep it off the gateway\n"
                "unless the role is gateway) and OUT.pub (give it to whoever verifies). Prints\n"
                "the public key and a fingerprint to read aloud when exchanging keys.\n"
                "`keys show` prints the role and fingerprint of a public key file, to compare\n"
-               "with what its owner reads aloud.\n");
+               "with what its owner reads aloud. The role shown is the one the key certified\n"
+               "itself for (a signature in OUT.pub), never the word in the file.\n"
+               "`keys accept-trust` records the trusted keys and required roles of CONFIG as the\n"
+               "accepted ones (audited as trust.accepted): until then a changed key or fewer\n"
+               "required roles is a weakening, audited at every start.\n");
+    return rc;
+}
+
+/* The operator accepts the configured trust as the new baseline; the act is audited. */
+static int accept_trust(const char *config)
+{
+    struct fg_config cfg;
+    char why[1024];
+    if (config_load(config, &cfg, why, sizeof why) != FG_OK) {
+        fprintf(stderr, "fairgate keys: %s\n", why);
+        return 2;
+    }
+    char log[4096], adir[4096], rdir[4096];
+    config_state_paths(&cfg, log, adir, rdir, sizeof log);
+    cJSON *acc = NULL;
+    int rc = 1;
+    cJSON *cur = council_trust_current(&cfg, why, sizeof why);
+    /* Audited first: no record, no acceptance. */
+    if (!cur)
+        fprintf(stderr, "fairgate keys: %s\n", why);
+    else if (audit_submit(log, adir, "operator", "trust.accepted", cur, 5000, why, sizeof why) !=
+             FG_OK)
+        fprintf(stderr, "fairgate keys: not accepted: it could not be audited: %s\n", why);
+    else if (council_trust_accept(&cfg, &acc, why, sizeof why) != FG_OK)
+        fprintf(stderr, "fairgate keys: %s\n", why);
+    else {
+        char *s = cJSON_PrintUnformatted(acc);
+        printf("accepted (and recorded in the audit log): %s\n", s ? s : "");
+        free(s);
+        rc = 0;
+    }
+    cJSON_Delete(cur);
+    cJSON_Delete(acc);
+    config_free(&cfg);
     return rc;
 }
 
@@ -31,9 +74,14 @@ static int keys_main(int argc, char **argv)
         }
         sodium_bin2hex(hex, sizeof hex, pk, sizeof pk);
         keys_fingerprint(pk, fp, sizeof fp);
-        printf("role:        %s\npublic key:  %s\nfingerprint: %s\n", role, hex, fp);
+        printf("role:        %s\npublic key:  %s\nfingerprint: %s\n",
+               strcmp(role, "?") ? role
+                                 : "? (no valid role certificate: not usable in a trust slot)",
+               hex, fp);
         return 0;
     }
+    if (!strcmp(argv[1], "accept-trust") && argc == 3)
+        return accept_trust(argv[2]);
     if (strcmp(argv[1], "init") != 0) {
         fprintf(stderr, "fairgate keys: unknown command '%s'\n", argv[1]);
         return usage(stderr, 2);

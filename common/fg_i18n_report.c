@@ -153,6 +153,17 @@ const struct fg_msg fg_msgs_report[] = {
      {"nothing: every policy in force was signed by the works council.",
       "niets: elk beleid dat van kracht was, was ondertekend door de ondernemingsraad.",
       "nichts: Jede geltende Richtlinie war vom Betriebsrat unterschrieben."}},
+    {"rp.brief.weak.inforce",
+     {"in force at the last start:", "van kracht bij de laatste start:",
+      "beim letzten Start in Kraft:"}},
+    {"rp.brief.weak.since", {"(seen %s)", "(gezien %s)", "(gesehen %s)"}},
+    {"rp.brief.weak.none_trust",
+     {"nothing: at the last start every trusted key, required role and TLS check was as "
+      "accepted.",
+      "niets: bij de laatste start waren alle vertrouwde sleutels, verplichte rollen en "
+      "TLS-controles zoals aanvaard.",
+      "nichts: Beim letzten Start waren alle vertrauten Schlüssel, Pflichtrollen und "
+      "TLS-Prüfungen wie übernommen."}},
     {"rp.brief.gaps",
      {"Interruptions and things to ask about:", "Onderbrekingen en punten om naar te vragen:",
       "Unterbrechungen und Punkte zum Nachfragen:"}},

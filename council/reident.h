@@ -25,6 +25,8 @@ void reident_record(struct reident *r, int64_t epoch, const char *route, const c
 /* Deletes an epoch's table (its key is being destroyed). */
 void reident_destroy_epoch(struct reident *r, int64_t epoch);
 void reident_close(struct reident *r);
+/* The same without a running gateway (its key's deadline passed while it was stopped). */
+void reident_destroy_epoch_offline(const char *dir, int64_t epoch);
 
 /* Offline, with the works council's secret key (64-byte Ed25519). */
 struct reident_hit {

@@ -27,6 +27,7 @@
 #include "audit/inbox.h"
 #include "outbox/outbox.h"
 #include "council/reident.h"
+#include "council/trust.h"
 #include "council/policy_sig.h"
 #include "certs/tls_probe.h"
 #include "policy/policy.h"
@@ -702,6 +703,8 @@ static void fill_metrics(void *ctx, struct metrics_snapshot *s)
     s->upstream.losses = atomic_load(&gw->c.upstream_losses);
     s->upstream.cert_days_left = cert_days_now(gw, 1, now);
     metrics_histogram_read(&gw->latency, &s->latency);
+    s->trust_weakenings = (uint32_t)council_trust_weakenings(
+        s->trust_weakening_kinds, sizeof s->trust_weakening_kinds); /* issue 14 */
     pthread_rwlock_rdlock(&gw->policy_lock);
     if (gw->policy) {
         s->policy_loaded = true;
@@ -1034,10 +1037,29 @@ static void load_policy(struct gateway *gw, bool reload)
         policy_free(p);
         return;
     }
+    /* issue 14: versions only go up (a lower, or equal but different, one is refused) */
+    int highest = 0;
+    if (council_policy_version_gate(gw->cfg, policy_name(p), policy_version(p), digest, &highest,
+                                    why, sizeof why) != FG_OK) {
+        fg_error("policy", "policy refused: %s; %s", why,
+                 gw->policy ? "the previous policy stays in force" : "nothing will be forwarded");
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "policy", policy_name(p));
+        cJSON_AddNumberToObject(o, "version", policy_version(p));
+        cJSON_AddNumberToObject(o, "highest_version", highest);
+        cJSON_AddStringToObject(o, "reason", why);
+        cJSON_AddStringToObject(o, "digest", digest);
+        cJSON_AddBoolToObject(o, "previous_stays", gw->policy != NULL);
+        audit_event(gw, "policy.refused", o);
+        cJSON_Delete(signers);
+        policy_free(p);
+        return;
+    }
     {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "policy", policy_name(p));
         cJSON_AddNumberToObject(o, "version", policy_version(p));
+        cJSON_AddNumberToObject(o, "highest_version", highest);
         cJSON_AddStringToObject(o, "valid_until", until);
         cJSON_AddStringToObject(o, "digest", digest);
         cJSON_AddStringToObject(o, "file", gw->cfg->policy_file);
@@ -1335,6 +1357,8 @@ int gateway_run(struct fg_config *cfg)
         goto out;
     if (open_audit(gw) != FG_OK)
         goto out; /* no audit log, no forwarding */
+    /* issue 14: trust and weakenings, audited at every start */
+    council_trust_audit(gw->audit, cfg, false);
     load_policy(gw, false);
     snprintf(keydir, sizeof keydir, "%s/keys", cfg->state_dir);
     int64_t rotate = gw->policy ? policy_rotate_ms(gw->policy) : 86400000LL;
@@ -1349,6 +1373,8 @@ int gateway_run(struct fg_config *cfg)
         char role[KEYS_ROLE_MAX + 1], rdir[4200];
         snprintf(rdir, sizeof rdir, "%s/reident", cfg->state_dir);
         if (keys_load_public(cfg->trust_works_council, wc, role, sizeof role, why, sizeof why) ||
+            council_trust_require_role(cfg->trust_works_council, role, "works-council", why,
+                                       sizeof why) != FG_OK || /* issue 14 */
             reident_open(rdir, wc, &gw->reident, why, sizeof why)) {
             fg_error("reident", "%s", why);
             goto out;
@@ -1446,8 +1472,16 @@ int gateway_run(struct fg_config *cfg)
         int64_t mono = fg_monotonic_ms();
         if (g_reload || policy_files_changed(gw, mono)) {
             g_reload = 0;
+            council_trust_audit(gw->audit, gw->cfg, true); /* issue 14: every reload */
             load_policy(gw, true);
+            if (gw->policy) /* issue 14: key lifetimes follow the active signed policy */
+                pseudonym_keyring_configure(gw->keys, policy_rotate_ms(gw->policy),
+                                            policy_keep_keys_ms(gw->policy));
         }
+        /* issue 14: keys are destroyed at their exact deadline, not at the next rotation */
+        if (fg_now_ms() >= pseudonym_keyring_next_deadline(gw->keys) &&
+            pseudonym_keyring_tick(gw->keys, fg_now_ms()) != FG_OK)
+            fg_error("pseudonym", "cannot rotate pseudonym keys");
         manage_upstream(gw, mono);
         manage_local(gw, mono);
         pump(gw);

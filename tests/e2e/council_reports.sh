@@ -12,6 +12,7 @@ source "$(dirname "$0")/lib_gateway.sh"
 K=$WORK/keys; mkdir -p "$K"
 "$FAIRGATE" keys init --role employer "$K/emp" >/dev/null
 "$FAIRGATE" keys init --role works-council "$K/wc" >/dev/null
+"$FAIRGATE" keys init --role works-council "$K/wc-other" >/dev/null
 P=$WORK/policy.yaml
 cat >"$P" <<YAML
 policy: council-test
@@ -30,7 +31,7 @@ YAML
 out=$("$FAIRGATE" policy verify "$P" --trust employer="$K/emp.pub" --trust works-council="$K/wc.pub" --lang nl) ||
     fail "policy verify refused a policy signed by both"
 grep -q "^Oordeel: dit beleid mag van kracht worden" <<<"$out" || fail "policy verify --lang nl gives no Dutch verdict"
-out=$("$FAIRGATE" policy verify "$P" --trust employer="$K/emp.pub" --trust works-council="$K/emp.pub" --lang de) &&
+out=$("$FAIRGATE" policy verify "$P" --trust employer="$K/emp.pub" --trust works-council="$K/wc-other.pub" --lang de) &&
     fail "policy verify accepted the wrong works-council key"
 grep -q "^Ergebnis: abgelehnt, unterschrieben hat angeblich der Betriebsrat" <<<"$out" || { echo "$out"; fail "no German verdict for a wrong key"; }
 pass "policy verify states its verdict in Dutch and German"
