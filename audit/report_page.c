@@ -49,7 +49,8 @@ static const char css[] =
     "p,li{overflow-wrap:anywhere}code{overflow-wrap:anywhere;word-break:break-all}"
     ".ok{background:#e4f6e7;border:1px solid #3a8f4b;padding:.7em 1em;border-radius:6px}"
     ".bad{background:#fbe6e6;border:2px solid #b3261e;padding:.7em 1em;border-radius:6px}"
-    ".muted{color:#556}.brief li{margin:.35em 0}"
+    ".muted{color:#556}.brief li{margin:.35em 0}code.fp{white-space:nowrap;word-break:normal}"
+    "li.refused{color:#b3261e;font-weight:600}"
     "tr.refused td{background:#fbe6e6}tr.refused td:first-child{border-left:4px solid #b3261e}"
     "tr.weakening td{background:#fde3c8;font-weight:600}"
     "tr.weakening td:first-child{border-left:4px solid #c2410c}"
@@ -87,7 +88,7 @@ static void verification(FILE *f, const struct rp_data *d)
     say(f, d, "rp.verify.ok", a);
     fputs("</b> ", f);
     say(f, d, "rp.verify.ok.key", cnt(d, (double)vr->events, n, sizeof n));
-    fprintf(f, " <code>%s</code>.</p><p>", fp);
+    fprintf(f, " <code class=\"fp\">%s</code>.</p><p>", fp);
     if (!d->opt->witness_path)
         say(f, d, "rp.verify.no_witness");
     else if (vr->witness_checked)
