@@ -235,6 +235,67 @@ const struct fg_msg fg_msgs_explain[] = {
     {"ex.cond.or", {" or ", " of ", " oder "}},
     {"ex.cond.not", {"not (", "niet (", "nicht ("}},
     {"ex.cond.exists", {"%s is present", "%s aanwezig is", "%s vorhanden ist"}},
+    /* the privacy sentences of policy/policy_privacy.c */
+    {"pv.absent",
+     {"  A comparison with a field the message lacks is not met, also after \"not\"; then "
+      "nothing is sent.\n",
+      "  Een vergelijking met een veld dat in het bericht ontbreekt, klopt niet, ook niet na "
+      "\"niet\"; dan wordt niets verstuurd.\n",
+      "  Ein Vergleich mit einem Feld, das in der Nachricht fehlt, gilt als nicht erfüllt, auch "
+      "nach \"nicht\"; dann wird nichts gesendet.\n"}},
+    {"pv.exc_hdr",
+     {"  EXCEPTION, agreed and signed: %s. Reason: %s.\n",
+      "  UITZONDERING, afgesproken en ondertekend: %s. Reden: %s.\n",
+      "  AUSNAHME, vereinbart und unterschrieben: %s. Grund: %s.\n"}},
+    {"pv.exc.worker_id",
+     {"worker identifiers leave as they are",
+      "identificaties van medewerkers gaan onveranderd naar buiten",
+      "Personenkennungen gehen unverändert hinaus"}},
+    {"pv.exc.person",
+     {"a thing that stands for one person leaves with every message",
+      "iets dat voor één persoon staat, gaat met elk bericht mee",
+      "etwas, das für eine Person steht, geht mit jeder Nachricht hinaus"}},
+    {"pv.exc.small_group",
+     {"groups may be smaller than two workers", "groepen mogen kleiner zijn dan twee medewerkers",
+      "Gruppen dürfen kleiner als zwei Personen sein"}},
+    {"pv.person",
+     {"  %s stands for the person behind it (%s): the minimum group size counts the different "
+      "persons, not the %s values.\n",
+      "  %s staat voor de persoon erachter (%s): de minimale groepsgrootte telt de verschillende "
+      "personen, niet de waarden van %s.\n",
+      "  %s steht für die Person dahinter (%s): Die Mindestgruppe zählt die verschiedenen "
+      "Personen, nicht die Werte von %s.\n"}},
+    {"pv.zone_list",
+     {"  %s leaves only as one of %zu listed zone names; any other value leaves as "
+      "\"other\".\n",
+      "  %s gaat alleen naar buiten als een van %zu vastgelegde zonenamen; elke andere waarde gaat "
+      "naar buiten als \"other\".\n",
+      "  %s geht nur als einer von %zu festgelegten Bereichsnamen hinaus; jeder andere Wert geht "
+      "als \"other\" hinaus.\n"}},
+    {"pv.track",
+     {"  WARNING: this route sends about %.0f locations per person and day: that is a movement "
+      "track. Rotate pseudonyms more often, send coarser times, or coarser cells "
+      "(generalise(zone), a larger grid).\n",
+      "  WAARSCHUWING: deze route verstuurt ongeveer %.0f locaties per persoon per dag: dat is een "
+      "bewegingsspoor. Wissel pseudoniemen vaker, verstuur grovere tijden of grovere vakken "
+      "(generalise(zone), een groter raster).\n",
+      "  WARNUNG: Diese Route sendet etwa %.0f Standorte je Person und Tag: Das ist ein "
+      "Bewegungsprofil. Wechseln Sie Pseudonyme öfter, senden Sie gröbere Zeiten oder gröbere "
+      "Zellen (generalise(zone), ein größeres Raster).\n"}},
+    {"pv.small",
+     {"  WARNING: a group of %d workers is small; 5 or more is advised.\n",
+      "  WAARSCHUWING: een groep van %d medewerkers is klein; 5 of meer is het advies.\n",
+      "  WARNUNG: Eine Gruppe von %d Personen ist klein; 5 oder mehr werden empfohlen.\n"}},
+    {"pv.diff_new",
+     {"  - NEW EXCEPTION: %s. Reason: %s.\n", "  - NIEUWE UITZONDERING: %s. Reden: %s.\n",
+      "  - NEUE AUSNAHME: %s. Grund: %s.\n"}},
+    {"pv.diff_ends",
+     {"  - the exception ends: %s.\n", "  - de uitzondering vervalt: %s.\n",
+      "  - die Ausnahme entfällt: %s.\n"}},
+    {"pv.diff_reason",
+     {"  - exception (%s), the reason is now: %s (before: %s).\n",
+      "  - uitzondering (%s), reden is nu: %s (eerder: %s).\n",
+      "  - Ausnahme (%s), der Grund ist jetzt: %s (vorher: %s).\n"}},
     /* one line per route in the audit report: how coarse */
     {"cs.totals",
      {"only totals, %s%s%s; groups of fewer than %d workers are withheld",

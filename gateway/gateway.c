@@ -990,9 +990,13 @@ static void load_policy(struct gateway *gw, bool reload)
     if (!e)
         e = policy_load_string(gw->cfg->policy_file, text, tlen, gw->sensors, gw->cfg->site, &p,
                                why, sizeof why);
-    if (!e && policy_names_health(p) && cJSON_GetArraySize(signers) == 0) {
-        /* Health data may only leave under a policy both sides signed. */
-        snprintf(why, sizeof why, "the policy lets health data leave the site but is not signed");
+    if (!e && policy_needs_signatures(p) && cJSON_GetArraySize(signers) == 0) {
+        /* Health data and exceptions only under a policy both sides signed. */
+        snprintf(why, sizeof why,
+                 policy_names_health(p)
+                     ? "the policy lets health data leave the site but is not signed"
+                     : "the policy declares exceptions (worker ids kept, persons behind things, "
+                       "small groups) but is not signed");
         policy_free(p);
         p = NULL;
         e = FG_ERR_DENIED;

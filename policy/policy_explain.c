@@ -285,6 +285,7 @@ static void explain_route(fg_lang L, const struct policy *p, const struct policy
         fields_per_message(L, p, r, out);
     else
         totals_only(L, p, r, out);
+    policy_privacy_explain_route(p, r, fg_lang_code(L), out);
     never_leaves(L, r, true, buf, sizeof buf);
     if (buf[0])
         fprintf(out, T("implied"), buf);
@@ -471,6 +472,13 @@ static int diff_route(fg_lang L, const struct policy *po, const struct policy_ro
             snprintf(b, sizeof b, "%s", T("unlimited"));
         fprintf(out, T("diff_retention"), b, a);
     }
+    for (int k = 0; k < POLICY_EXC__COUNT; k++) {
+        const char *was = o->exception[k], *now = n->exception[k];
+        if ((was || now) && (!was || !now || strcmp(was, now))) {
+            HEAD();
+            policy_privacy_diff_exception((policy_exception_kind)k, was, now, lang, out);
+        }
+    }
 #undef HEAD
     return changes;
 }
@@ -617,5 +625,5 @@ size_t policy_check_warnings(const struct policy *p, policy_warn_fn fn, void *ct
             }
         }
     }
-    return n;
+    return n + policy_privacy_warnings(p, fn, ctx);
 }

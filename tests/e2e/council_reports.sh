@@ -19,6 +19,7 @@ policy: council-test
 version: 1
 valid_until: 2099-12-31
 pseudonyms: { rotate: 24h, keep_keys: 30d }
+site_zones: [dock, hall]
 routes:
   - name: man-down
     purpose: emergency response

@@ -16,6 +16,7 @@ policy: reident-test
 version: ${3:-1}
 valid_until: 2099-12-31
 pseudonyms: { rotate: $1, keep_keys: $2 }
+site_zones: [dock]
 routes:
   - name: man-down
     purpose: emergency response

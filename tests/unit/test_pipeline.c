@@ -33,6 +33,7 @@ struct fixture {
 static const char *policy_text =
     "policy: test\nversion: 2\nvalid_until: 2099-12-31\n"
     "pseudonyms: { rotate: 24h, keep_keys: 2d }\n"
+    "site_zones: [assembly-1, hall]\n"
     "routes:\n"
     "  - name: positions\n    purpose: evacuation\n    from: uwb-badge\n"
     "    to: site/{site}/pos/{zone}\n"
@@ -199,9 +200,11 @@ static void bad_inputs_give_errors_and_no_output(void **state)
 static void topic_values_cannot_inject_levels_or_wildcards(void **state)
 {
     struct fixture *f = *state;
+    /* not one of the site's zones: it leaves as `other`, in the topic too */
     const char *evil = "{\"badge\":\"B-1\",\"zone\":\"a/b/#/+\"}";
     assert_int_equal(run(f, "raw/uwb-badge/a", evil), FG_OK);
-    assert_string_equal(f->topics[0], "site/plant-1/pos/a_b____");
+    assert_string_equal(f->topics[0], "site/plant-1/pos/other");
+    assert_non_null(strstr(f->payloads[0], "\"zone\":\"other\""));
 }
 
 static void expired_policy_forwards_nothing(void **state)
@@ -209,7 +212,8 @@ static void expired_policy_forwards_nothing(void **state)
     struct fixture *f = *state;
     char why[256];
     struct policy *old;
-    const char *text = "policy: pilot\nversion: 1\nvalid_until: 2020-01-31\nroutes:\n"
+    const char *text = "policy: pilot\nversion: 1\nvalid_until: 2020-01-31\n"
+                       "site_zones: [hall]\nroutes:\n"
                        "  - name: p\n    purpose: pilot\n    from: uwb-badge\n    to: t\n"
                        "    fields: { zone: keep }\n";
     assert_int_equal(

@@ -153,6 +153,74 @@ static void test_health_warning(void **state)
     policy_free(h);
 }
 
+struct warnings {
+    char text[8192];
+    int n;
+};
+
+static void keep_warning(void *ctx, const char *msg)
+{
+    struct warnings *w = ctx;
+    w->n++;
+    strncat(w->text, msg, sizeof w->text - strlen(w->text) - 2);
+    strcat(w->text, "\n");
+}
+
+/* Exceptions, small groups and movement tracks are said in explain and warned
+ * by check. */
+static void test_privacy_sentences_and_warnings(void **state)
+{
+    (void)state;
+    char why[1024];
+    struct policy *p = load_text(
+        reg,
+        "policy: t\nversion: 1\npseudonyms: { rotate: 24h }\nroutes:\n"
+        "  - name: track\n    purpose: p\n    from: t-badge\n    to: a\n    retention: 1d\n"
+        "    fields: { badge: pseudonymise, x: generalise(5), y: generalise(5), ts: "
+        "generalise(1m) }\n"
+        "  - name: door\n    purpose: access control\n    from: t-badge\n    to: b\n"
+        "    retention: 1d\n    fields: { badge: keep }\n"
+        "    exceptions: { keep-worker-id: the door system needs the badge number }\n"
+        "  - name: small\n    purpose: p\n    from: t-machine\n    to: c\n    retention: 1d\n"
+        "    aggregate: { window: 1h, by: [machine], min_group: 3, emit: { n: count() } }\n",
+        why, sizeof why);
+    if (!p)
+        fprintf(stderr, "%s\n", why);
+    assert_non_null(p);
+    char *en = explain_text(p, "en"), *nl = explain_text(p, "nl");
+    assert_non_null(strstr(en, "WARNING: this route sends about 1440 locations per person and "
+                               "day: that is a movement track."));
+    assert_non_null(strstr(nl, "ongeveer 1440 locaties per persoon per dag"));
+    assert_non_null(strstr(en, "EXCEPTION, agreed and signed: worker identifiers leave as they "
+                               "are. Reason: the door system needs the badge number."));
+    assert_non_null(strstr(nl, "UITZONDERING, afgesproken en ondertekend"));
+    assert_null(strstr(en, "\033[")); /* red only on a terminal */
+    assert_non_null(strstr(en, "machine stands for the person behind it (operator)"));
+    assert_non_null(strstr(en, "WARNING: a group of 3 workers is small"));
+    free(en);
+    free(nl);
+    struct warnings w = {.n = 0};
+    w.text[0] = '\0';
+    policy_check_warnings(p, keep_warning, &w);
+    assert_non_null(strstr(w.text, "route 'track' sends about 1440 locations per person and day"));
+    assert_non_null(strstr(w.text, "rotate pseudonyms more often"));
+    assert_non_null(strstr(w.text, "route 'door' declares the exception 'keep-worker-id'"));
+    assert_non_null(strstr(w.text, "route 'small' publishes groups of as few as 3 workers"));
+    assert_true(policy_needs_signatures(p));
+    policy_free(p);
+    /* hourly pseudonyms and 15-minute times: 4 points per pseudonym, no track */
+    p = load_ok(reg, "policy: t\nversion: 1\npseudonyms: { rotate: 1h }\nroutes:\n"
+                     "  - name: track\n    purpose: p\n    from: t-badge\n    to: a\n"
+                     "    retention: 1d\n    fields: { badge: pseudonymise, x: generalise(5), "
+                     "y: generalise(5), ts: generalise(15m) }\n");
+    w.n = 0;
+    w.text[0] = '\0';
+    policy_check_warnings(p, keep_warning, &w);
+    assert_null(strstr(w.text, "movement track"));
+    assert_false(policy_needs_signatures(p));
+    policy_free(p);
+}
+
 /* policy/factory.yaml and depot.yaml against sensors/types: skipped for any
  * type the sensors work has not delivered yet. */
 static void test_shipped_policies(void **state)
@@ -199,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_explain_golden),
         cmocka_unit_test(test_explain_languages),
         cmocka_unit_test(test_health_warning),
+        cmocka_unit_test(test_privacy_sentences_and_warnings),
         cmocka_unit_test(test_shipped_policies),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
