@@ -596,23 +596,8 @@ static int cmd_report(int argc, char **argv)
         return EXIT_USAGE;
     }
     cJSON *coarse = NULL;
-    if (o.config) {
-        struct wc_state st;
-        if (wc_state_load(&st, o.config, "fairgate audit report"))
-            return EXIT_USAGE;
-        struct sensor_registry *reg = NULL;
-        struct policy *pol = wc_policy_load(&st, &reg);
-        if (!pol)
-            fprintf(stderr,
-                    "fairgate audit report: the policy of %s does not load; the report "
-                    "cannot say how coarse each route is\n",
-                    o.config);
-        else
-            coarse = policy_coarseness(pol);
-        policy_free(pol);
-        sensor_registry_free(reg);
-        wc_state_free(&st);
-    }
+    if (o.config && wc_policy_coarseness(o.config, "fairgate audit report", &coarse))
+        return EXIT_USAGE;
     struct audit_verify_result vr;
     struct audit_report_options ro = {.coarse = coarse,
                                       .log_path = o.log,

@@ -136,6 +136,50 @@ static void verdict_words(fg_lang l, bool may, const char *reason)
     printf("%s\n", buf);
 }
 
+/* The signer table and the verdict; returns the exit status (0: may take effect). */
+static int print_signers_and_verdict(const struct policysig_setup *sup,
+                                     const struct policysig_result *resp, const struct policy *p,
+                                     const struct fg_config *cfgp, const char *require,
+                                     fg_lang lang)
+{
+    const struct policysig_setup su = *sup;
+    const struct policysig_result res = *resp;
+    bool have_cfg = cfgp != NULL;
+    int rc = 1;
+    printf("\n%-14s %-29s %-25s %s\n", "role", "key fingerprint", "signed", "status");
+    for (size_t i = 0; i < res.nsigners; i++) {
+        const struct policysig_signer *s = &res.signers[i];
+        const char *st = !s->valid        ? "DOES NOT MATCH THIS CONTENT"
+                         : su.ntrust == 0 ? "valid (key not checked: no trust given)"
+                         : s->trusted     ? "valid, trusted key"
+                                          : "valid, but NOT the trusted key for this role";
+        printf("%-14s %-29s %-25s %s\n", s->role, s->key_fp, s->time, st);
+    }
+    if (!res.nsigners)
+        printf("(no signatures)\n");
+    if (su.ntrust == 0) {
+        printf("\nno trusted keys given (--config or --trust): cannot say whether it may take "
+               "effect\n");
+        rc = 1;
+    } else if (res.ok && p && !policy_expired(p, fg_now_ms())) {
+        printf("\nVERDICT: may take effect (signed by every required role: %s)\n",
+               have_cfg && cfgp->policy_required_roles
+                   ? cfgp->policy_required_roles
+                   : (require ? require : "employer,works-council"));
+        rc = 0;
+        if (lang != FG_LANG_EN)
+            verdict_words(lang, true, "");
+    } else {
+        const char *reason = !res.ok ? res.reason
+                             : !p    ? "the policy does not load"
+                                     : "the policy has expired";
+        printf("\nVERDICT: refused: %s\n", reason);
+        if (lang != FG_LANG_EN)
+            verdict_words(lang, false, reason);
+    }
+    return rc;
+}
+
 int policy_cli_verify(int argc, char **argv)
 {
     const char *file = NULL, *sig = NULL, *config = NULL, *require = NULL;
@@ -233,37 +277,7 @@ int policy_cli_verify(int argc, char **argv)
                until, policy_expired(p, fg_now_ms()) ? " (EXPIRED)" : "");
     } else
         printf("content:    INVALID: %s\n", why);
-    printf("\n%-14s %-29s %-25s %s\n", "role", "key fingerprint", "signed", "status");
-    for (size_t i = 0; i < res.nsigners; i++) {
-        const struct policysig_signer *s = &res.signers[i];
-        const char *st = !s->valid        ? "DOES NOT MATCH THIS CONTENT"
-                         : su.ntrust == 0 ? "valid (key not checked: no trust given)"
-                         : s->trusted     ? "valid, trusted key"
-                                          : "valid, but NOT the trusted key for this role";
-        printf("%-14s %-29s %-25s %s\n", s->role, s->key_fp, s->time, st);
-    }
-    if (!res.nsigners)
-        printf("(no signatures)\n");
-    if (su.ntrust == 0) {
-        printf("\nno trusted keys given (--config or --trust): cannot say whether it may take "
-               "effect\n");
-        rc = 1;
-    } else if (res.ok && p && !policy_expired(p, fg_now_ms())) {
-        printf("\nVERDICT: may take effect (signed by every required role: %s)\n",
-               have_cfg && cfg.policy_required_roles
-                   ? cfg.policy_required_roles
-                   : (require ? require : "employer,works-council"));
-        rc = 0;
-        if (lang != FG_LANG_EN)
-            verdict_words(lang, true, "");
-    } else {
-        const char *reason = !res.ok ? res.reason
-                             : !p    ? "the policy does not load"
-                                     : "the policy has expired";
-        printf("\nVERDICT: refused: %s\n", reason);
-        if (lang != FG_LANG_EN)
-            verdict_words(lang, false, reason);
-    }
+    rc = print_signers_and_verdict(&su, &res, p, have_cfg ? &cfg : NULL, require, lang);
 out:
     policy_free(p);
     sensor_registry_free(reg);

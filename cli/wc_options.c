@@ -60,3 +60,24 @@ void wc_state_free(struct wc_state *st)
 {
     config_free(&st->cfg);
 }
+
+int wc_policy_coarseness(const char *config, const char *cmd, cJSON **out)
+{
+    struct wc_state st;
+    *out = NULL;
+    if (wc_state_load(&st, config, cmd))
+        return 2;
+    struct sensor_registry *reg = NULL;
+    struct policy *pol = wc_policy_load(&st, &reg);
+    if (!pol)
+        fprintf(stderr,
+                "%s: the policy of %s does not load; the report cannot say how coarse "
+                "each route is\n",
+                cmd, config);
+    else
+        *out = policy_coarseness(pol);
+    policy_free(pol);
+    sensor_registry_free(reg);
+    wc_state_free(&st);
+    return 0;
+}

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "gateway/config.h"
 
 /* values[i] gets the value of "--names[i]" (NULL if absent); "-c" stands for
@@ -26,5 +28,9 @@ void wc_state_free(struct wc_state *st);
 struct policy;
 struct sensor_registry;
 struct policy *wc_policy_load(const struct wc_state *st, struct sensor_registry **reg);
+/* For the audit report: how coarse each route of config's policy is
+ * (policy_coarseness); *out NULL (with a warning) if the policy does not load.
+ * Returns nonzero if config itself cannot be read. */
+int wc_policy_coarseness(const char *config, const char *cmd, cJSON **out);
 
 #endif
