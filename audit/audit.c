@@ -56,57 +56,6 @@ static void to_hex(char *out, size_t out_len, const unsigned char *bin, size_t l
     sodium_bin2hex(out, out_len, bin, len);
 }
 
-static fg_err write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return FG_ERR_IO;
-        p += w;
-        len -= (size_t)w;
-    }
-    return FG_OK;
-}
-
-static void sync_dir_of(const char *path)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-}
-
-/* Overwrite, fsync, unlink, fsync the directory: the old epoch's secret must not
- * survive in the file system's view (media remanence is out of scope, see docs). */
-static void wipe_file(const char *path)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        struct stat st;
-        if (fstat(fd, &st) == 0) {
-            unsigned char zero[256] = {0};
-            off_t left = st.st_size;
-            while (left > 0) {
-                size_t n = left > (off_t)sizeof zero ? sizeof zero : (size_t)left;
-                if (write_all(fd, zero, n) != FG_OK)
-                    break;
-                left -= (off_t)n;
-            }
-            fsync(fd);
-        }
-        close(fd);
-    }
-    if (unlink(path) != 0 && errno != ENOENT)
-        fg_warn(COMP, "cannot remove old key file %s: %s", path, strerror(errno));
-    sync_dir_of(path);
-}
-
 static void key_path(char *out, size_t len, const char *dir, uint64_t epoch)
 {
     snprintf(out, len, "%s/audit-epoch-%06llu.key", dir, (unsigned long long)epoch);
@@ -282,13 +231,13 @@ static fg_err rotate_locked(struct audit *a)
     if (e == FG_OK && fdatasync(a->fd) != 0)
         e = FG_ERR_IO;
     if (e != FG_OK) {
-        wipe_file(npath);
+        audit_wipe_file(npath);
         sodium_free(nsk);
         return e;
     }
     a->dirty = false;
     sodium_free(a->sk); /* sodium_free zeroes before unmapping */
-    wipe_file(opath);
+    audit_wipe_file(opath);
     a->sk = nsk;
     a->epoch = ne;
     a->epoch_start_ms = a->run_start_ms; /* the hand-over line opened this run */
@@ -426,7 +375,7 @@ static void wipe_stale_keys(struct audit *a)
             strcmp(de->d_name, keep) != 0) {
             snprintf(path, sizeof path, "%s/%s", a->state_dir, de->d_name);
             fg_warn(COMP, "wiping stale key file %s", path);
-            wipe_file(path);
+            audit_wipe_file(path);
         }
     }
     closedir(d);
@@ -490,6 +439,71 @@ static fg_err create_log(struct audit *a, char *why, size_t why_len)
     return e;
 }
 
+/* A torn last line is removed, and recorded as audit.repaired after the hand-over (in
+ * the new epoch, so its late time breaks no sealing bound). The record is made durable
+ * in STATE/audit-repair.pending before the cut, so a kill in between loses nothing. */
+static void pending_path(const struct audit *a, char *out, size_t len)
+{
+    snprintf(out, len, "%s/audit-repair.pending", a->state_dir);
+}
+
+static fg_err cut_torn_line(struct audit *a, const struct scan *s, char *why, size_t why_len)
+{
+    if (s->torn_off < 0)
+        return FG_OK;
+    char dig[65], path[4200], rec[256], *old = NULL, *all;
+    size_t oldlen = 0;
+    to_hex(dig, sizeof dig, s->torn_hash, 32);
+    int n = snprintf(rec, sizeof rec, "{\"torn_bytes\":%zu,\"line\":%zu,\"digest\":\"%s\"}\n",
+                     s->torn_len, s->lines + 1, dig);
+    pending_path(a, path, sizeof path);
+    if (fg_read_file(path, 1 << 16, &old, &oldlen) != FG_OK)
+        oldlen = 0;
+    all = malloc(oldlen + (size_t)n + 1);
+    if (!all) {
+        free(old);
+        return FG_ERR_NOMEM;
+    }
+    memcpy(all, old ? old : "", oldlen);
+    memcpy(all + oldlen, rec, (size_t)n);
+    free(old);
+    fg_err e = fg_write_file_atomic(path, all, oldlen + (size_t)n, 0600);
+    free(all);
+    if (e == FG_OK && (ftruncate(a->fd, s->torn_off) != 0 || fsync(a->fd) != 0))
+        e = FG_ERR_IO;
+    if (e != FG_OK) {
+        snprintf(why, why_len, "cannot remove the torn last line of %s: %s", a->log_path,
+                 strerror(errno));
+        return e;
+    }
+    a->size = s->torn_off;
+    fg_warn(COMP, "removed a torn last line (%zu bytes) from %s", s->torn_len, a->log_path);
+    return FG_OK;
+}
+
+/* Says so, with a digest, never content. */
+static fg_err record_repairs(struct audit *a)
+{
+    char path[4200], *text = NULL;
+    pending_path(a, path, sizeof path);
+    if (fg_read_file(path, 1 << 16, &text, NULL) != FG_OK)
+        return FG_OK;
+    fg_err e = FG_OK;
+    char *save = NULL;
+    for (char *l = strtok_r(text, "\n", &save); l && e == FG_OK; l = strtok_r(NULL, "\n", &save)) {
+        cJSON *o = cJSON_Parse(l);
+        if (cJSON_IsObject(o))
+            e = append_locked(a, "gateway", "audit.repaired", o, -1);
+        else
+            cJSON_Delete(o);
+    }
+    free(text);
+    /* the record is durable first; a lost unlink only records it twice */
+    if (e == FG_OK && fdatasync(a->fd) == 0 && unlink(path) != 0)
+        fg_warn(COMP, "cannot remove %s: %s", path, strerror(errno));
+    return e;
+}
+
 static fg_err continue_log(struct audit *a, const struct scan *s, char *why, size_t why_len)
 {
     char path[4096];
@@ -523,34 +537,16 @@ static fg_err continue_log(struct audit *a, const struct scan *s, char *why, siz
         memcpy(a->first_pk, first, 32);
     /* A line cut off by a crash goes first; the tail it leaves is sealed at once by
      * the hand-over below (checkpoint with this epoch's key, then a new epoch). */
-    if (s->torn_off >= 0 && (ftruncate(a->fd, s->torn_off) != 0 || fsync(a->fd) != 0)) {
-        snprintf(why, why_len, "cannot truncate the torn last line of %s: %s", a->log_path,
-                 strerror(errno));
-        return FG_ERR_IO;
-    }
-    if (s->torn_off >= 0)
-        a->size = s->torn_off;
+    e = cut_torn_line(a, s, why, why_len);
+    if (e != FG_OK)
+        return e;
     /* Every run is a new epoch: the secret of a previous run never has to survive it. */
     e = rotate_locked(a);
     if (e != FG_OK) {
         snprintf(why, why_len, "cannot start a new epoch in %s: %s", a->log_path, fg_strerror(e));
         return e;
     }
-    if (s->torn_off >= 0) {
-        /* Say so, with a digest, never content. */
-        char dig[65];
-        to_hex(dig, sizeof dig, s->torn_hash, 32);
-        cJSON *o = cJSON_CreateObject();
-        if (!o || !cJSON_AddNumberToObject(o, "torn_bytes", (double)s->torn_len) ||
-            !cJSON_AddNumberToObject(o, "line", (double)(s->lines + 1)) ||
-            !cJSON_AddStringToObject(o, "digest", dig)) {
-            cJSON_Delete(o);
-            return FG_ERR_NOMEM;
-        }
-        fg_warn(COMP, "removed a torn last line (%zu bytes) from %s", s->torn_len, a->log_path);
-        e = append_locked(a, "gateway", "audit.repaired", o, -1);
-    }
-    return e;
+    return record_repairs(a);
 }
 
 /* The writer never loosens the bounds its log states; a legacy log has none. */

@@ -1,6 +1,11 @@
 /* The audit log's line format: parsing one event line, the signed messages, key files,
  * fingerprints and sealing bounds. Shared by the writer (audit.c), verify.c and prune.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <math.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +13,10 @@
 
 #include "audit/audit.h"
 #include "audit/audit_format.h"
+#include "common/fg_log.h"
 #include "common/fg_util.h"
+
+#define COMP "audit"
 
 #define AUDIT_MAX_LINE (64 * 1024)
 
@@ -158,4 +166,57 @@ cJSON *audit_parse_line(const char *line, size_t len)
 bad:
     cJSON_Delete(j);
     return NULL;
+}
+
+/* ---- files ---- */
+
+static fg_err write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return FG_ERR_IO;
+        p += w;
+        len -= (size_t)w;
+    }
+    return FG_OK;
+}
+
+void audit_sync_dir_of(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+}
+
+/* Overwrite, fsync, unlink, fsync the directory: the old epoch's secret must not
+ * survive in the file system's view (media remanence is out of scope, see docs). */
+void audit_wipe_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        struct stat st;
+        if (fstat(fd, &st) == 0) {
+            unsigned char zero[256] = {0};
+            off_t left = st.st_size;
+            while (left > 0) {
+                size_t n = left > (off_t)sizeof zero ? sizeof zero : (size_t)left;
+                if (write_all(fd, zero, n) != FG_OK)
+                    break;
+                left -= (off_t)n;
+            }
+            fsync(fd);
+        }
+        close(fd);
+    }
+    if (unlink(path) != 0 && errno != ENOENT)
+        fg_warn(COMP, "cannot remove old key file %s: %s", path, strerror(errno));
+    audit_sync_dir_of(path);
 }

@@ -14,4 +14,9 @@ bool audit_is_uint(const cJSON *j);
 /* [a-z0-9._-]{1,64}: actors and actions. */
 bool audit_valid_name(const char *s);
 
+/* fsync of the directory holding path. */
+void audit_sync_dir_of(const char *path);
+/* Overwrite, fsync, unlink, fsync the directory (an old epoch's secret key). */
+void audit_wipe_file(const char *path);
+
 #endif

@@ -14,6 +14,7 @@ static int usage(FILE *o, int rc)
 {
     fprintf(o, "usage: fairgate keys init --role employer|works-council|gateway OUT\n"
                "       fairgate keys show PUBFILE\n"
+               "       fairgate keys certify --role ROLE SECRET.key OUT.pub\n"
                "       fairgate keys accept-trust CONFIG\n\n"
                "Creates an Ed25519 key pair: OUT.key (secret, mode 0600: keep it off the gateway\n"
                "unless the role is gateway) and OUT.pub (give it to whoever verifies). Prints\n"
@@ -21,10 +22,38 @@ static int usage(FILE *o, int rc)
                "`keys show` prints the role and fingerprint of a public key file, to compare\n"
                "with what its owner reads aloud. The role shown is the one the key certified\n"
                "itself for (a signature in OUT.pub), never the word in the file.\n"
+               "`keys certify` writes the certified public key of an existing secret key (keys\n"
+               "made before role certificates existed).\n"
                "`keys accept-trust` records the trusted keys and required roles of CONFIG as the\n"
                "accepted ones (audited as trust.accepted): until then a changed key or fewer\n"
                "required roles is a weakening, audited at every start.\n");
     return rc;
+}
+
+/* A role certificate for a key made before certificates existed: needs the secret. */
+static int certify(const char *role, const char *secret, const char *out)
+{
+    unsigned char *sk = NULL, pk[32], cert[64];
+    char why[512], written[KEYS_ROLE_MAX + 1], fp[40];
+    if (!keys_role_valid(role)) {
+        fprintf(stderr, "fairgate keys: unknown role '%s': employer, works-council or gateway\n",
+                role);
+        return 2;
+    }
+    if (keys_load_secret(secret, &sk, written, sizeof written, why, sizeof why) != FG_OK) {
+        fprintf(stderr, "fairgate keys: %s\n", why);
+        return 1;
+    }
+    crypto_sign_ed25519_sk_to_pk(pk, sk);
+    keys_certify(sk, role, cert);
+    sodium_free(sk);
+    if (keys_write_public(out, role, pk, cert, why, sizeof why) != FG_OK) {
+        fprintf(stderr, "fairgate keys: %s\n", why);
+        return 1;
+    }
+    keys_fingerprint(pk, fp, sizeof fp);
+    printf("role:        %s (certified)\npublic key:  %s\nfingerprint: %s\n", role, out, fp);
+    return 0;
 }
 
 /* The operator accepts the configured trust as the new baseline; the act is audited. */
@@ -82,6 +111,8 @@ static int keys_main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "accept-trust") && argc == 3)
         return accept_trust(argv[2]);
+    if (!strcmp(argv[1], "certify") && argc == 6 && !strcmp(argv[2], "--role"))
+        return certify(argv[3], argv[4], argv[5]);
     if (strcmp(argv[1], "init") != 0) {
         fprintf(stderr, "fairgate keys: unknown command '%s'\n", argv[1]);
         return usage(stderr, 2);

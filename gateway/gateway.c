@@ -1480,7 +1480,7 @@ int gateway_run(struct fg_config *cfg)
             load_policy(gw, true);
             if (gw->policy) /* issue 14: key lifetimes follow the active signed policy */
                 pseudonym_keyring_configure(gw->keys, policy_rotate_ms(gw->policy),
-                                            policy_keep_keys_ms(gw->policy));
+                                            policy_keep_keys_ms(gw->policy), fg_now_ms());
         }
         /* issue 14: keys are destroyed at their exact deadline, not at the next rotation */
         if (fg_now_ms() >= pseudonym_keyring_next_deadline(gw->keys) &&

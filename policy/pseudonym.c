@@ -134,8 +134,9 @@ static bool expired(const struct pseudonym_keyring *k, const struct epoch_key *e
     return ek->end_ms + k->keep_ms <= now_ms;
 }
 
-static fg_err load_key(struct pseudonym_keyring *k, int64_t epoch, bool create, char *why,
-                       size_t why_len)
+/* rotate_ms: the rotation a created key belongs to. */
+static fg_err load_key(struct pseudonym_keyring *k, int64_t epoch, bool create, int64_t rotate_ms,
+                       char *why, size_t why_len)
 {
     if (k->nkeys == MAX_EPOCHS) {
         snprintf(why, why_len, "too many pseudonym epochs kept");
@@ -152,7 +153,7 @@ static fg_err load_key(struct pseudonym_keyring *k, int64_t epoch, bool create, 
     /* A key made before deadlines were recorded (or whose record is lost) is taken to
      * belong to the current rotation; if that puts it in the future it was made under
      * a shorter one, and ending it now is the safe side. */
-    int64_t end = create ? (epoch + 1) * k->rotate_ms : recorded_end(k->dir, epoch);
+    int64_t end = create ? (epoch + 1) * rotate_ms : recorded_end(k->dir, epoch);
     if (end < 0) {
         end = (epoch + 1) * k->rotate_ms;
         if (epoch * k->rotate_ms > fg_now_ms() + k->rotate_ms)
@@ -197,7 +198,7 @@ fg_err pseudonym_keyring_open(const char *dir, int64_t rotate_ms, int64_t keep_m
             char tail[8];
             if (sscanf(de->d_name, "pseudonym-%lld.ke%1s", &epoch, tail) == 2 &&
                 strcmp(tail, "y") == 0)
-                e = load_key(k, epoch, false, why, why_len);
+                e = load_key(k, epoch, false, rotate_ms, why, why_len);
         }
         closedir(d);
     }
@@ -223,12 +224,13 @@ void pseudonym_keyring_set_hook(struct pseudonym_keyring *k, pseudonym_event_fn 
 }
 
 /* Creates the key of an epoch if it is missing; caller holds the lock. */
-static fg_err ensure_key(struct pseudonym_keyring *k, int64_t epoch, bool *changed)
+static fg_err ensure_key(struct pseudonym_keyring *k, int64_t epoch, int64_t rotate_ms,
+                         bool *changed)
 {
     if (find(k, epoch))
         return FG_OK;
     char why[256];
-    fg_err e = load_key(k, epoch, true, why, sizeof why);
+    fg_err e = load_key(k, epoch, true, rotate_ms, why, sizeof why);
     if (e)
         fg_error("pseudonym", "%s", why);
     else
@@ -243,8 +245,8 @@ fg_err pseudonym_keyring_tick(struct pseudonym_keyring *k, int64_t now_ms)
     bool changed = false;
     /* The current key, and already the next one: an input that arrives just after
      * the boundary, before this tick, finds its key (never "not found"). */
-    fg_err e = ensure_key(k, epoch, &changed);
-    if (!e && ensure_key(k, epoch + 1, &changed) != FG_OK)
+    fg_err e = ensure_key(k, epoch, k->rotate_ms, &changed);
+    if (!e && ensure_key(k, epoch + 1, k->rotate_ms, &changed) != FG_OK)
         fg_warn("pseudonym", "cannot make the next epoch's key ahead of time");
     if (!e && epoch != k->current) {
         fg_info("pseudonym", "new pseudonym epoch %lld", (long long)epoch);
@@ -273,7 +275,8 @@ fg_err pseudonym_keyring_tick(struct pseudonym_keyring *k, int64_t now_ms)
     return e;
 }
 
-void pseudonym_keyring_configure(struct pseudonym_keyring *k, int64_t rotate_ms, int64_t keep_ms)
+void pseudonym_keyring_configure(struct pseudonym_keyring *k, int64_t rotate_ms, int64_t keep_ms,
+                                 int64_t now_ms)
 {
     if (rotate_ms <= 0 || keep_ms < 0)
         return;
@@ -282,13 +285,18 @@ void pseudonym_keyring_configure(struct pseudonym_keyring *k, int64_t rotate_ms,
     if (!same)
         fg_info("pseudonym", "key lifetimes follow the active policy: rotate %lld ms, keep %lld ms",
                 (long long)rotate_ms, (long long)keep_ms);
+    /* The new rotation's keys exist before an input can ask for them. */
+    int64_t cur = now_ms / rotate_ms;
+    bool made = false;
+    if (!same && (ensure_key(k, cur, rotate_ms, &made) != FG_OK ||
+                  ensure_key(k, cur + 1, rotate_ms, &made) != FG_OK))
+        fg_warn("pseudonym", "cannot make the new rotation's keys ahead of time");
     k->rotate_ms = rotate_ms;
     k->keep_ms = keep_ms;
     /* The pre-made next key of the old rotation belongs to no epoch any more. */
-    int64_t cur = pseudonym_epoch_of(k, fg_now_ms());
     for (size_t i = 0; i < k->nkeys && !same;)
         if (k->keys[i].epoch > k->current && k->keys[i].epoch != cur &&
-            k->keys[i].epoch != cur + 1 && k->keys[i].end_ms > fg_now_ms())
+            k->keys[i].epoch != cur + 1 && k->keys[i].end_ms > now_ms)
             destroy(k, i);
         else
             i++;

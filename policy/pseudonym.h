@@ -34,9 +34,12 @@ void pseudonym_keyring_set_observer(struct pseudonym_keyring *k, pseudonym_obser
  * deadline (end of its epoch + keep_ms) has passed. Cheap when nothing changes. */
 FG_MUST_CHECK fg_err pseudonym_keyring_tick(struct pseudonym_keyring *k, int64_t now_ms);
 int64_t pseudonym_epoch_of(const struct pseudonym_keyring *k, int64_t now_ms);
-/* Key lifetimes follow the active policy: call on every (re)load. Existing keys keep
- * the end of their epoch; a shorter keep applies at the next tick (call it at once). */
-void pseudonym_keyring_configure(struct pseudonym_keyring *k, int64_t rotate_ms, int64_t keep_ms);
+/* Key lifetimes follow the active policy: call on every (re)load. The new rotation's
+ * current and next keys are made before it takes effect; existing keys keep the end of
+ * their epoch (those of the old rotation end at the next tick), and a shorter keep
+ * applies at the next tick: call it at once. */
+void pseudonym_keyring_configure(struct pseudonym_keyring *k, int64_t rotate_ms, int64_t keep_ms,
+                                 int64_t now_ms);
 /* Wall-clock ms of the next thing tick must do: a key's destruction deadline (end of
  * its epoch + keep) or the next epoch boundary. Call tick when now >= it. */
 int64_t pseudonym_keyring_next_deadline(struct pseudonym_keyring *k);

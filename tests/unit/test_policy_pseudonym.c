@@ -125,7 +125,7 @@ static void test_destroyed_at_exact_deadline(void **state)
     destroyed_at = 0;
     assert_int_equal(pseudonym_keyring_tick(k, end + 5000), FG_OK); /* e0 + 2 begins */
     assert_true(pseudonym_has_epoch(k, e0 + 1));
-    pseudonym_keyring_configure(k, 5000, 0);
+    pseudonym_keyring_configure(k, 5000, 0, end + 5001);
     assert_int_equal(pseudonym_keyring_tick(k, end + 5001), FG_OK);
     assert_false(pseudonym_has_epoch(k, e0 + 1));
     assert_int_equal(destroyed_at, 1);
@@ -161,6 +161,28 @@ static void test_deadlines_survive_restart_and_offline(void **state)
     rm_dir(dir);
 }
 
+/* issue 14: a reload that changes the rotation makes the new rotation's keys before
+ * inputs ask for them, and the old rotation's keys end at the switch. */
+static void test_rotation_change_on_reload(void **state)
+{
+    (void)state;
+    char dir[256];
+    struct pseudonym_keyring *k = test_keys(dir, sizeof dir, DAY, 2000, T0);
+    int64_t old = pseudonym_epoch_of(k, T0);
+    int64_t t = T0 + 3600000;
+    pseudonym_keyring_configure(k, 5000, 2000, t);
+    int64_t e = pseudonym_epoch_of(k, t);
+    char a[PSEUDONYM_HEX_LEN + 1];
+    assert_int_equal(pseudonym_make(k, e, "r", "B-1", 3, a), FG_OK); /* no tick yet */
+    assert_int_equal(pseudonym_make(k, e + 1, "r", "B-1", 3, a), FG_OK);
+    assert_int_equal(pseudonym_keyring_tick(k, t), FG_OK);
+    assert_true(pseudonym_has_epoch(k, old));
+    assert_int_equal(pseudonym_keyring_tick(k, t + 2000), FG_OK); /* switch + keep */
+    assert_false(pseudonym_has_epoch(k, old));
+    pseudonym_keyring_close(k);
+    rm_dir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +191,7 @@ int main(void)
         cmocka_unit_test(test_next_key_ready_before_boundary),
         cmocka_unit_test(test_destroyed_at_exact_deadline),
         cmocka_unit_test(test_deadlines_survive_restart_and_offline),
+        cmocka_unit_test(test_rotation_change_on_reload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
