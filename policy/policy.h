@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 #include "common/fg_error.h"
 #include "policy/pseudonym.h"
 #include "sensors/sensor.h"
@@ -94,6 +96,10 @@ size_t policy_agg_memory(const struct policy *p);
 /* Warnings a policy that loads may still deserve (health data leaving, an
  * aggregate over workers without min_group, ...). Returns how many. */
 typedef void (*policy_warn_fn)(void *ctx, const char *msg);
+/* For the works council's report: {"en": {route: "how coarse"}, "nl": ..., "de": ...},
+ * one line per route in each language. Caller frees with cJSON_Delete. */
+cJSON *policy_coarseness(const struct policy *p);
+
 size_t policy_check_warnings(const struct policy *p, policy_warn_fn fn, void *ctx);
 
 /* Plain sentences per route, lang "en" or "nl" (FG_ERR_CONFIG otherwise). */

@@ -278,4 +278,13 @@ FG_MUST_CHECK fg_err policy_agg_add(struct policy *p, struct policy_route *r,
 FG_MUST_CHECK fg_err policy_agg_tick(struct policy *p, int64_t now_ms, bool flush,
                                      policy_emit_fn emit, void *ctx);
 
+/* policy_summary.c: phrases shared by explain and the audit report */
+void policy_every(fg_lang l, int64_t ms, char *buf,
+                  size_t len); /* "every hour", "elke 15 minuten" */
+const char *policy_field_word(fg_lang l, const char *field, char *k, size_t klen);
+void policy_field_phrase(const struct policy *p, const struct policy_route *r,
+                         const struct policy_field_rule *rule, fg_lang l, char *buf, size_t len);
+void policy_route_summary(const struct policy *p, const struct policy_route *r, fg_lang l,
+                          char *buf, size_t len);
+
 #endif

@@ -2,7 +2,7 @@
  * issue 15: absent fields in conditions, persons behind things, zone lists,
  * small groups, movement tracks, overlapping aggregates and signed
  * exceptions. Kept apart from policy_explain.c so its phrases can be
- * translated table by table: one `struct privacy_lang` per language. */
+ * translated in the message catalogue (keys "pv.*", en/nl/de). */
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -11,34 +11,21 @@
 
 #include "policy/policy_internal.h"
 
-struct privacy_lang {
-    const char *code;
-    const char *absent; /* when: a field the message lacks */
-};
-
-static const struct privacy_lang PRIV_EN = {
-    .code = "en",
-    .absent = "  A comparison with a field the message lacks is not met, also after \"not\"; "
-              "then nothing is sent.\n",
-};
-
-static const struct privacy_lang PRIV_NL = {
-    .code = "nl",
-    .absent = "  Een vergelijking met een veld dat in het bericht ontbreekt, klopt niet, ook "
-              "niet na \"niet\"; dan wordt niets verstuurd.\n",
-};
-
-static const struct privacy_lang *priv_pick(const char *lang)
+/* The texts are in the message catalogue (common/fg_i18n_explain.c, keys "pv.*"). */
+static fg_lang priv_lang(const char *lang)
 {
-    return lang && !strcmp(lang, "nl") ? &PRIV_NL : &PRIV_EN;
+    fg_lang l = FG_LANG_EN;
+    if (lang && !fg_lang_parse(lang, &l))
+        l = FG_LANG_EN;
+    return l;
 }
 
 void policy_privacy_explain_when(const struct policy_route *r, const char *lang, FILE *out)
 {
-    const struct privacy_lang *L = priv_pick(lang);
+    fg_lang L = priv_lang(lang);
     for (int i = 0; i < r->ncond; i++)
         if (r->cond[i].kind == POLICY_COND_CMP) {
-            fputs(L->absent, out);
+            fputs(fg_tr(L, "pv.absent"), out);
             return;
         }
 }
@@ -119,45 +106,8 @@ double policy_track_points(const struct policy *p, const struct policy_route *r,
 
 /* ---- explain ---------------------------------------------------------------- */
 
-struct privacy_route_lang {
-    const char *exc_hdr; /* what, reason */
-    const char *exc_what[POLICY_EXC__COUNT];
-    const char *person;     /* field, person field */
-    const char *zone_list;  /* field, count */
-    const char *track;      /* points */
-    const char *small;      /* min_group */
-    const char *no_persons; /* aggregate over a type without persons */
-};
-
-static const struct privacy_route_lang PRIV_ROUTE_EN = {
-    .exc_hdr = "  EXCEPTION, agreed and signed: %s. Reason: %s.\n",
-    .exc_what = {"worker identifiers leave as they are",
-                 "a thing that stands for one person leaves with every message",
-                 "groups may be smaller than two workers"},
-    .person = "  %s stands for the person behind it (%s): the minimum group size counts the "
-              "different persons, not the %s values.\n",
-    .zone_list = "  %s leaves only as one of %zu listed zone names; any other value leaves as "
-                 "\"other\".\n",
-    .track = "  WARNING: this route sends about %.0f locations per person and day: that is a "
-             "movement track. Rotate pseudonyms more often, send coarser times, or coarser "
-             "cells (generalise(zone), a larger grid).\n",
-    .small = "  WARNING: a group of %d workers is small; 5 or more is advised.\n",
-};
-
-static const struct privacy_route_lang PRIV_ROUTE_NL = {
-    .exc_hdr = "  UITZONDERING, afgesproken en ondertekend: %s. Reden: %s.\n",
-    .exc_what = {"identificaties van medewerkers gaan onveranderd naar buiten",
-                 "iets dat voor één persoon staat, gaat met elk bericht mee",
-                 "groepen mogen kleiner zijn dan twee medewerkers"},
-    .person = "  %s staat voor de persoon erachter (%s): de minimale groepsgrootte telt de "
-              "verschillende personen, niet de waarden van %s.\n",
-    .zone_list = "  %s gaat alleen naar buiten als een van %zu vastgelegde zonenamen; elke andere "
-                 "waarde gaat naar buiten als \"other\".\n",
-    .track = "  WAARSCHUWING: deze route verstuurt ongeveer %.0f locaties per persoon per dag: "
-             "dat is een bewegingsspoor. Wissel pseudoniemen vaker, verstuur grovere tijden of "
-             "grovere vakken (generalise(zone), een groter raster).\n",
-    .small = "  WAARSCHUWING: een groep van %d medewerkers is klein; 5 of meer is het advies.\n",
-};
+static const char *const exc_what[POLICY_EXC__COUNT] = {"pv.exc.worker_id", "pv.exc.person",
+                                                        "pv.exc.small_group"};
 
 /* Distinct names a zone text of field f may leave as. */
 static size_t zone_list_len(const struct policy *p, const struct sensor_field *f)
@@ -177,15 +127,14 @@ static size_t zone_list_len(const struct policy *p, const struct sensor_field *f
 void policy_privacy_explain_route(const struct policy *p, const struct policy_route *r,
                                   const char *lang, FILE *out)
 {
-    const struct privacy_route_lang *L =
-        lang && !strcmp(lang, "nl") ? &PRIV_ROUTE_NL : &PRIV_ROUTE_EN;
+    fg_lang L = priv_lang(lang);
     bool red = isatty(fileno(out));
     for (int k = 0; k < POLICY_EXC__COUNT; k++) {
         if (!r->exception[k])
             continue;
         if (red)
             fputs("\033[1;31m", out);
-        fprintf(out, L->exc_hdr, L->exc_what[k], r->exception[k]);
+        fprintf(out, fg_tr(L, "pv.exc_hdr"), fg_tr(L, exc_what[k]), r->exception[k]);
         if (red)
             fputs("\033[0m", out);
     }
@@ -198,7 +147,7 @@ void policy_privacy_explain_route(const struct policy *p, const struct policy_ro
         for (size_t i = 0; r->agg.on && i < r->agg.nby; i++) {
             const struct sensor_field *f = &t->fields[src->by_field[i]];
             if (f->person)
-                fprintf(out, L->person, f->name, f->person, f->name);
+                fprintf(out, fg_tr(L, "pv.person"), f->name, f->person, f->name);
         }
         for (size_t i = 0; i < t->nfields; i++) {
             if (!src->zone_check[i])
@@ -209,35 +158,29 @@ void policy_privacy_explain_route(const struct policy *p, const struct policy_ro
             if (dup || nseen == SENSOR_MAX_FIELDS)
                 continue;
             seen[nseen++] = t->fields[i].name;
-            fprintf(out, L->zone_list, t->fields[i].name, zone_list_len(p, &t->fields[i]));
+            fprintf(out, fg_tr(L, "pv.zone_list"), t->fields[i].name,
+                    zone_list_len(p, &t->fields[i]));
         }
         double pts = policy_track_points(p, r, src);
         track = pts > track ? pts : track;
     }
     if (r->agg.on && r->agg.min_group >= 2 && r->agg.min_group < 5)
-        fprintf(out, L->small, r->agg.min_group);
+        fprintf(out, fg_tr(L, "pv.small"), r->agg.min_group);
     if (track > TRACK_WARN_POINTS)
-        fprintf(out, L->track, track);
+        fprintf(out, fg_tr(L, "pv.track"), track);
 }
 
 void policy_privacy_diff_exception(policy_exception_kind k, const char *was, const char *now,
                                    const char *lang, FILE *out)
 {
-    bool nl = lang && !strcmp(lang, "nl");
-    const char *what = (nl ? &PRIV_ROUTE_NL : &PRIV_ROUTE_EN)->exc_what[k];
+    fg_lang L = priv_lang(lang);
+    const char *what = fg_tr(L, exc_what[k]);
     if (!was)
-        fprintf(out,
-                nl ? "  - NIEUWE UITZONDERING: %s. Reden: %s.\n"
-                   : "  - NEW EXCEPTION: %s. Reason: %s.\n",
-                what, now);
+        fprintf(out, fg_tr(L, "pv.diff_new"), what, now);
     else if (!now)
-        fprintf(out, nl ? "  - de uitzondering vervalt: %s.\n" : "  - the exception ends: %s.\n",
-                what);
+        fprintf(out, fg_tr(L, "pv.diff_ends"), what);
     else
-        fprintf(out,
-                nl ? "  - uitzondering (%s), reden is nu: %s (eerder: %s).\n"
-                   : "  - exception (%s), the reason is now: %s (before: %s).\n",
-                what, now, was);
+        fprintf(out, fg_tr(L, "pv.diff_reason"), what, now, was);
 }
 
 /* ---- policy check ------------------------------------------------------------ */
@@ -266,7 +209,7 @@ size_t policy_privacy_warnings(const struct policy *p, policy_warn_fn fn, void *
                 pwarn(fn, ctx, &n,
                       "route '%s' declares the exception '%s' (%s): it runs only under a policy "
                       "that is signed",
-                      r->name, policy_exception_names[k], PRIV_ROUTE_EN.exc_what[k]);
+                      r->name, policy_exception_names[k], fg_tr(FG_LANG_EN, exc_what[k]));
         bool workers = false;
         double track = 0;
         for (size_t s = 0; s < r->nfrom; s++) {

@@ -23,6 +23,7 @@ mk_policy() { # VERSION TOPIC_WORD
 policy: codet-test
 version: $1
 valid_until: 2099-12-31
+site_zones: [canteen, dock, hall]
 routes:
   - name: zones
     purpose: occupancy

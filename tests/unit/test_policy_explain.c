@@ -68,20 +68,70 @@ static void explain_to(const struct policy *p, const struct policy *q, const cha
     free(buf);
 }
 
+static char *explain_text(const struct policy *p, const char *lang)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(policy_explain(p, lang, f), FG_OK);
+    fclose(f);
+    return buf;
+}
+
+/* Purposes and descriptions in the reader's language; where the policy has
+ * none in that language, the text as written and a note saying so. */
+static void test_explain_languages(void **state)
+{
+    (void)state;
+    struct policy *p = load_data("lang.yaml");
+    char *nl = explain_text(p, "nl"), *de = explain_text(p, "de"), *en = explain_text(p, "en");
+    assert_non_null(strstr(nl, "Onderzoek naar hittestress in de gieterij."));
+    assert_non_null(strstr(nl, "  Doel: onderzoek naar hittestress.\n"));
+    assert_non_null(strstr(nl, "  Doel: hulp bij noodgevallen.\n"));
+    assert_non_null(strstr(de, "  Zweck: Studie zu Hitzestress.\n"));
+    /* alarm gives no German purpose: shown as written (English first), and said */
+    assert_non_null(strstr(de, "  Zweck: emergency response (die Richtlinie gibt dafür keinen "
+                               "deutschen Text an; wie geschrieben).\n"));
+    assert_non_null(strstr(en, "  Purpose: emergency response.\n"));
+    /* the condition's field leaves implicitly, and is not listed as never leaving */
+    const char *imp = strstr(en, "Leaves implicitly");
+    assert_non_null(imp);
+    assert_non_null(strstr(imp, "man_down"));
+    const char *never = strstr(strstr(en, "Route \"alarm\""), "Never leaves:");
+    assert_non_null(never);
+    assert_null(strstr(never, "man_down"));
+    /* retention: asked, not enforced */
+    assert_non_null(strstr(en, "The receiver is asked to delete the data after 2 days, through "
+                               "MQTT message expiry; fairgate cannot enforce that"));
+    assert_non_null(strstr(nl, "fairgate kan dat bij de ontvanger niet afdwingen"));
+    /* no "every 1 hour" */
+    assert_non_null(strstr(nl, "elk uur"));
+    assert_null(strstr(nl, "elke 1 uur"));
+    assert_non_null(strstr(de, "jede Stunde"));
+    free(nl);
+    free(de);
+    free(en);
+    policy_free(p);
+}
+
 static void test_explain_golden(void **state)
 {
     (void)state;
     struct policy *p = load_data("full.yaml");
     explain_to(p, NULL, "en", "full.en.txt");
     explain_to(p, NULL, "nl", "full.nl.txt");
-    assert_int_equal(policy_explain(p, "de", stdout), FG_ERR_CONFIG);
+    explain_to(p, NULL, "de", "full.de.txt");
+    assert_int_equal(policy_explain(p, "fr", stdout), FG_ERR_CONFIG);
     struct policy *h = load_data("health.yaml");
     explain_to(h, NULL, "en", "health.en.txt");
     explain_to(h, NULL, "nl", "health.nl.txt");
+    explain_to(h, NULL, "de", "health.de.txt");
     policy_free(h);
     struct policy *q = load_data("full-v3.yaml");
     explain_to(p, q, "en", "full-v3.diff.en.txt");
     explain_to(p, q, "nl", "full-v3.diff.nl.txt");
+    explain_to(p, q, "de", "full-v3.diff.de.txt");
     explain_to(p, p, "en", "same.diff.en.txt");
     policy_free(q);
     policy_free(p);
@@ -114,17 +164,6 @@ static void keep_warning(void *ctx, const char *msg)
     w->n++;
     strncat(w->text, msg, sizeof w->text - strlen(w->text) - 2);
     strcat(w->text, "\n");
-}
-
-static char *explain_text(const struct policy *p, const char *lang)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    assert_int_equal(policy_explain(p, lang, f), FG_OK);
-    fclose(f);
-    return buf;
 }
 
 /* Exceptions, small groups and movement tracks are said in explain and warned
@@ -226,6 +265,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_explain_golden),
+        cmocka_unit_test(test_explain_languages),
         cmocka_unit_test(test_health_warning),
         cmocka_unit_test(test_privacy_sentences_and_warnings),
         cmocka_unit_test(test_shipped_policies),
