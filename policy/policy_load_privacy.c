@@ -13,7 +13,7 @@
  * - a zone text leaves only as one of the site's zone names, else `other`;
  * - two aggregate routes whose groups nest over the same records are refused:
  *   one route's published group minus the other's would reveal what the
- *   other hid.
+ *   other hid (same condition, or one route without a condition).
  * An exception that no rule needs is an error, so the file says only what is
  * true. Conditions on worker ids and health are refused in compile_when. */
 #include <stdarg.h>
@@ -281,8 +281,11 @@ fg_err policy_check_overlaps(struct ctx *c, yaml_node_t *routes, const struct po
             const struct sensor_type *t = shared_type(a, b);
             if (!t)
                 continue;
-            if ((a->when || b->when) && (!a->when || !b->when || strcmp(a->when, b->when)))
-                continue; /* different records */
+            /* Same condition: the same records. No condition: a superset of the
+             * other's records (with a third route on the complement, the
+             * difference is exact). Two different conditions: let pass. */
+            if (a->when && b->when && strcmp(a->when, b->when))
+                continue;
             if (!by_within(&a->agg, &b->agg) && !by_within(&b->agg, &a->agg))
                 continue;
             yaml_node_t *at = routes;

@@ -315,13 +315,23 @@ static void test_overlapping_aggregates_refused(void **state)
              "    aggregate: { window: 1h, by: [zone], min_group: 5, emit: { n: count() } }\n",
              r1);
     refused(buf, "test.yaml:9:5", "overlapping aggregates");
-    /* different records (another condition): allowed */
+    /* a condition on one of them: its records are a part of the other's, and
+     * a third route on the complement would give the difference exactly */
     snprintf(buf, sizeof buf,
              "%s  - name: low\n    purpose: p\n    from: t-badge\n    to: b/{zone}\n"
              "    when: battery < 10\n"
              "    aggregate: { window: 1h, by: [zone], min_group: 5, emit: { n: count() } }\n",
              r1);
-    struct policy *p = load_ok(reg, buf);
+    refused(buf, "test.yaml:9:5", "routes 'per-zone' and 'low'");
+    /* two different conditions: allowed */
+    struct policy *p =
+        load_ok(reg, HEAD
+                "  - name: high\n    purpose: p\n    from: t-badge\n    to: a/{zone}\n"
+                "    when: battery >= 10\n"
+                "    aggregate: { window: 15m, by: [zone], min_group: 5, emit: { n: count() } }\n"
+                "  - name: low\n    purpose: p\n    from: t-badge\n    to: b/{zone}\n"
+                "    when: battery < 10\n"
+                "    aggregate: { window: 1h, by: [zone], min_group: 5, emit: { n: count() } }\n");
     policy_free(p);
 }
 
