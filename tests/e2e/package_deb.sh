@@ -68,7 +68,9 @@ for f in /usr/bin/fairgate /lib/systemd/system/fairgate.service \
     /usr/include/fairgate/sensor_decoder.h /usr/share/doc/fairgate/examples/decoder_pipe.c; do
     grep -qx "$f" "$WORK/contents.log" || fail "package lacks $f"
 done
-if grep -vE '^/(usr/bin/fairgate|usr/include/fairgate|usr/share/(fairgate|doc/fairgate|man/man1)|lib/systemd/system|etc/fairgate)(/|$)|/$' \
+grep -qE '^/usr/lib/[^/]+/fairgate/fairgate_mosquitto\.so$' "$WORK/contents.log" ||
+    fail "package lacks the mosquitto plugin"
+if grep -vE '^/(usr/bin/fairgate|usr/include/fairgate|usr/lib/[^/]+/fairgate|usr/share/(fairgate|doc/fairgate|man/man1)|lib/systemd/system|etc/fairgate)(/|$)|/$' \
     "$WORK/contents.log" | grep -v '^/$' >"$WORK/unexpected.log"; then
     cat "$WORK/unexpected.log"; fail "unexpected files in the package"
 fi
