@@ -19,7 +19,8 @@ static int usage(FILE *f, int rc)
                "       fairgate outbox retry --config FILE --id ID|all --reason TEXT\n"
                "       fairgate outbox drop  --config FILE --id ID|all --reason TEXT\n\n"
                "Messages the upstream broker refused are quarantined so the queue moves on.\n"
-               "list shows them (id, when, route, topic, why); retry sends them back to the\n"
+               "list shows the queue (not yet acknowledged upstream) and the quarantine (id,\n"
+               "time, route, topic, state and why); retry sends quarantined ones back to the\n"
                "queue of the running gateway; drop deletes them for good. Each use is\n"
                "recorded in the audit log, retry and drop with the reason given.\n");
     return rc;
@@ -30,7 +31,16 @@ static void print_item(void *ctx, const struct quarantine_item *it)
     (void)ctx;
     char when[40];
     fg_format_time(it->time_ms, when, sizeof when);
-    printf("%" PRIu64 "\t%s\t%s\t%s\t%s\n", it->id, when, it->route, it->topic, it->reason);
+    printf("%" PRIu64 "\t%s\t%s\t%s\tquarantined: %s\n", it->id, when, it->route, it->topic,
+           it->reason);
+}
+
+static void print_queued(void *ctx, const struct outbox_entry *e)
+{
+    (void)ctx;
+    char when[40];
+    fg_format_time(e->created_ms, when, sizeof when);
+    printf("%" PRIu64 "\t%s\t%s\t%s\tqueued\n", e->id, when, e->route, e->topic);
 }
 
 static int outbox_main(int argc, char **argv)
@@ -69,9 +79,12 @@ static int outbox_main(int argc, char **argv)
         snprintf(dir, sizeof dir, "%s/outbox", st.cfg.state_dir);
     size_t n = 0;
     fg_err e;
+    size_t queued = 0;
     if (list) {
-        printf("id\tquarantined\troute\ttopic\treason\n");
-        e = quarantine_list(dir, print_item, NULL, &n);
+        printf("id\ttime\troute\ttopic\tstate\n");
+        e = outbox_scan(dir, print_queued, NULL, &queued);
+        if (!e)
+            e = quarantine_list(dir, print_item, NULL, &n);
     } else
         e = quarantine_take(dir, id, all, retry, &n);
     cJSON *o = cJSON_CreateObject();
@@ -94,7 +107,7 @@ static int outbox_main(int argc, char **argv)
         return 1;
     }
     if (list)
-        fprintf(stderr, "%zu message(s) in quarantine\n", n);
+        fprintf(stderr, "%zu message(s) in quarantine, %zu queued\n", n, queued);
     else
         fprintf(stderr, "%zu message(s) %s\n", n,
                 retry ? "sent back to the queue (the gateway takes them within a second)"

@@ -91,6 +91,7 @@ struct gateway {
     struct link local, upstream;
     struct gw_counters c;
     uint64_t rej_last[PIPE_REJ__COUNT]; /* at last stats line */
+    uint64_t reident_reported;          /* re-identification losses last logged */
     atomic_uint_fast64_t rej_logged_mask;
     atomic_int inflight;
     atomic_uint generation; /* bumped at every upstream connection */

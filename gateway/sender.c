@@ -52,8 +52,13 @@ static void on_publish_failed(void *context, MQTTAsync_failureData5 *r)
 {
     struct send_ctx *sc = context;
     struct gateway *gw = sc->gw;
-    (void)r;
-    if (sc->generation == atomic_load(&gw->generation)) {
+    if (sc->generation == atomic_load(&gw->generation) && r && r->reasonCode >= 0x80) {
+        /* Paho reports a PUBACK with an error reason here, not to onSuccess. */
+        atomic_fetch_add(&gw->c.out_failed, 1);
+        gw_poison_refused(gw, sc->id, r->reasonCode);
+        atomic_fetch_sub(&gw->inflight, 1);
+        gw_wake_main(gw);
+    } else if (sc->generation == atomic_load(&gw->generation)) {
         outbox_requeue(gw->outbox, sc->id);
         atomic_fetch_sub(&gw->inflight, 1);
         gw_wake_main(gw);
