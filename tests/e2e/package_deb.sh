@@ -63,14 +63,19 @@ for f in /usr/bin/fairgate /lib/systemd/system/fairgate.service \
     /usr/share/doc/fairgate/configuration.md /usr/share/doc/fairgate/examples/fairgate.yaml; do
     grep -qx "$f" "$WORK/contents.log" || fail "package lacks $f"
 done
-if grep -vE '^/(usr/bin/fairgate|usr/share/(fairgate|doc/fairgate|man/man1)|lib/systemd/system|etc/fairgate)(/|$)|/$' \
+# fairgate inside mosquitto: the plugin, when the build had mosquitto-dev
+if [ -f "$BUILD/fairgate_mosquitto.so" ]; then
+    grep -qE '^/usr/lib/[^/]+/fairgate/fairgate_mosquitto\.so$' "$WORK/contents.log" ||
+        fail "package lacks fairgate_mosquitto.so"
+fi
+if grep -vE '^/(usr/bin/fairgate|usr/lib/[^/]+/fairgate|usr/share/(fairgate|doc/fairgate|man/man1)|lib/systemd/system|etc/fairgate)(/|$)|/$' \
     "$WORK/contents.log" | grep -v '^/$' >"$WORK/unexpected.log"; then
     cat "$WORK/unexpected.log"; fail "unexpected files in the package"
 fi
 nsrc=$(ls "$SRC"/sensors/types/*.yaml | wc -l)
 npkg=$(grep -c '^/usr/share/fairgate/sensors/.*\.yaml$' "$WORK/contents.log")
 [ "$nsrc" = "$npkg" ] || fail "$nsrc sensor types in the tree, $npkg in the package"
-pass "contents: binary, units, configuration, $npkg sensor types, policies, man page, docs"
+pass "contents: binary, mosquitto plugin, units, configuration, $npkg sensor types, policies, man page, docs"
 
 # ---- the installed binary -------------------------------------------------------
 ROOT=$WORK/root
