@@ -77,7 +77,7 @@ fi
 nsrc=$(ls "$SRC"/sensors/types/*.yaml | wc -l)
 npkg=$(grep -c '^/usr/share/fairgate/sensors/.*\.yaml$' "$WORK/contents.log")
 [ "$nsrc" = "$npkg" ] || fail "$nsrc sensor types in the tree, $npkg in the package"
-pass "contents: binary, units, configuration, $npkg sensor types, policies, man page, docs, decoder header"
+pass "contents: binary, mosquitto plugin, units, configuration, $npkg sensor types, policies, man page, docs, decoder header"
 
 # ---- the installed binary -------------------------------------------------------
 ROOT=$WORK/root
