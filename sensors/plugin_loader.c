@@ -376,11 +376,6 @@ static fg_err load_one(struct sensor_registry *r, const char *path, char *why, s
     return FG_ERR_CONFIG;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 fg_err sensor_registry_load_decoders(struct sensor_registry *r, const char *dir, char *why,
                                      size_t why_len)
 {
@@ -397,27 +392,8 @@ fg_err sensor_registry_load_decoders(struct sensor_registry *r, const char *dir,
         snprintf(why, why_len, "%s: cannot open decoder directory", dir);
         return FG_ERR_NOT_FOUND;
     }
-    char *names[MAX_PLUGINS + 1];
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) && n <= MAX_PLUGINS) {
-        size_t l = strlen(de->d_name);
-        if (de->d_name[0] == '.' || l < 4 || strcmp(de->d_name + l - 3, ".so") != 0)
-            continue;
-        if (!(names[n] = strdup(de->d_name)))
-            break;
-        n++;
-    }
-    closedir(d);
-    qsort(names, n, sizeof names[0], cmp_str);
-    for (size_t i = 0; i < n; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        if (!e)
-            e = load_one(r, path, why, why_len);
-        free(names[i]);
-    }
-    return e;
+    /* one more than fits, so that the registry names the decoder that does not */
+    return sensor_dir_load(r, d, dir, ".so", MAX_PLUGINS + 1, load_one, why, why_len);
 }
 
 /* ---- exercise ------------------------------------------------------------------ */

@@ -14,20 +14,19 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-fg_err sensor_registry_load_dir(struct sensor_registry *r, const char *dir, char *why,
-                                size_t why_len)
+fg_err sensor_dir_load(struct sensor_registry *r, DIR *d, const char *dir, const char *suffix,
+                       size_t max,
+                       fg_err (*load)(struct sensor_registry *, const char *, char *, size_t),
+                       char *why, size_t why_len)
 {
-    DIR *d = opendir(dir);
-    if (!d) {
-        snprintf(why, why_len, "%s: cannot open sensor type directory", dir);
-        return FG_ERR_NOT_FOUND;
-    }
     char *names[MAX_TYPES];
-    size_t n = 0;
+    size_t n = 0, sl = strlen(suffix);
+    if (max > MAX_TYPES)
+        max = MAX_TYPES;
     struct dirent *de;
-    while ((de = readdir(d)) && n < MAX_TYPES) {
+    while ((de = readdir(d)) && n < max) {
         size_t l = strlen(de->d_name);
-        if (de->d_name[0] == '.' || l < 6 || strcmp(de->d_name + l - 5, ".yaml") != 0)
+        if (de->d_name[0] == '.' || l <= sl || strcmp(de->d_name + l - sl, suffix) != 0)
             continue;
         if (!(names[n] = strdup(de->d_name)))
             break;
@@ -40,10 +39,21 @@ fg_err sensor_registry_load_dir(struct sensor_registry *r, const char *dir, char
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         if (!e)
-            e = sensor_registry_load_file(r, path, why, why_len);
+            e = load(r, path, why, why_len);
         free(names[i]);
     }
     return e;
+}
+
+fg_err sensor_registry_load_dir(struct sensor_registry *r, const char *dir, char *why,
+                                size_t why_len)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        snprintf(why, why_len, "%s: cannot open sensor type directory", dir);
+        return FG_ERR_NOT_FOUND;
+    }
+    return sensor_dir_load(r, d, dir, ".yaml", MAX_TYPES, sensor_registry_load_file, why, why_len);
 }
 
 const char *sensor_builtin_dir(char *buf, size_t len)
