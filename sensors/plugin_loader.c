@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fg_util.h"
 #include "fairgate/sensor_decoder.h"
 #include "sensors/sensor_internal.h"
 
@@ -67,32 +68,6 @@ fg_err sensor_registry_add_plugin(struct sensor_registry *r, struct sensor_decod
     return FG_OK;
 }
 
-/* Case-insensitive edit distance, for decoder names. */
-static size_t name_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), row[64];
-    if (la >= 63 || lb >= 63)
-        return (size_t)-1;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t cost = (a[i - 1] | 0x20) == (b[j - 1] | 0x20) ? 0 : 1;
-            size_t best = diag + cost;
-            if (row[j] + 1 < best)
-                best = row[j] + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 /* A misspelt decoder: the nearest name when it is within half the word's
  * length (decoder names are short: "kv" for "kvv" or "k-v"), or one that
  * starts with the word; and always the list of what exists. */
@@ -107,7 +82,7 @@ void sensor_decoder_suggest(const struct sensor_registry *r, const char *want, c
         names[nn++] = r->plugins[i]->name;
     size_t wl = strlen(want), limit = wl / 2 > 2 ? wl / 2 : 2;
     for (size_t i = 0; i < nn; i++) {
-        size_t d = name_distance(want, names[i]);
+        size_t d = fg_edit_distance(want, names[i], true);
         if (strncmp(names[i], want, wl) == 0 && d > 0)
             d = 1; /* a prefix: "senm" for "senml" */
         if (d < best_d) {
