@@ -65,6 +65,20 @@ static void bounds(FILE *f, bool html, const struct subject_report *r)
     say(f, html, l, "sr.bounds.contest");
 }
 
+/* Flow i when it belongs to hit h, with its period (from, to: 64 bytes each) and its
+ * message count (32 bytes) in the report's language; NULL for another hit's flow. */
+static const struct subject_flow *flow_of(const struct subject_report *r, size_t i, size_t h,
+                                          char from[64], char to[64], char count[32])
+{
+    const struct subject_flow *fl = &r->flows[i];
+    if (fl->hit != h)
+        return NULL;
+    fg_i18n_date(r->lang, fl->since_ms, true, from, 64);
+    fg_i18n_date(r->lang, fl->until_ms, true, to, 64);
+    fg_i18n_count(r->lang, fl->count, count, 32);
+    return fl;
+}
+
 void subject_write_text(FILE *f, const struct subject_report *r)
 {
     fg_lang l = r->lang;
@@ -85,13 +99,10 @@ void subject_write_text(FILE *f, const struct subject_report *r)
         fputs("\n", f);
         bool any = false;
         for (size_t i = 0; i < r->nflows; i++) {
-            const struct subject_flow *fl = &r->flows[i];
-            if (fl->hit != h)
+            const struct subject_flow *fl = flow_of(r, i, h, a, b, n);
+            if (!fl)
                 continue;
             any = true;
-            fg_i18n_date(l, fl->since_ms, true, a, sizeof a);
-            fg_i18n_date(l, fl->until_ms, true, b, sizeof b);
-            fg_i18n_count(l, fl->count, n, sizeof n);
             fputs("  - ", f);
             say(f, false, l, "sr.flow", a, b, n, fl->destination, fl->purpose, fl->categories);
             fputs("\n", f);
@@ -148,13 +159,10 @@ static void html_period(FILE *f, const struct subject_report *r, size_t h)
     fputs("</th></tr>\n", f);
     bool any = false;
     for (size_t i = 0; i < r->nflows; i++) {
-        const struct subject_flow *fl = &r->flows[i];
-        if (fl->hit != h)
+        const struct subject_flow *fl = flow_of(r, i, h, a, b, n);
+        if (!fl)
             continue;
         any = true;
-        fg_i18n_date(l, fl->since_ms, true, a, sizeof a);
-        fg_i18n_date(l, fl->until_ms, true, b, sizeof b);
-        fg_i18n_count(l, fl->count, n, sizeof n);
         fprintf(f, "<tr data-count=\"%.0f\"><td>%s &ndash; %s</td><td class=\"num\">%s</td><td>",
                 fl->count, a, b, n);
         fg_fputs_html(f, fl->destination);
