@@ -79,6 +79,22 @@ static const struct subject_flow *flow_of(const struct subject_report *r, size_t
     return fl;
 }
 
+/* Re-identification i when it belongs to hit h, with its date (64 bytes), who asked (*by,
+ * worded in key: 96 bytes) and its outcome (256 bytes) in the report's language; NULL for
+ * another hit's. */
+static const struct subject_reid *reid_of(const struct subject_report *r, size_t i, size_t h,
+                                          char when[64], const char **by, char key[96],
+                                          char res[256])
+{
+    const struct subject_reid *rd = &r->reids[i];
+    if (rd->hit != h)
+        return NULL;
+    fg_i18n_date(r->lang, rd->when_ms, true, when, 64);
+    outcome(r, rd->result, res, 256);
+    *by = who(r->lang, rd->actor, key, 96);
+    return rd;
+}
+
 void subject_write_text(FILE *f, const struct subject_report *r)
 {
     fg_lang l = r->lang;
@@ -113,13 +129,12 @@ void subject_write_text(FILE *f, const struct subject_report *r)
             fputs("\n", f);
         }
         for (size_t i = 0; i < r->nreids; i++) {
-            if (r->reids[i].hit != h)
+            const char *by;
+            const struct subject_reid *rd = reid_of(r, i, h, a, &by, k, res);
+            if (!rd)
                 continue;
-            fg_i18n_date(l, r->reids[i].when_ms, true, a, sizeof a);
-            outcome(r, r->reids[i].result, res, sizeof res);
             fputs("  ! ", f);
-            say(f, false, l, "sr.reid", a, who(l, r->reids[i].actor, k, sizeof k),
-                r->reids[i].reason, res);
+            say(f, false, l, "sr.reid", a, by, rd->reason, res);
             fputs("\n", f);
         }
         fputs("\n", f);
@@ -177,14 +192,13 @@ static void html_period(FILE *f, const struct subject_report *r, size_t h)
     }
     fputs("</table>\n", f);
     for (size_t i = 0; i < r->nreids; i++) {
-        if (r->reids[i].hit != h)
+        const char *by;
+        const struct subject_reid *rd = reid_of(r, i, h, a, &by, k, res);
+        if (!rd)
             continue;
-        fg_i18n_date(l, r->reids[i].when_ms, true, a, sizeof a);
-        outcome(r, r->reids[i].result, res, sizeof res);
         fprintf(f, "<p class=\"reid%s\" data-reid=\"1\">",
-                strncmp(r->reids[i].result, "refused", 7) ? "" : " refused");
-        say(f, true, l, "sr.reid", a, who(l, r->reids[i].actor, k, sizeof k), r->reids[i].reason,
-            res);
+                strncmp(rd->result, "refused", 7) ? "" : " refused");
+        say(f, true, l, "sr.reid", a, by, rd->reason, res);
         fputs("</p>\n", f);
     }
 }
