@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "audit/audit.h"
+#include "common/fg_util.h"
 
 cJSON *audit_weakenings_collect(const char *buf, size_t len)
 {
@@ -36,27 +37,6 @@ cJSON *audit_weakenings_collect(const char *buf, size_t len)
         cJSON_Delete(ev);
     }
     return out;
-}
-
-static void esc(FILE *f, const char *s)
-{
-    for (; s && *s; s++)
-        switch (*s) {
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        default:
-            fputc(*s, f);
-        }
 }
 
 static const char *plain(const char *kind)
@@ -91,14 +71,14 @@ void audit_weakenings_html(FILE *f, const cJSON *w)
     {
         const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "kind"));
         fprintf(f, "<li data-kind=\"");
-        esc(f, kind);
+        fg_fputs_html(f, kind);
         fputs("\">", f);
-        esc(f, plain(kind ? kind : ""));
+        fg_fputs_html(f, plain(kind ? kind : ""));
         fputs(": <code>", f);
         cJSON *copy = cJSON_Duplicate(e, 1);
         cJSON_DeleteItemFromObject(copy, "since");
         char *s = cJSON_PrintUnformatted(copy);
-        esc(f, s);
+        fg_fputs_html(f, s);
         free(s);
         cJSON_Delete(copy);
         fputs("</code></li>", f);

@@ -65,6 +65,36 @@ static void bounds(FILE *f, bool html, const struct subject_report *r)
     say(f, html, l, "sr.bounds.contest");
 }
 
+/* Flow i when it belongs to hit h, with its period (from, to: 64 bytes each) and its
+ * message count (32 bytes) in the report's language; NULL for another hit's flow. */
+static const struct subject_flow *flow_of(const struct subject_report *r, size_t i, size_t h,
+                                          char from[64], char to[64], char count[32])
+{
+    const struct subject_flow *fl = &r->flows[i];
+    if (fl->hit != h)
+        return NULL;
+    fg_i18n_date(r->lang, fl->since_ms, true, from, 64);
+    fg_i18n_date(r->lang, fl->until_ms, true, to, 64);
+    fg_i18n_count(r->lang, fl->count, count, 32);
+    return fl;
+}
+
+/* Re-identification i when it belongs to hit h, with its date (64 bytes), who asked (*by,
+ * worded in key: 96 bytes) and its outcome (256 bytes) in the report's language; NULL for
+ * another hit's. */
+static const struct subject_reid *reid_of(const struct subject_report *r, size_t i, size_t h,
+                                          char when[64], const char **by, char key[96],
+                                          char res[256])
+{
+    const struct subject_reid *rd = &r->reids[i];
+    if (rd->hit != h)
+        return NULL;
+    fg_i18n_date(r->lang, rd->when_ms, true, when, 64);
+    outcome(r, rd->result, res, 256);
+    *by = who(r->lang, rd->actor, key, 96);
+    return rd;
+}
+
 void subject_write_text(FILE *f, const struct subject_report *r)
 {
     fg_lang l = r->lang;
@@ -85,13 +115,10 @@ void subject_write_text(FILE *f, const struct subject_report *r)
         fputs("\n", f);
         bool any = false;
         for (size_t i = 0; i < r->nflows; i++) {
-            const struct subject_flow *fl = &r->flows[i];
-            if (fl->hit != h)
+            const struct subject_flow *fl = flow_of(r, i, h, a, b, n);
+            if (!fl)
                 continue;
             any = true;
-            fg_i18n_date(l, fl->since_ms, true, a, sizeof a);
-            fg_i18n_date(l, fl->until_ms, true, b, sizeof b);
-            fg_i18n_count(l, fl->count, n, sizeof n);
             fputs("  - ", f);
             say(f, false, l, "sr.flow", a, b, n, fl->destination, fl->purpose, fl->categories);
             fputs("\n", f);
@@ -102,13 +129,12 @@ void subject_write_text(FILE *f, const struct subject_report *r)
             fputs("\n", f);
         }
         for (size_t i = 0; i < r->nreids; i++) {
-            if (r->reids[i].hit != h)
+            const char *by;
+            const struct subject_reid *rd = reid_of(r, i, h, a, &by, k, res);
+            if (!rd)
                 continue;
-            fg_i18n_date(l, r->reids[i].when_ms, true, a, sizeof a);
-            outcome(r, r->reids[i].result, res, sizeof res);
             fputs("  ! ", f);
-            say(f, false, l, "sr.reid", a, who(l, r->reids[i].actor, k, sizeof k),
-                r->reids[i].reason, res);
+            say(f, false, l, "sr.reid", a, by, rd->reason, res);
             fputs("\n", f);
         }
         fputs("\n", f);
@@ -148,13 +174,10 @@ static void html_period(FILE *f, const struct subject_report *r, size_t h)
     fputs("</th></tr>\n", f);
     bool any = false;
     for (size_t i = 0; i < r->nflows; i++) {
-        const struct subject_flow *fl = &r->flows[i];
-        if (fl->hit != h)
+        const struct subject_flow *fl = flow_of(r, i, h, a, b, n);
+        if (!fl)
             continue;
         any = true;
-        fg_i18n_date(l, fl->since_ms, true, a, sizeof a);
-        fg_i18n_date(l, fl->until_ms, true, b, sizeof b);
-        fg_i18n_count(l, fl->count, n, sizeof n);
         fprintf(f, "<tr data-count=\"%.0f\"><td>%s &ndash; %s</td><td class=\"num\">%s</td><td>",
                 fl->count, a, b, n);
         fg_fputs_html(f, fl->destination);
@@ -169,14 +192,13 @@ static void html_period(FILE *f, const struct subject_report *r, size_t h)
     }
     fputs("</table>\n", f);
     for (size_t i = 0; i < r->nreids; i++) {
-        if (r->reids[i].hit != h)
+        const char *by;
+        const struct subject_reid *rd = reid_of(r, i, h, a, &by, k, res);
+        if (!rd)
             continue;
-        fg_i18n_date(l, r->reids[i].when_ms, true, a, sizeof a);
-        outcome(r, r->reids[i].result, res, sizeof res);
         fprintf(f, "<p class=\"reid%s\" data-reid=\"1\">",
-                strncmp(r->reids[i].result, "refused", 7) ? "" : " refused");
-        say(f, true, l, "sr.reid", a, who(l, r->reids[i].actor, k, sizeof k), r->reids[i].reason,
-            res);
+                strncmp(rd->result, "refused", 7) ? "" : " refused");
+        say(f, true, l, "sr.reid", a, by, rd->reason, res);
         fputs("</p>\n", f);
     }
 }

@@ -405,11 +405,11 @@ bool fg_parse_duration(const char *s, int64_t *ms)
     return true;
 }
 
-static size_t edit_distance(const char *a, const char *b)
+size_t fg_edit_distance(const char *a, const char *b, bool fold_case)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 63 || lb > 63)
-        return 99;
+        return (size_t)-1;
     size_t row[64];
     for (size_t j = 0; j <= lb; j++)
         row[j] = j;
@@ -418,7 +418,8 @@ static size_t edit_distance(const char *a, const char *b)
         row[0] = i;
         for (size_t j = 1; j <= lb; j++) {
             size_t cur = row[j];
-            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            char ca = a[i - 1], cb = b[j - 1];
+            size_t cost = (fold_case ? (ca | 0x20) == (cb | 0x20) : ca == cb) ? 0 : 1;
             size_t best = prev + cost;
             if (row[j] + 1 < best)
                 best = row[j] + 1;
@@ -436,7 +437,7 @@ const char *fg_suggest(const char *word, const char *const *candidates, size_t n
     const char *best = NULL;
     size_t best_d = (size_t)-1;
     for (size_t i = 0; i < n; i++) {
-        size_t d = edit_distance(word, candidates[i]);
+        size_t d = fg_edit_distance(word, candidates[i], false);
         if (d < best_d) {
             best_d = d;
             best = candidates[i];

@@ -55,6 +55,9 @@ bool fg_parse_duration(const char *s, int64_t *ms);
 /* Writes s to f with &, <, >, " and ' escaped for HTML text and attributes. */
 void fg_fputs_html(FILE *f, const char *s);
 
+/* Levenshtein distance in bytes; with fold_case, bytes that differ only in bit 0x20 count
+ * as equal (ASCII letters in either case). (size_t)-1 when a word is over 63 bytes. */
+size_t fg_edit_distance(const char *a, const char *b, bool fold_case);
 /* Nearest candidate by edit distance, or NULL if none is close. */
 const char *fg_suggest(const char *word, const char *const *candidates, size_t n);
 

@@ -250,14 +250,16 @@ static int parse_unary(struct parser *ps)
     return n;
 }
 
-static int parse_and(struct parser *ps)
+/* A left-associative chain: operand (word|op operand)*, each link a node of kind. */
+static int parse_chain(struct parser *ps, int (*operand)(struct parser *), const char *word,
+                       const char *op, policy_cond_kind kind)
 {
-    int a = parse_unary(ps);
-    while (a >= 0 && (keyword(ps, "and") || sym(ps, "&&"))) {
-        int b = parse_unary(ps);
+    int a = operand(ps);
+    while (a >= 0 && (keyword(ps, word) || sym(ps, op))) {
+        int b = operand(ps);
         if (b < 0)
             return -1;
-        int n = new_node(ps, POLICY_COND_AND);
+        int n = new_node(ps, kind);
         if (n < 0)
             return -1;
         ps->r->cond[n].a = a;
@@ -267,21 +269,14 @@ static int parse_and(struct parser *ps)
     return a;
 }
 
+static int parse_and(struct parser *ps)
+{
+    return parse_chain(ps, parse_unary, "and", "&&", POLICY_COND_AND);
+}
+
 static int parse_expr(struct parser *ps)
 {
-    int a = parse_and(ps);
-    while (a >= 0 && (keyword(ps, "or") || sym(ps, "||"))) {
-        int b = parse_and(ps);
-        if (b < 0)
-            return -1;
-        int n = new_node(ps, POLICY_COND_OR);
-        if (n < 0)
-            return -1;
-        ps->r->cond[n].a = a;
-        ps->r->cond[n].b = b;
-        a = n;
-    }
-    return a;
+    return parse_chain(ps, parse_and, "or", "||", POLICY_COND_OR);
 }
 
 fg_err policy_cond_parse(struct policy_route *r, const char *text, char *why, size_t why_len,

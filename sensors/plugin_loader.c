@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fg_util.h"
 #include "fairgate/sensor_decoder.h"
 #include "sensors/sensor_internal.h"
 
@@ -67,32 +68,6 @@ fg_err sensor_registry_add_plugin(struct sensor_registry *r, struct sensor_decod
     return FG_OK;
 }
 
-/* Case-insensitive edit distance, for decoder names. */
-static size_t name_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), row[64];
-    if (la >= 63 || lb >= 63)
-        return (size_t)-1;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t cost = (a[i - 1] | 0x20) == (b[j - 1] | 0x20) ? 0 : 1;
-            size_t best = diag + cost;
-            if (row[j] + 1 < best)
-                best = row[j] + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 /* A misspelt decoder: the nearest name when it is within half the word's
  * length (decoder names are short: "kv" for "kvv" or "k-v"), or one that
  * starts with the word; and always the list of what exists. */
@@ -107,7 +82,7 @@ void sensor_decoder_suggest(const struct sensor_registry *r, const char *want, c
         names[nn++] = r->plugins[i]->name;
     size_t wl = strlen(want), limit = wl / 2 > 2 ? wl / 2 : 2;
     for (size_t i = 0; i < nn; i++) {
-        size_t d = name_distance(want, names[i]);
+        size_t d = fg_edit_distance(want, names[i], true);
         if (strncmp(names[i], want, wl) == 0 && d > 0)
             d = 1; /* a prefix: "senm" for "senml" */
         if (d < best_d) {
@@ -376,11 +351,6 @@ static fg_err load_one(struct sensor_registry *r, const char *path, char *why, s
     return FG_ERR_CONFIG;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 fg_err sensor_registry_load_decoders(struct sensor_registry *r, const char *dir, char *why,
                                      size_t why_len)
 {
@@ -397,27 +367,8 @@ fg_err sensor_registry_load_decoders(struct sensor_registry *r, const char *dir,
         snprintf(why, why_len, "%s: cannot open decoder directory", dir);
         return FG_ERR_NOT_FOUND;
     }
-    char *names[MAX_PLUGINS + 1];
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) && n <= MAX_PLUGINS) {
-        size_t l = strlen(de->d_name);
-        if (de->d_name[0] == '.' || l < 4 || strcmp(de->d_name + l - 3, ".so") != 0)
-            continue;
-        if (!(names[n] = strdup(de->d_name)))
-            break;
-        n++;
-    }
-    closedir(d);
-    qsort(names, n, sizeof names[0], cmp_str);
-    for (size_t i = 0; i < n; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        if (!e)
-            e = load_one(r, path, why, why_len);
-        free(names[i]);
-    }
-    return e;
+    /* one more than fits, so that the registry names the decoder that does not */
+    return sensor_dir_load(r, d, dir, ".so", MAX_PLUGINS + 1, load_one, why, why_len);
 }
 
 /* ---- exercise ------------------------------------------------------------------ */

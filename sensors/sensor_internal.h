@@ -1,8 +1,10 @@
 /* Internal to sensors/: what registry.c shares with the binary layout checks
- * (descriptor_binary.c) and the decoder plugin loader (plugin_loader.c). */
+ * (descriptor_binary.c), the directory loader (registry_load.c) and the decoder
+ * plugin loader (plugin_loader.c). */
 #ifndef SENSOR_INTERNAL_H
 #define SENSOR_INTERNAL_H
 
+#include <dirent.h>
 #include <yaml.h>
 
 #include "common/fg_yaml.h"
@@ -19,6 +21,17 @@ struct sensor_registry {
     void *handles[MAX_PLUGINS];
     size_t nplugins;
 };
+
+/* ---- descriptor and decoder directories (registry_load.c) ------------------------ */
+
+/* Calls load on dir/NAME for each NAME in d that ends in suffix and is not hidden, in
+ * name order, at most max of them (readdir order decides which when there are more);
+ * loading stops at the first error, which it returns. Closes d. */
+FG_MUST_CHECK fg_err sensor_dir_load(struct sensor_registry *r, DIR *d, const char *dir,
+                                     const char *suffix, size_t max,
+                                     fg_err (*load)(struct sensor_registry *, const char *, char *,
+                                                    size_t),
+                                     char *why, size_t why_len);
 
 /* ---- binary layouts (descriptor_binary.c) -------------------------------------
  * Errors leave a message in msg (and *at: the node it is about, when not the

@@ -134,6 +134,25 @@ static inline void fast_ws(struct fast *x)
         x->p++;
 }
 
+/* After an object member or array element: 1 when a ',' says another follows, 0 when
+ * close ends the container, -1 for anything else. Leaves x->p past what it read. */
+static inline int fast_next(struct fast *x, char close)
+{
+    fast_ws(x);
+    if (x->p >= x->end)
+        return -1;
+    if (*x->p == ',') {
+        x->p++;
+        fast_ws(x);
+        return 1;
+    }
+    if (*x->p == close) {
+        x->p++;
+        return 0;
+    }
+    return -1;
+}
+
 static inline bool is_digit(char c)
 {
     return c >= '0' && c <= '9';
@@ -424,19 +443,9 @@ static bool fast_object(struct fast *x, int depth, int pdepth, uint64_t cand)
         seen |= m;
         if (!fast_value(x, depth, pdepth, m))
             return false;
-        fast_ws(x);
-        if (x->p >= x->end)
-            return false;
-        if (*x->p == ',') {
-            x->p++;
-            fast_ws(x);
-            continue;
-        }
-        if (*x->p == '}') {
-            x->p++;
-            return true;
-        }
-        return false;
+        int next = fast_next(x, '}');
+        if (next <= 0)
+            return next == 0;
     }
 }
 
@@ -450,19 +459,9 @@ static bool fast_array(struct fast *x, int depth)
     for (;;) {
         if (!fast_value(x, depth, 0, 0))
             return false;
-        fast_ws(x);
-        if (x->p >= x->end)
-            return false;
-        if (*x->p == ',') {
-            x->p++;
-            fast_ws(x);
-            continue;
-        }
-        if (*x->p == ']') {
-            x->p++;
-            return true;
-        }
-        return false;
+        int next = fast_next(x, ']');
+        if (next <= 0)
+            return next == 0;
     }
 }
 
