@@ -69,13 +69,7 @@ static bool from_hex(unsigned char *bin, size_t len, const char *hex)
 
 static void sync_dir_of(const char *path)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
+    fg_fsync_dir_of(path);
 }
 
 /* Overwrite, fsync, unlink, fsync the directory: the old epoch's secret must not

@@ -134,6 +134,15 @@ fg_err certs_preflight(struct certs_preflight_req *req, char *why, size_t why_le
 enum certs_kind certs_issued_kind(const char *ca_dir, const char *name);
 
 #define CERTS_RESERVED_PREFIX "fairgate-" /* gateway names only */
+
+/* certs_preflight with its report: on failure report(ctx, true, "TLS pre-flight
+ * failed: WHY") and false; a client certificate expiring within 30 days gets
+ * report(ctx, false, "the client certificate CERT expires in N day(s): renew
+ * it"). *days_left: of cert, or -1. */
+typedef void (*certs_report_fn)(void *ctx, bool error, const char *msg);
+bool certs_preflight_report(const char *ca, const char *cert, const char *key, int64_t now_ms,
+                            certs_report_fn report, void *ctx, int *days_left);
+
 #define CERTS_MAX_CONSUMERS 32
 struct certs_broker_req {
     const char *sensors_dir;  /* every *.crt with OU=sensor becomes a sensor identity, allowed

@@ -26,10 +26,8 @@ static int on_verify(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flag
 {
     struct seen *s = ctx;
     s->flags |= *flags;
-    if (depth == 0 && !s->leaf) {
-        mbedtls_x509_crt_init(&s->crt);
+    if (depth == 0 && !s->leaf)
         s->leaf = mbedtls_x509_crt_parse_der(&s->crt, crt->raw.p, crt->raw.len) == 0;
-    }
     return 0;
 }
 
@@ -186,6 +184,7 @@ fg_err tls_peer_check(const struct tls_peer_req *req, char *why, size_t why_len)
     mbedtls_x509_crt_init(&p.ca);
     mbedtls_x509_crt_init(&p.own);
     mbedtls_pk_init(&p.key);
+    mbedtls_x509_crt_init(&p.seen.crt);
     mbedtls_entropy_init(&p.ent);
     mbedtls_ctr_drbg_init(&p.drbg);
     fg_err e = setup(&p, req, why, why_len);
@@ -200,8 +199,7 @@ fg_err tls_peer_check(const struct tls_peer_req *req, char *why, size_t why_len)
         if (ret == 0)
             mbedtls_ssl_close_notify(&p.ssl);
     }
-    if (p.seen.leaf)
-        mbedtls_x509_crt_free(&p.seen.crt);
+    mbedtls_x509_crt_free(&p.seen.crt);
     mbedtls_net_free(&p.net);
     mbedtls_ssl_free(&p.ssl);
     mbedtls_ssl_config_free(&p.conf);

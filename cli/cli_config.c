@@ -40,22 +40,25 @@ static void print_warning(void *ctx, const char *msg)
     fprintf(stderr, "%s: warning: %s\n", (const char *)ctx, msg);
 }
 
+struct tls_ctx {
+    const char *file, *link;
+};
+
+static void tls_report(void *ctx, bool error, const char *msg)
+{
+    const struct tls_ctx *t = ctx;
+    fprintf(stderr, "%s: %s%s %s\n", t->file, error ? "" : "warning: ", t->link, msg);
+}
+
 static bool check_tls(const char *file, const char *link, const struct config_broker *b)
 {
     if (!b->tls.enabled)
         return true;
-    struct certs_preflight_req req = {.ca_file = b->tls.ca,
-                                      .cert_file = b->tls.cert,
-                                      .key_file = b->tls.key,
-                                      .now_ms = fg_now_ms()};
-    char why[512];
-    if (certs_preflight(&req, why, sizeof why) != FG_OK) {
-        fprintf(stderr, "%s: %s TLS: %s\n", file, link, why);
+    struct tls_ctx t = {file, link};
+    int days_left;
+    if (!certs_preflight_report(b->tls.ca, b->tls.cert, b->tls.key, fg_now_ms(), tls_report, &t,
+                                &days_left))
         return false;
-    }
-    if (b->tls.cert && req.days_left >= 0 && req.days_left < 30)
-        fprintf(stderr, "%s: warning: the %s client certificate %s expires in %d day(s)\n", file,
-                link, b->tls.cert, req.days_left);
     if (b->tls.insecure_no_hostname_check)
         fprintf(stderr, "%s: warning: %s.tls.insecure_no_hostname_check is on\n", file, link);
     return true;

@@ -12,6 +12,7 @@
 #include "common/fg_command.h"
 #include "common/fg_opt.h"
 #include "common/fg_util.h"
+#include "outbox/outbox.h"
 #include "outbox/quarantine.h"
 
 struct outbox_opts {
@@ -29,8 +30,9 @@ static const struct fg_opt change_table[] = {
 static const struct fg_opt_cmd list_cmd = {
     "fairgate outbox list",
     "--config FILE",
-    "Shows the messages the upstream broker refused (id, when, route, topic, why).\n"
-    "They were quarantined so that the queue moves on. Each use is audited.",
+    "Shows the queue (not yet acknowledged upstream) and the messages the upstream\n"
+    "broker refused, quarantined so that the queue moves on (id, time, route, topic,\n"
+    "state and why). Each use is audited.",
     list_table,
     FG_OPT_N(list_table),
     0,
@@ -59,7 +61,16 @@ static void print_item(void *ctx, const struct quarantine_item *it)
     (void)ctx;
     char when[40];
     fg_format_time(it->time_ms, when, sizeof when);
-    printf("%" PRIu64 "\t%s\t%s\t%s\t%s\n", it->id, when, it->route, it->topic, it->reason);
+    printf("%" PRIu64 "\t%s\t%s\t%s\tquarantined: %s\n", it->id, when, it->route, it->topic,
+           it->reason);
+}
+
+static void print_queued(void *ctx, const struct outbox_entry *e)
+{
+    (void)ctx;
+    char when[40];
+    fg_format_time(e->created_ms, when, sizeof when);
+    printf("%" PRIu64 "\t%s\t%s\t%s\tqueued\n", e->id, when, e->route, e->topic);
 }
 
 static int outbox_run(const struct fg_opt_cmd *c, const char *sub, int argc, char **argv)
@@ -95,9 +106,12 @@ static int outbox_run(const struct fg_opt_cmd *c, const char *sub, int argc, cha
         snprintf(dir, sizeof dir, "%s/outbox", st.cfg.state_dir);
     size_t n = 0;
     fg_err e;
+    size_t queued = 0;
     if (list) {
-        printf("id\tquarantined\troute\ttopic\treason\n");
-        e = quarantine_list(dir, print_item, NULL, &n);
+        printf("id\ttime\troute\ttopic\tstate\n");
+        e = outbox_scan(dir, print_queued, NULL, &queued);
+        if (!e)
+            e = quarantine_list(dir, print_item, NULL, &n);
     } else
         e = quarantine_take(dir, id, all, retry, &n);
     cJSON *o = cJSON_CreateObject();
@@ -120,7 +134,7 @@ static int outbox_run(const struct fg_opt_cmd *c, const char *sub, int argc, cha
         return 1;
     }
     if (list)
-        fprintf(stderr, "%zu message(s) in quarantine\n", n);
+        fprintf(stderr, "%zu message(s) in quarantine, %zu queued\n", n, queued);
     else
         fprintf(stderr, "%zu message(s) %s\n", n,
                 retry ? "sent back to the queue (the gateway takes them within a second)"

@@ -54,12 +54,16 @@ static const struct fg_opt_cmd cmd_diff_def = {
     2,
     2};
 
-/* Parses into o; returns FG_OPT_OK or the parse result. */
-static int parse_opts(const struct fg_opt_cmd *c, int argc, char **argv, struct opts *o,
-                      char ***args)
+/* Parses the options and loads the sensor types; returns -1 to go on, else
+ * the exit code. */
+static int setup(const struct fg_opt_cmd *c, int argc, char **argv, struct opts *o, char ***args,
+                 struct sensor_registry **reg)
 {
     *o = (struct opts){.lang = "en", .site = "site"};
-    return fg_opt_parse(c, argc, argv, o, args, NULL);
+    int rc = fg_opt_parse(c, argc, argv, o, args, NULL);
+    if (rc != FG_OPT_OK)
+        return fg_opt_exit(rc);
+    return cli_sensor_registry(c->cmd, &o->sensors, reg) ? 1 : -1;
 }
 
 static struct policy *load(const char *path, const struct sensor_registry *reg, const char *site)
@@ -84,12 +88,10 @@ static int cmd_check(int argc, char **argv)
 {
     struct opts o;
     char **args;
-    int rc = parse_opts(&cmd_check_def, argc, argv, &o, &args);
-    if (rc != FG_OPT_OK)
-        return fg_opt_exit(rc);
     struct sensor_registry *reg;
-    if (cli_sensor_registry("fairgate policy", &o.sensors, &reg))
-        return 1;
+    int rc = setup(&cmd_check_def, argc, argv, &o, &args, &reg);
+    if (rc >= 0)
+        return rc;
     struct policy *p = load(args[0], reg, o.site);
     if (!p) {
         sensor_registry_free(reg);
@@ -114,12 +116,10 @@ static int cmd_explain(int argc, char **argv)
 {
     struct opts o;
     char **args;
-    int rc = parse_opts(&cmd_explain_def, argc, argv, &o, &args);
-    if (rc != FG_OPT_OK)
-        return fg_opt_exit(rc);
     struct sensor_registry *reg;
-    if (cli_sensor_registry("fairgate policy", &o.sensors, &reg))
-        return 1;
+    int rc = setup(&cmd_explain_def, argc, argv, &o, &args, &reg);
+    if (rc >= 0)
+        return rc;
     struct policy *p = load(args[0], reg, o.site);
     rc = 1;
     if (p && policy_explain(p, o.lang, stdout) == FG_OK)
@@ -133,12 +133,10 @@ static int cmd_diff(int argc, char **argv)
 {
     struct opts o;
     char **args;
-    int rc = parse_opts(&cmd_diff_def, argc, argv, &o, &args);
-    if (rc != FG_OPT_OK)
-        return fg_opt_exit(rc);
     struct sensor_registry *reg;
-    if (cli_sensor_registry("fairgate policy", &o.sensors, &reg))
-        return 1;
+    int rc = setup(&cmd_diff_def, argc, argv, &o, &args, &reg);
+    if (rc >= 0)
+        return rc;
     struct policy *a = load(args[0], reg, o.site);
     struct policy *b = a ? load(args[1], reg, o.site) : NULL;
     rc = 1;

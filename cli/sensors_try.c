@@ -164,7 +164,7 @@ int sensors_new(const char *name, const char *format, const char *out)
     printf("wrote %s/types/%s.yaml, %s/samples.jsonl, %s/policy.yaml\n"
            "next:\n"
            "  fairgate sensors check %s/types/%s.yaml\n"
-           "  fairgate sensors test %s %s/samples.jsonl --dir %s/types\n"
+           "  fairgate sensors test %s %s/samples.jsonl --sensors %s/types\n"
            "  fairgate replay --policy %s/policy.yaml --sensors %s/types < %s/samples.jsonl\n",
            dir, name, dir, dir, dir, name, name, dir, dir, dir, dir, dir);
     return 0;

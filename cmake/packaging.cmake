@@ -16,8 +16,11 @@ install(FILES ${CMAKE_SOURCE_DIR}/packaging/fairgate.service
               ${CMAKE_SOURCE_DIR}/packaging/fairgate-mosquitto.service
         DESTINATION /lib/systemd/system COMPONENT fairgate)
 install(FILES ${CMAKE_SOURCE_DIR}/examples/fairgate.yaml
-              ${CMAKE_SOURCE_DIR}/packaging/mosquitto.conf
         DESTINATION /etc/fairgate PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ
+        COMPONENT fairgate)
+# The local broker's configuration holds no secret and is read by user mosquitto.
+install(FILES ${CMAKE_SOURCE_DIR}/packaging/mosquitto.conf
+        DESTINATION /etc/fairgate PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
         COMPONENT fairgate)
 install(DIRECTORY DESTINATION /etc/fairgate/mosquitto.d COMPONENT fairgate)
 

@@ -13,17 +13,22 @@ struct fg_pub {
     MQTTAsync c;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    int outstanding, window, qos;
+    int outstanding, window, qos, send_timeout_ms;
     int connected; /* 0 pending, 1 ok, -1 failed */
-    size_t acked, failed;
+    size_t acked, failed, waits;
     char err[256];
 };
 
 static void on_conn_ok(void *ctx, MQTTAsync_successData5 *r)
 {
     struct fg_pub *p = ctx;
-    (void)r;
     pthread_mutex_lock(&p->lock);
+    if (p->qos > 0 && r &&
+        MQTTProperties_hasProperty(&r->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM)) {
+        int rm = MQTTProperties_getNumericValue(&r->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM);
+        if (rm > 0 && rm < p->window)
+            p->window = rm;
+    }
     p->connected = 1;
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->lock);
@@ -85,9 +90,11 @@ fg_err fg_pub_connect(const struct fg_pub_options *o, struct fg_pub **out, char 
     pthread_cond_init(&p->cond, NULL);
     p->window = o->window > 0 ? o->window : 16;
     p->qos = o->qos;
+    p->send_timeout_ms = o->send_timeout_ms;
     char uri[300];
     snprintf(uri, sizeof uri, "%s://%s:%d", o->ca ? "ssl" : "tcp", o->host, o->port);
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
+    co.maxBufferedMessages = p->window + 16; /* applies while connected too (#1193) */
     if (MQTTAsync_createWithOptions(&p->c, uri, o->client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL,
                                     &co) != MQTTASYNC_SUCCESS) {
         snprintf(why, why_len, "cannot create client for %s", uri);
@@ -99,6 +106,7 @@ fg_err fg_pub_connect(const struct fg_pub_options *o, struct fg_pub **out, char 
     MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
     c.cleanstart = 1;
     c.keepAliveInterval = 30;
+    c.maxInflight = p->window;
     c.onSuccess5 = on_conn_ok;
     c.onFailure5 = on_conn_fail;
     c.context = p;
@@ -128,38 +136,64 @@ fg_err fg_pub_connect(const struct fg_pub_options *o, struct fg_pub **out, char 
     return FG_OK;
 }
 
-fg_err fg_pub_send(struct fg_pub *p, const char *topic, const void *payload, size_t len,
-                   const char *user_key, const char *user_value)
+/* Waits for room in the window until deadline (NULL: forever). */
+static fg_err wait_room(struct fg_pub *p, const struct timespec *deadline)
 {
+    int rc = 0;
     pthread_mutex_lock(&p->lock);
-    while (p->outstanding >= p->window && p->connected > 0)
-        pthread_cond_wait(&p->cond, &p->lock);
-    if (p->connected < 0) {
-        pthread_mutex_unlock(&p->lock);
-        return FG_ERR_MQTT;
-    }
-    p->outstanding++;
+    if (p->outstanding >= p->window && p->connected > 0)
+        p->waits++;
+    while (p->outstanding >= p->window && p->connected > 0 && rc == 0)
+        rc = deadline ? pthread_cond_timedwait(&p->cond, &p->lock, deadline)
+                      : pthread_cond_wait(&p->cond, &p->lock);
+    fg_err e = p->connected < 0 ? FG_ERR_MQTT : p->outstanding >= p->window ? FG_ERR_FULL : FG_OK;
+    if (!e)
+        p->outstanding++;
     pthread_mutex_unlock(&p->lock);
+    return e;
+}
+
+static struct timespec deadline_in(int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+fg_err fg_pub_send_props(struct fg_pub *p, const char *topic, const void *payload, size_t len,
+                         const struct fg_pub_prop *props, size_t n)
+{
+    struct timespec dl = deadline_in(p->send_timeout_ms);
+    fg_err e = wait_room(p, p->send_timeout_ms > 0 ? &dl : NULL);
+    if (e)
+        return e;
     MQTTAsync_message m = MQTTAsync_message_initializer;
-    MQTTProperties props = MQTTProperties_initializer;
+    MQTTProperties mp = MQTTProperties_initializer;
     m.payload = (void *)payload;
     m.payloadlen = (int)len;
     m.qos = p->qos;
-    if (user_key) {
+    for (size_t i = 0; i < n; i++) {
         MQTTProperty up = {.identifier = MQTTPROPERTY_CODE_USER_PROPERTY};
-        up.value.data.data = (char *)user_key;
-        up.value.data.len = (int)strlen(user_key);
-        up.value.value.data = (char *)user_value;
-        up.value.value.len = (int)strlen(user_value);
-        MQTTProperties_add(&props, &up);
-        m.properties = props;
+        up.value.data.data = (char *)props[i].key;
+        up.value.data.len = (int)strlen(props[i].key);
+        up.value.value.data = (char *)props[i].value;
+        up.value.value.len = (int)strlen(props[i].value);
+        MQTTProperties_add(&mp, &up);
     }
+    if (n)
+        m.properties = mp;
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
     ro.onSuccess5 = on_pub_ok;
     ro.onFailure5 = on_pub_fail;
     ro.context = p;
     int rc = MQTTAsync_sendMessage(p->c, topic, &m, &ro);
-    MQTTProperties_free(&props);
+    MQTTProperties_free(&mp);
     if (rc != MQTTASYNC_SUCCESS) {
         done(p, false);
         return FG_ERR_MQTT;
@@ -167,16 +201,16 @@ fg_err fg_pub_send(struct fg_pub *p, const char *topic, const void *payload, siz
     return FG_OK;
 }
 
+fg_err fg_pub_send(struct fg_pub *p, const char *topic, const void *payload, size_t len,
+                   const char *user_key, const char *user_value)
+{
+    struct fg_pub_prop up = {user_key, user_value};
+    return fg_pub_send_props(p, topic, payload, len, &up, user_key ? 1 : 0);
+}
+
 fg_err fg_pub_flush(struct fg_pub *p, int timeout_ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = deadline_in(timeout_ms);
     pthread_mutex_lock(&p->lock);
     int rc = 0;
     while (p->outstanding > 0 && p->connected > 0 && rc == 0)
@@ -186,12 +220,43 @@ fg_err fg_pub_flush(struct fg_pub *p, int timeout_ms)
     return ok ? FG_OK : FG_ERR_MQTT;
 }
 
-size_t fg_pub_acked(struct fg_pub *p)
+static size_t read_locked(struct fg_pub *p, const size_t *v)
 {
     pthread_mutex_lock(&p->lock);
-    size_t n = p->acked;
+    size_t n = *v;
     pthread_mutex_unlock(&p->lock);
     return n;
+}
+
+size_t fg_pub_acked(struct fg_pub *p)
+{
+    return read_locked(p, &p->acked);
+}
+
+size_t fg_pub_failed(struct fg_pub *p)
+{
+    return read_locked(p, &p->failed);
+}
+
+size_t fg_pub_waits(struct fg_pub *p)
+{
+    return read_locked(p, &p->waits);
+}
+
+int fg_pub_window(struct fg_pub *p)
+{
+    pthread_mutex_lock(&p->lock);
+    int w = p->window;
+    pthread_mutex_unlock(&p->lock);
+    return w;
+}
+
+bool fg_pub_connected(struct fg_pub *p)
+{
+    pthread_mutex_lock(&p->lock);
+    bool c = p->connected > 0;
+    pthread_mutex_unlock(&p->lock);
+    return c;
 }
 
 void fg_pub_close(struct fg_pub *p)

@@ -195,8 +195,11 @@ int fg_opt_parse(const struct fg_opt_cmd *c, int argc, char **argv, void *out, c
     if (npos < c->min_args || (c->max_args >= 0 && npos > c->max_args)) {
         if (c->max_args == 0)
             return fg_opt_error(c, "unexpected argument '%s'", argv[1]);
-        return fg_opt_error(c, "%s",
-                            npos < c->min_args ? "missing argument" : "too many arguments");
+        const char *syn = c->synopsis ? c->synopsis : "";
+        const char *nl = strchr(syn, '\n');
+        return fg_opt_error(c, "%s (usage: %s %.*s%s)",
+                            npos < c->min_args ? "missing argument" : "too many arguments", c->cmd,
+                            (int)(nl ? (size_t)(nl - syn) : strlen(syn)), syn, nl ? " ..." : "");
     }
     if (args)
         *args = argv + 1;

@@ -90,6 +90,17 @@ fg_err fg_write_all(int fd, const void *data, size_t len)
     return FG_OK;
 }
 
+void fg_fsync_dir_of(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+}
+
 fg_err fg_write_file_atomic(const char *path, const void *data, size_t len, int mode)
 {
     /* The temp file sits next to path (same file system for rename) under a random
@@ -122,13 +133,7 @@ fg_err fg_write_file_atomic(const char *path, const void *data, size_t len, int 
         unlink(tmp);
         return FG_ERR_IO;
     }
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
+    fg_fsync_dir_of(path);
     return FG_OK;
 }
 

@@ -22,6 +22,9 @@ FG_MUST_CHECK fg_err fg_write_file_atomic(const char *path, const void *data, si
  * says why (ENOSPC, EIO, ...). */
 FG_MUST_CHECK fg_err fg_write_all(int fd, const void *data, size_t len);
 
+/* fsync the directory that holds path, so a rename or create in it is durable. */
+void fg_fsync_dir_of(const char *path);
+
 /* Where installed data lives: BIN/../share/fairgate/SUB next to the running
  * binary when that exists (a relocated install, or a build tree, which CMake
  * stages the same way), else the compiled-in PREFIX/share/fairgate/SUB. */

@@ -176,8 +176,8 @@ static void dropped(uint64_t *counter, const char *why)
 {
     if ((*counter)++ == 0)
         fg_error("reident",
-                 "a pseudonym cannot be re-identified: %s (counted in the metrics; "
-                 "said once)",
+                 "a pseudonym cannot be re-identified: %s (counted; the stats line "
+                 "gives the totals; said once)",
                  why);
 }
 

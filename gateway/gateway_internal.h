@@ -92,6 +92,7 @@ struct gateway {
     struct link local, upstream;
     struct gw_counters c;
     uint64_t rej_last[PIPE_REJ__COUNT]; /* at last stats line */
+    uint64_t reident_reported;          /* re-identification losses last logged */
     atomic_uint_fast64_t rej_logged_mask;
     atomic_int inflight;
     _Atomic int64_t batch_due_ms; /* sender.c: a held batch must leave by then (wall ms); 0 none */

@@ -54,6 +54,22 @@ void gw_log_stats(struct gateway *gw, bool final)
                                                                : "paused(outbox full)");
     if (*rej)
         fg_warn("input", "rejected %s: %s", final ? "in total" : "since the last report", rej);
+    if (gw->reident) {
+        struct reident_stats rs;
+        reident_get_stats(gw->reident, &rs);
+        uint64_t lost = rs.dropped_nomem + rs.dropped_queue_full + rs.dropped_too_long;
+        if (lost + rs.write_errors != gw->reident_reported) {
+            gw->reident_reported = lost + rs.write_errors;
+            fg_warn("reident",
+                    "%llu pseudonym sighting(s) could not be kept for re-identification (no "
+                    "memory %llu, queue full %llu, too long %llu); %llu failed write(s), %llu "
+                    "waiting",
+                    (unsigned long long)lost, (unsigned long long)rs.dropped_nomem,
+                    (unsigned long long)rs.dropped_queue_full,
+                    (unsigned long long)rs.dropped_too_long, (unsigned long long)rs.write_errors,
+                    (unsigned long long)rs.queued);
+        }
+    }
 }
 
 void gw_audit_event(struct gateway *gw, const char *action, cJSON *object)

@@ -332,27 +332,22 @@ static void explain_tls_failure(struct link *l, const struct config_broker *b)
         fg_error(l->name, "cannot connect securely: %s", why);
 }
 
-/* Pre-flight: the TLS material we hold, checked before the first connection. */
+static void preflight_log(void *ctx, bool error, const char *msg)
+{
+    if (error)
+        fg_error((const char *)ctx, "%s", msg);
+    else
+        fg_warn((const char *)ctx, "%s", msg);
+}
+
+/* Pre-flight: the TLS material we hold, checked before the first connection;
+ * the same sentences as `fairgate config check` (certs_preflight_report). */
 bool gw_preflight(const char *name, const struct config_broker *b, int *days_left)
 {
     *days_left = -1;
-    if (!b->tls.enabled)
-        return true;
-    struct certs_preflight_req req = {.ca_file = b->tls.ca,
-                                      .cert_file = b->tls.cert,
-                                      .key_file = b->tls.key,
-                                      .now_ms = fg_now_ms()};
-    char why[512];
-    if (certs_preflight(&req, why, sizeof why) != FG_OK) {
-        fg_error(name, "TLS pre-flight failed: %s", why);
-        return false;
-    }
-    if (b->tls.cert)
-        *days_left = req.days_left;
-    if (b->tls.cert && req.days_left >= 0 && req.days_left < 30)
-        fg_warn(name, "the client certificate %s expires in %d day(s): renew it", b->tls.cert,
-                req.days_left);
-    return true;
+    return !b->tls.enabled || certs_preflight_report(b->tls.ca, b->tls.cert, b->tls.key,
+                                                     fg_now_ms(), preflight_log, (void *)name,
+                                                     days_left);
 }
 
 void gw_manage_local(struct gateway *gw, int64_t mono)

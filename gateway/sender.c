@@ -43,23 +43,30 @@ static void acked_all(struct gateway *gw, struct send_ctx *sc)
     }
 }
 
+/* The broker refused the publish (PUBACK reason >= 0x80, e.g. not
+ * authorised): it never arrives by retrying. One record: quarantined
+ * (poison.c), so the queue moves on. A batch: its records go again one per
+ * publish (probe mode), so only the ones refused on their own are quarantined. */
+static void refused(struct gateway *gw, struct send_ctx *sc, int code)
+{
+    if (sc->n == 1) {
+        atomic_fetch_add(&gw->c.out_failed, 1);
+        gw_poison_refused(gw, sc->rec[0].id, code); /* answered, too */
+        return;
+    }
+    for (size_t i = 0; i < sc->n; i++)
+        outbox_requeue(gw->outbox, sc->rec[i].id);
+    atomic_store(&gw->probe_left, (int)sc->n + 1);
+}
+
 static void on_publish_ok(void *context, MQTTAsync_successData5 *r)
 {
     struct send_ctx *sc = context;
     struct gateway *gw = sc->gw;
     if (sc->generation == atomic_load(&gw->generation)) {
-        if (r->reasonCode >= 0x80 && sc->n == 1) {
-            /* The broker refused it (e.g. not authorised): it never arrives
-             * by retrying. Quarantined (poison.c), so the queue moves on. */
-            atomic_fetch_add(&gw->c.out_failed, 1);
-            gw_poison_refused(gw, sc->rec[0].id, r->reasonCode); /* answered, too */
-        } else if (r->reasonCode >= 0x80) {
-            /* A refused batch: its records go again one per publish (probe
-             * mode), so only the ones refused on their own are quarantined. */
-            for (size_t i = 0; i < sc->n; i++)
-                outbox_requeue(gw->outbox, sc->rec[i].id);
-            atomic_store(&gw->probe_left, (int)sc->n + 1);
-        } else {
+        if (r->reasonCode >= 0x80)
+            refused(gw, sc, r->reasonCode);
+        else {
             atomic_store(&gw->last_progress_ms, fg_monotonic_ms());
             acked_all(gw, sc);
             atomic_store(&gw->upstream.flap_backoff_ms, 0); /* the link works */
@@ -74,10 +81,12 @@ static void on_publish_failed(void *context, MQTTAsync_failureData5 *r)
 {
     struct send_ctx *sc = context;
     struct gateway *gw = sc->gw;
-    (void)r;
     if (sc->generation == atomic_load(&gw->generation)) {
-        for (size_t i = 0; i < sc->n; i++)
-            outbox_requeue(gw->outbox, sc->rec[i].id);
+        if (r && r->reasonCode >= 0x80) /* Paho reports a refusing PUBACK here */
+            refused(gw, sc, r->reasonCode);
+        else
+            for (size_t i = 0; i < sc->n; i++)
+                outbox_requeue(gw->outbox, sc->rec[i].id);
         atomic_fetch_sub(&gw->inflight, 1);
         gw_wake_main(gw);
     }

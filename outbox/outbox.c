@@ -470,3 +470,68 @@ bool outbox_full(struct outbox *o)
 {
     return atomic_load(&o->full);
 }
+
+/* ---- read-only listing (fairgate outbox list) ----------------------------- */
+
+struct scan {
+    struct outbox_entry **e; /* NULL once acknowledged or purged */
+    uint64_t *ids;           /* kept sorted (ids increase along the log) */
+    size_t n, cap;
+    bool nomem;
+};
+
+static void on_scan(void *ctx, int type, uint64_t id, struct outbox_entry *e, uint32_t seg)
+{
+    struct scan *sc = ctx;
+    (void)seg;
+    if (type == OLOG_PUT) {
+        if (sc->n == sc->cap) {
+            size_t cap = sc->cap ? sc->cap * 2 : 256;
+            struct outbox_entry **ne = realloc(sc->e, cap * sizeof *ne);
+            if (ne)
+                sc->e = ne;
+            uint64_t *ni = ne ? realloc(sc->ids, cap * sizeof *ni) : NULL;
+            if (!ni) {
+                sc->nomem = true;
+                outbox_entry_free(e);
+                return;
+            }
+            sc->ids = ni;
+            sc->cap = cap;
+        }
+        sc->ids[sc->n] = id;
+        sc->e[sc->n++] = e;
+        return;
+    }
+    size_t lo = 0, hi = sc->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (sc->ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < sc->n && sc->ids[lo] == id && sc->e[lo]) {
+        outbox_entry_free(sc->e[lo]);
+        sc->e[lo] = NULL;
+    }
+}
+
+fg_err outbox_scan(const char *dir, void (*fn)(void *ctx, const struct outbox_entry *e), void *ctx,
+                   size_t *count)
+{
+    struct scan sc = {0};
+    fg_err e = olog_scan(dir, on_scan, &sc);
+    size_t n = 0;
+    for (size_t i = 0; i < sc.n; i++)
+        if (sc.e[i]) {
+            if (!e && !sc.nomem)
+                fn(ctx, sc.e[i]);
+            n++;
+            outbox_entry_free(sc.e[i]);
+        }
+    free(sc.e);
+    free(sc.ids);
+    *count = n;
+    return e ? e : sc.nomem ? FG_ERR_NOMEM : FG_OK;
+}

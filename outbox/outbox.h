@@ -102,6 +102,12 @@ struct outbox_stats {
     uint64_t purged, write_errors, segments;
 };
 void outbox_get_stats(struct outbox *o, struct outbox_stats *st);
+/* Read-only, from the files of dir (beside a running daemon too): calls fn for
+ * every entry not yet acknowledged or purged, oldest first; *count says how
+ * many. Blocks on the disk. */
+FG_MUST_CHECK fg_err outbox_scan(const char *dir,
+                                 void (*fn)(void *ctx, const struct outbox_entry *e), void *ctx,
+                                 size_t *count);
 /* True when at or above max (the gateway then pauses inputs). */
 bool outbox_full(struct outbox *o);
 

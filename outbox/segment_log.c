@@ -481,6 +481,32 @@ fg_err olog_open(const char *dir, outbox_sync_mode sync, int64_t segment_bytes, 
     return FG_OK;
 }
 
+fg_err olog_scan(const char *dir, olog_recover_fn fn, void *ctx)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? FG_OK : FG_ERR_IO;
+    char *names[MAX_SEGS];
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < MAX_SEGS)
+        if (!strncmp(de->d_name, "seg-", 4) && strstr(de->d_name, ".log") &&
+            (names[n] = strdup(de->d_name)))
+            n++;
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_names);
+    uint64_t max_id = 0;
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        bool bad;
+        size_t damaged;
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        (void)replay_segment(path, (uint32_t)i, fn, ctx, &max_id, &bad, &damaged);
+        free(names[i]);
+    }
+    return FG_OK;
+}
+
 void olog_close(struct outbox_log *l)
 {
     if (!l)

@@ -34,6 +34,10 @@ FG_MUST_CHECK fg_err olog_sync(struct outbox_log *l);
  * live entry in *seg. */
 void olog_recount(struct outbox_log *l, const uint32_t *seg);
 uint64_t olog_segments(const struct outbox_log *l);
+/* Read-only: every valid record of dir's segments, in order (changes nothing,
+ * so it is safe beside a running daemon; a record being written may be
+ * missed). */
+FG_MUST_CHECK fg_err olog_scan(const char *dir, olog_recover_fn fn, void *ctx);
 void olog_close(struct outbox_log *l);
 
 #endif

@@ -230,12 +230,24 @@ static fg_err topic_append(char *t, size_t *len, const char *s, size_t n, bool s
 {
     if (*len + n + 1 > POLICY_OUT_TOPIC)
         return FG_ERR_TOO_BIG;
+    if (!sanitise) { /* the policy's own text: checked when it was loaded */
+        memcpy(t + *len, s, n);
+        *len += n;
+        t[*len] = '\0';
+        return FG_OK;
+    }
     for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x80) { /* ASCII: the common case, no decoding */
+            t[(*len)++] = c < 0x20 || c == 0x7F || c == '/' || c == '+' || c == '#' ? '_' : (char)c;
+            i++;
+            continue;
+        }
         uint32_t cp = 0;
         size_t l = utf8_next((const unsigned char *)s + i, n - i, &cp);
         if (!l)
             return FG_ERR_PARSE;
-        if (sanitise && (cp == '/' || cp == '+' || cp == '#' || unwanted_cp(cp))) {
+        if (unwanted_cp(cp)) {
             t[(*len)++] = '_';
         } else {
             memcpy(t + *len, s + i, l);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fg_i18n.h"
 #include "common/fg_util.h"
 #include "policy/policy_internal.h"
 
@@ -391,6 +392,16 @@ static void agg_summary(const struct lang *L, const struct policy_route *r, char
              r->agg.totals ? ", totals" : "");
 }
 
+/* batch: the route's records leave several to a message (catalogue key ex.batch). */
+static void explain_batch(fg_lang l, const struct policy_route *r, FILE *out)
+{
+    char d[64];
+    if (r->batch_max < 2)
+        return;
+    fg_i18n_duration(l, r->batch_delay_ms, d, sizeof d);
+    fg_trp(out, l, "ex.batch", r->batch_max, d);
+}
+
 static void explain_route(const struct lang *L, const struct policy *p,
                           const struct policy_route *r, FILE *out, bool header)
 {
@@ -464,6 +475,7 @@ static void explain_route(const struct lang *L, const struct policy *p,
         fprintf(out, L->retention, d);
     } else
         fprintf(out, "%s", L->no_retention);
+    explain_batch(L == &NL ? FG_LANG_NL : FG_LANG_EN, r, out);
 }
 
 fg_err policy_explain(const struct policy *p, const char *lang, FILE *out)

@@ -22,9 +22,11 @@ for round in $(seq 1 10); do
     "$TOOLS/fg_audit_writer" --state "$S" --log "$L" --events 10000000 --fsync "$mode" \
         --checkpoint-every 25 --rotate-every 400 --delay-us 100 2>>"$WORK/writer.log" &
     pid=$!
+    PIDS+=("$pid")
     sleep "0.$((RANDOM % 5 + 3))"
     kill -9 "$pid" 2>/dev/null || fail "round $round: the writer ended before the kill"
     wait "$pid" 2>/dev/null || true
+    forget_pid "$pid"
     (($(wc -l <"$L") > before)) && grew=$((grew + 1))
     if ((round % 3 == 0)); then
         tail -n 1 "$L" | head -c 41 >>"$L" # half a line, no newline

@@ -94,6 +94,7 @@ subscribe() { # NAME DIR TOPIC OUTFILE SECONDS: background subscriber, PID in SU
     as "$1" "$2"
     mosquitto_sub "${CLIENT[@]}" -v -t "$3" -W "$5" >"$4" 2>>"$WORK/sub.log" &
     SUB_PID=$!
+    PIDS+=("$SUB_PID")
 }
 lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
 # Publishes until the file shows the line (the subscriber may still be connecting).

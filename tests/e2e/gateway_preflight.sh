@@ -14,7 +14,7 @@ sed -i "s|tls: { ca: $WORK/upca/ca.crt }|tls: { ca: $WORK/both-ca.crt, cert: $WO
 grep -q "cert: $WORK/site/gw.crt" "$WORK/fairgate.yaml" || fail "config not rewritten"
 
 chmod 644 "$WORK/site/gw.key"
-if "$FAIRGATE" run -c "$WORK/fairgate.yaml" >"$WORK/refused.log" 2>&1; then fail "started with a world-readable key"; fi
+if timeout 30 "$FAIRGATE" run -c "$WORK/fairgate.yaml" >"$WORK/refused.log" 2>&1; then fail "started with a world-readable key"; fi
 grep -q "TLS pre-flight failed: .*gw.key.*readable by others" "$WORK/refused.log" ||
     { cat "$WORK/refused.log"; fail "no clear sentence for a world-readable key"; }
 pass "a client key readable by others stops the gateway"

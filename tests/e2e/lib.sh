@@ -2,6 +2,16 @@
 # ports, temporary directories, processes stopped by PID. Source it, don't run it.
 set -euo pipefail
 
+# Run the test as the leader of its own process group, so the clean-up can
+# find every process it started, even one whose parent died (an orphan is
+# reparented to init but keeps its process group). Same PID, same session.
+# Not on a terminal (ctest): there Ctrl-C must still reach a test run by hand.
+if [ "${FAIRGATE_E2E_GROUP:-}" != "$$" ] && [ ! -t 2 ] && [ "$(ps -o pgid= $$ | tr -d ' ')" != "$$" ]; then
+    export FAIRGATE_E2E_GROUP=$$ # the same PID after exec: never twice
+    exec python3 -c 'import os, sys; os.setpgid(0, 0); os.execvp(sys.argv[1], sys.argv[1:])' \
+        bash "$0" "$@"
+fi
+
 SRC=${FAIRGATE_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BUILD=${FAIRGATE_BUILD_DIR:-$SRC/build}
 FAIRGATE=$BUILD/fairgate
@@ -9,10 +19,55 @@ TOOLS=$BUILD/tests
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/fairgate-e2e.XXXXXX")
 PIDS=()
 
+# Every process a test starts must be stopped, also when it fails. Tests add
+# the PIDs they start to PIDS; the clean-up also finds what is not listed
+# there: every descendant of this shell and every member of its process group
+# (processes orphaned by a subshell that exited). All get SIGTERM, then SIGKILL
+# after a grace period, each by its PID.
+descendants() { # PID: every descendant of PID, children first
+    local kids k
+    kids=$(ps -o pid= --ppid "$1" 2>/dev/null) || true
+    for k in $kids; do echo "$k"; descendants "$k"; done
+}
+started_here() {
+    local p
+    for p in "${PIDS[@]}"; do echo "$p"; done
+    descendants $$
+    if [ "$(ps -o pgid= $$ 2>/dev/null | tr -d ' ')" = "$$" ]; then
+        ps -e -o pid=,pgid= 2>/dev/null | awk -v g=$$ '$2 == g {print $1}' || true
+    fi
+}
+# alive PID...: those of the PIDs still running (zombies have nothing to stop).
+alive() {
+    local p
+    for p in "$@"; do
+        [ -d "/proc/$p" ] && ! grep -qs '^State:.*Z' "/proc/$p/status" && echo "$p"
+    done
+    return 0
+}
+# stop_all SECONDS: SIGTERM to everything started here, SIGKILL to what is
+# left after SECONDS. One snapshot: the helpers that computed it are gone
+# before the first signal.
+stop_all() {
+    local all=() left p deadline=$((SECONDS + $1))
+    for p in $(started_here | sort -un); do [ "$p" = $$ ] || all+=("$p"); done
+    left=$(alive "${all[@]}")
+    for p in $left; do kill -TERM "$p" 2>/dev/null || true; done
+    while [ -n "$left" ] && ((SECONDS < deadline)); do
+        sleep 0.1
+        left=$(alive $left)
+    done
+    for p in $left; do
+        echo "cleanup: PID $p ($(cat "/proc/$p/comm" 2>/dev/null)) ignored SIGTERM; SIGKILL" >&2
+        kill -KILL "$p" 2>/dev/null || true
+    done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+
 cleanup() {
     local rc=$?
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    trap '' TERM INT
+    stop_all 15
     if [ "$rc" != 0 ] && [ "$rc" != 77 ] || [ -n "${KEEP_WORK:-}" ]; then
         echo "--- test failed (rc=$rc); logs in $WORK:"
         for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }; done
@@ -22,6 +77,25 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+# forget_pid PID: the process is gone; take it off the clean-up list so a
+# reused PID is never signalled.
+forget_pid() {
+    local keep=() p
+    for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    PIDS=("${keep[@]}")
+}
+
+# stop_pid SIGNAL PID: signal one process we started (and what it started:
+# a wrapper must not leave an orphan) and reap it.
+stop_pid() {
+    local p
+    for p in $(descendants "$2") "$2"; do kill "-$1" "$p" 2>/dev/null || true; done
+    wait "$2" 2>/dev/null || true
+    forget_pid "$2"
+}
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "PASS: $*"; }

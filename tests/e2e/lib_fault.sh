@@ -78,21 +78,6 @@ run_broker() {
     printf -v "${name}_PID" '%s' "$pid"
 }
 
-# forget_pid PID: the process is gone; take it off the clean-up list so a
-# reused PID is never signalled.
-forget_pid() {
-    local keep=() p
-    for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-    PIDS=("${keep[@]}")
-}
-
-# stop_pid SIGNAL PID: signal one process we started and reap it.
-stop_pid() {
-    kill "-$1" "$2" 2>/dev/null || true
-    wait "$2" 2>/dev/null || true
-    forget_pid "$2"
-}
-
 # run_gateway CONFIG: fairgate in the background without waiting (GW_PID).
 run_gateway() {
     "$FAIRGATE" run -c "$1" >>"$WORK/gateway.log" 2>&1 &

@@ -51,8 +51,7 @@ start_gateway() {
 
 stop_gateway() {
     if plugin_mode; then stop_plugin_broker; return; fi
-    kill -TERM "$GW_PID" 2>/dev/null || true
-    wait "$GW_PID" 2>/dev/null || true
+    stop_pid TERM "$GW_PID"
 }
 
 # subscribe_upstream OUTFILE [fg_sub args...]: background subscriber on the upstream broker

@@ -3,7 +3,11 @@
 # inspect its control data (dependencies from the linked libraries, conffiles,
 # maintainer scripts) and contents, unpack it into a throw-away root and run
 # the installed binary against the installed data; systemd-analyze verify the
-# units. Skips (77) without dpkg-deb, dpkg-shlibdeps or cpack.
+# units and keep their exposure at or below 1.5; then install it for real in a private
+# mount namespace (overlays on /etc, /usr, /var, /run: the host is not touched), run the
+# postinst, set up certificates as operations.md says, and start each unit's commands as
+# its user: mosquitto must start on the packaged configuration and enforce its ACL, the
+# gateway must connect through it. Skips (77) without dpkg-deb, dpkg-shlibdeps or cpack.
 source "$(dirname "$0")/lib.sh"
 
 for t in dpkg-deb dpkg-shlibdeps cpack; do
@@ -119,6 +123,114 @@ if command -v systemd-analyze >/dev/null; then
         >"$WORK/verify.log" 2>&1 || { cat "$WORK/verify.log"; fail "systemd-analyze verify"; }
     if grep -v "^$" "$WORK/verify.log" | grep -q .; then cat "$WORK/verify.log"; fail "systemd-analyze verify warned"; fi
     pass "systemd-analyze verify: both units"
+    for u in fairgate.service fairgate-mosquitto.service; do
+        grep -qx "LimitCORE=0" "$WORK/units/$u" || fail "$u: no LimitCORE=0"
+        grep -qx "IPAddressDeny=any" "$WORK/units/$u" || fail "$u: no IPAddressDeny=any"
+        grep -qx "PrivateUsers=yes" "$WORK/units/$u" || fail "$u: no PrivateUsers=yes"
+        (cd "$WORK/units" && systemd-analyze security --offline=true "./$u") >"$WORK/security.log" 2>&1 ||
+            { cat "$WORK/security.log"; fail "systemd-analyze security $u"; }
+        level=$(sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p' "$WORK/security.log")
+        awk -v l="$level" 'BEGIN { exit !(l != "" && l <= 1.5) }' ||
+            { tail -5 "$WORK/security.log"; fail "$u: exposure $level > 1.5"; }
+        echo "$u: exposure $level"
+    done
+    pass "units: LimitCORE=0, IP allow-list, PrivateUsers, exposure <= 1.5"
 else
     echo "SKIP: systemd-analyze not installed; units not verified"
 fi
+
+# ---- installed, and started as the services' users ------------------------------
+if [ "$(id -u)" != 0 ] || ! unshare -m true 2>/dev/null || ! command -v mosquitto >/dev/null ||
+    ! getent passwd mosquitto >/dev/null || ! command -v mosquitto_pub >/dev/null; then
+    echo "SKIP: installing for real needs root, unshare, and mosquitto with its user"
+    exit 0
+fi
+BPORT=$(free_port)
+start_broker upstream # plain, loopback: stands in for the upstream
+cat >"$WORK/installed.sh" <<SH
+set -euo pipefail
+W=$WORK BPORT=$BPORT UPORT=$upstream_PORT ROOT=$ROOT
+SH
+cat >>"$WORK/installed.sh" <<'SH'
+for d in etc usr var run; do
+    mkdir -p "$W/ov/$d.u" "$W/ov/$d.w"
+    mount -t overlay overlay -o "lowerdir=/$d,upperdir=$W/ov/$d.u,workdir=$W/ov/$d.w" "/$d"
+done
+tar -C "$ROOT" -cf - . | tar -C / -xf - --keep-directory-symlink # what dpkg unpacks
+sh "$W/control/postinst" configure "" >"$W/postinst.log"
+[ "$(stat -c %a:%U:%G /etc/fairgate)" = 751:root:fairgate ] || { echo "/etc/fairgate: $(stat -c %a:%U:%G /etc/fairgate)"; exit 1; }
+# operations.md, "First start", step 1 and 2
+fairgate certs init-ca --site pkg /etc/fairgate/ca >/dev/null
+fairgate certs issue --ca /etc/fairgate/ca --kind sensor --name env-1 --sensor-type environment \
+    --out /etc/fairgate/sensors >/dev/null
+fairgate certs issue --ca /etc/fairgate/ca --kind gateway --name fairgate-gateway \
+    --out /etc/fairgate/gateway >/dev/null
+chown -R fairgate: /etc/fairgate/gateway # the directory (0700) and the key
+fairgate broker-config --sensors /etc/fairgate/sensors --ca /etc/fairgate/ca --port "$BPORT" \
+    /etc/fairgate/mosquitto.d/fairgate.conf >/dev/null
+chown mosquitto: /etc/fairgate/ca/broker.key
+chmod 711 /etc/fairgate/ca
+# what systemd does for a unit: its user, its RuntimeDirectory, each Exec line in turn
+unit() { sed -n "s/^$2=//p" "/lib/systemd/system/$1"; }
+as_unit() { # UNIT: sets AS, the command prefix that runs as the unit's user and group
+    AS=(setpriv --reuid="$(unit "$1" User)" --regid="$(unit "$1" Group)" --init-groups)
+}
+U=fairgate-mosquitto.service
+rt=$(unit $U RuntimeDirectory)
+[ -n "$rt" ] && install -d -o "$(unit $U User)" -g "$(unit $U Group)" -m "$(unit $U RuntimeDirectoryMode)" "/run/$rt"
+while read -r pre; do
+    [ -n "$pre" ] || continue
+    # shellcheck disable=SC2086
+    as_unit $U
+    "${AS[@]}" $pre >"$W/pre.log" 2>&1 || { echo "ExecStartPre failed: $pre"; cat "$W/pre.log"; exit 1; }
+done < <(unit $U ExecStartPre)
+as_unit $U
+# shellcheck disable=SC2046
+"${AS[@]}" $(unit $U ExecStart) >"$W/installed-mosquitto.log" 2>&1 &
+echo $! >"$W/installed-mosquitto.pid"
+for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$BPORT") 2>/dev/null && break; sleep 0.1; done
+(exec 3<>"/dev/tcp/127.0.0.1/$BPORT") 2>/dev/null || { echo "mosquitto did not start"; cat "$W/installed-mosquitto.log"; exit 1; }
+grep -q "^Uid:.*$(id -u mosquitto)" "/proc/$(cat "$W/installed-mosquitto.pid")/status" ||
+    { echo "mosquitto does not run as user mosquitto"; exit 1; }
+# the gateway, configured as an operator would (step 4), as its unit runs it
+cat >/etc/fairgate/fairgate.yaml <<YAML
+site: pkg
+local:
+  host: 127.0.0.1
+  port: $BPORT
+  client_id: fairgate-gateway
+  tls: { enabled: true, ca: /etc/fairgate/ca/ca.crt, cert: /etc/fairgate/gateway/fairgate-gateway.crt, key: /etc/fairgate/gateway/fairgate-gateway.key }
+upstream: { host: 127.0.0.1, port: $UPORT, tls: { enabled: false } }
+policy: { file: /usr/share/fairgate/policy/factory.yaml, required_roles: "" }
+YAML
+G=fairgate.service
+as_unit $G
+# shellcheck disable=SC2046
+"${AS[@]}" $(unit $G ExecStart) >"$W/installed-gateway.log" 2>&1 &
+echo $! >"$W/installed-gateway.pid"
+for _ in $(seq 1 100); do grep -qs "subscribed to" "$W/installed-gateway.log" && break; sleep 0.1; done
+grep -q "local: connected" "$W/installed-gateway.log" && grep -q "subscribed to" "$W/installed-gateway.log" ||
+    { echo "the gateway did not connect to the packaged broker"; cat "$W/installed-gateway.log"; exit 1; }
+# the broker enforces the generated ACL: the sensor's own type passes, another does not
+C=(-h localhost -p "$BPORT" --cafile /etc/fairgate/ca/ca.crt --cert /etc/fairgate/sensors/env-1.crt --key /etc/fairgate/sensors/env-1.key -q 1)
+timeout 10 mosquitto_sub -h localhost -p "$BPORT" --cafile /etc/fairgate/ca/ca.crt -q 1 \
+    --cert /etc/fairgate/sensors/env-1.crt --key /etc/fairgate/sensors/env-1.key -t 'raw/#' -W 2 \
+    >"$W/sensor-read.log" 2>&1 &
+SUB=$!
+sleep 0.3
+timeout 10 mosquitto_pub "${C[@]}" -t raw/environment/env-1 -m '{"temperature":20.5}'
+timeout 10 mosquitto_pub "${C[@]}" -t raw/uwb-badge/env-1 -m '{"badge":"B-1"}' || true
+wait "$SUB" || true
+sleep 1
+kill "$(cat "$W/installed-gateway.pid")"
+wait "$(cat "$W/installed-gateway.pid")" || true
+kill "$(cat "$W/installed-mosquitto.pid")"
+wait "$(cat "$W/installed-mosquitto.pid")" || true
+grep -q "raw/" "$W/sensor-read.log" && { echo "a sensor could read raw/#"; exit 1; }
+grep -q "in=1 " "$W/installed-gateway.log" ||
+    { echo "the gateway did not get exactly the one allowed input"; cat "$W/installed-gateway.log"; exit 1; }
+exit 0
+SH
+unshare -m --propagation private bash "$WORK/installed.sh" >"$WORK/installed.log" 2>&1 ||
+    { cat "$WORK/installed.log"; for f in installed-mosquitto installed-gateway; do echo "--- $f"; cat "$WORK/$f.log" 2>/dev/null; done; fail "the installed package does not run as its services' users"; }
+pass "installed: postinst, mosquitto as user mosquitto on the packaged configuration, the gateway as user fairgate"

@@ -3,7 +3,6 @@
  * messages a second (0: as fast as the window allows) at QoS 1 (--qos) to
  * --topic, waits for every PUBACK and prints "published N acked M".
  * Exit status 1 if M < N. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,84 +10,50 @@
 #include <unistd.h>
 
 #include "common/fg_mqtt_pub.h"
+#include "common/fg_opt.h"
 #include "common/fg_util.h"
 
-static void usage(void)
-{
-    fprintf(stderr, "usage: fg_seqpub --port P --topic T --count N [--rate R] [--start S]\n"
-                    "                 [--pad BYTES] [--host H] [--id CLIENT_ID] [--qos Q]\n"
-                    "                 [--window W] [--timeout MS]\n");
-}
-
-static void sleep_until(int64_t mono_ms)
-{
-    int64_t now = fg_monotonic_ms();
-    if (mono_ms <= now)
-        return;
-    int64_t d = mono_ms - now;
-    struct timespec t = {(time_t)(d / 1000), (long)(d % 1000) * 1000000L};
-    nanosleep(&t, NULL);
-}
+struct opts {
+    const char *host, *topic, *id;
+    int port, qos, window, timeout;
+    long long count, start, pad;
+    double rate;
+};
+static const struct fg_opt table[] = {
+    FG_OPT_STR(struct opts, host, "host", 0, "H", "broker host (default 127.0.0.1)"),
+    FG_OPT_INT(struct opts, port, "port", 0, "P", "broker port (default 1883)", 1, 65535),
+    FG_OPT_STR(struct opts, topic, "topic", 0, "T", "the topic"),
+    FG_OPT_LONG(struct opts, count, "count", 0, "N", "messages to publish", 1, 100000000),
+    FG_OPT_STR(struct opts, id, "id", 0, "CLIENT_ID", "client id (default fg-seqpub-PID)"),
+    FG_OPT_DOUBLE(struct opts, rate, "rate", 0, "R", "messages a second (default: window-bound)"),
+    FG_OPT_LONG(struct opts, start, "start", 0, "S", "first seq (default 0)", 0, 1000000000),
+    FG_OPT_LONG(struct opts, pad, "pad", 0, "BYTES", "a pad string of BYTES", 0, 1 << 20),
+    FG_OPT_INT(struct opts, qos, "qos", 0, "Q", "QoS (default 1)", 0, 1),
+    FG_OPT_INT(struct opts, window, "window", 0, "W", "outstanding publishes (default 16)", 1,
+               65535),
+    FG_OPT_INT(struct opts, timeout, "timeout", 0, "MS", "wait this long for PUBACKs", 0, 3600000),
+};
+static const struct fg_opt_cmd cmd = {
+    "fg_seqpub",
+    "--port P --topic T --count N [--rate R] ...",
+    "Publishes {\"seq\":i} messages; prints \"published N acked M\".",
+    table,
+    FG_OPT_N(table),
+    0,
+    0};
 
 int main(int argc, char **argv)
 {
-    const char *host = "127.0.0.1", *topic = NULL, *id = NULL;
-    int port = 1883, qos = 1, window = 16, timeout = 60000;
-    long count = 0, start = 0, pad = 0;
-    double rate = 0;
-    static const struct option opts[] = {
-        {"host", 1, 0, 'H'}, {"port", 1, 0, 'p'},   {"topic", 1, 0, 't'},   {"count", 1, 0, 'n'},
-        {"rate", 1, 0, 'r'}, {"start", 1, 0, 's'},  {"pad", 1, 0, 'P'},     {"id", 1, 0, 'I'},
-        {"qos", 1, 0, 'q'},  {"window", 1, 0, 'w'}, {"timeout", 1, 0, 'T'}, {"help", 0, 0, 'h'},
-        {0, 0, 0, 0}};
-    int o;
-    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (o) {
-        case 'H':
-            host = optarg;
-            break;
-        case 'p':
-            port = atoi(optarg);
-            break;
-        case 't':
-            topic = optarg;
-            break;
-        case 'n':
-            count = atol(optarg);
-            break;
-        case 'r':
-            rate = atof(optarg);
-            break;
-        case 's':
-            start = atol(optarg);
-            break;
-        case 'P':
-            pad = atol(optarg);
-            break;
-        case 'I':
-            id = optarg;
-            break;
-        case 'q':
-            qos = atoi(optarg);
-            break;
-        case 'w':
-            window = atoi(optarg);
-            break;
-        case 'T':
-            timeout = atoi(optarg);
-            break;
-        case 'h':
-            usage();
-            return 0;
-        default:
-            usage();
-            return 2;
-        }
-    }
-    if (!topic || count <= 0 || pad < 0 || pad > 1 << 20 || rate < 0) {
-        usage();
-        return 2;
-    }
+    struct opts o = {.host = "127.0.0.1", .port = 1883, .qos = 1, .window = 16, .timeout = 60000};
+    int prc = fg_opt_parse(&cmd, argc, argv, &o, NULL, NULL);
+    if (prc != FG_OPT_OK)
+        return fg_opt_exit(prc);
+    if (!o.topic || !o.count)
+        return fg_opt_error(&cmd, "--topic and --count are required");
+    const char *host = o.host, *topic = o.topic, *id = o.id;
+    int port = o.port, qos = o.qos, window = o.window, timeout = o.timeout;
+    long count = (long)o.count, start = (long)o.start, pad = (long)o.pad;
+    double rate = o.rate;
     char idbuf[64];
     if (!id) {
         snprintf(idbuf, sizeof idbuf, "fg-seqpub-%ld", (long)getpid());
@@ -114,7 +79,7 @@ int main(int argc, char **argv)
     long sent = 0;
     for (long i = 0; i < count; i++) {
         if (rate > 0)
-            sleep_until(t0 + (int64_t)((double)i * 1000.0 / rate));
+            fg_pub_pace(t0, i, rate);
         long seq = start + i;
         int len = pad ? snprintf(buf, cap, "{\"seq\":%ld,\"pad\":\"%s\"}", seq, padding)
                       : snprintf(buf, cap, "{\"seq\":%ld}", seq);

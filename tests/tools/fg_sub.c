@@ -8,7 +8,6 @@
  * "t": the arrival time in ms since the epoch. */
 #include <MQTTAsync.h>
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fg_opt.h"
 #include "common/fg_util.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -119,68 +119,56 @@ static void on_lost(void *ctx, char *cause)
     fprintf(stderr, "fg_sub: connection lost (%s); reconnecting\n", cause ? cause : "");
 }
 
+struct opts {
+    const char *host, *topic, *ca, *cert, *key, *id;
+    int port, idle, total, qos;
+    long long count;
+    bool session, reconnect, stamp;
+};
+static const struct fg_opt table[] = {
+    FG_OPT_STR(struct opts, host, "host", 0, "H", "broker host (default 127.0.0.1)"),
+    FG_OPT_INT(struct opts, port, "port", 0, "P", "broker port (default 1883)", 1, 65535),
+    FG_OPT_STR(struct opts, topic, "topic", 0, "FILTER", "topic filter (default #)"),
+    FG_OPT_LONG(struct opts, count, "count", 0, "N", "exit after N messages", 0, 1000000000),
+    FG_OPT_INT(struct opts, idle, "idle", 0, "MS", "exit after MS without a message (3000)", 0,
+               1 << 30),
+    FG_OPT_INT(struct opts, total, "total", 0, "MS", "exit after MS in all (60000)", 0, 1 << 30),
+    FG_OPT_STR(struct opts, ca, "ca", 0, "CA_CRT", "TLS, verifying the broker against CA_CRT"),
+    FG_OPT_STR(struct opts, cert, "cert", 0, "CRT", "client certificate"),
+    FG_OPT_STR(struct opts, key, "key", 0, "KEY", "client key"),
+    FG_OPT_STR(struct opts, id, "id", 0, "CLIENT_ID", "client id (default fg-sub)"),
+    FG_OPT_INT(struct opts, qos, "qos", 0, "Q", "subscription QoS (default 1)", 0, 2),
+    FG_OPT_FLAG(struct opts, session, "session", 0, "persistent session and reconnect"),
+    FG_OPT_FLAG(struct opts, reconnect, "reconnect", 0, "automatic reconnect"),
+    FG_OPT_FLAG(struct opts, stamp, "stamp", 0, "add \"t\": arrival time in ms"),
+};
+static const struct fg_opt_cmd cmd = {"fg_sub",
+                                      "--port P [--topic FILTER] [--count N] ...",
+                                      "Prints each message as one JSON line.",
+                                      table,
+                                      FG_OPT_N(table),
+                                      0,
+                                      0};
+
 int main(int argc, char **argv)
 {
-    const char *host = "127.0.0.1", *ca = NULL, *cert = NULL, *key = NULL, *id = "fg-sub";
-    int port = 1883;
-    long count = 0;
-    int idle = 3000, total = 60000, session = 0;
-    static const struct option opts[] = {
-        {"host", 1, 0, 'H'},      {"port", 1, 0, 'p'},  {"topic", 1, 0, 't'},
-        {"count", 1, 0, 'n'},     {"idle", 1, 0, 'i'},  {"total", 1, 0, 'T'},
-        {"ca", 1, 0, 'c'},        {"cert", 1, 0, 'C'},  {"key", 1, 0, 'k'},
-        {"id", 1, 0, 'I'},        {"qos", 1, 0, 'q'},   {"session", 0, 0, 's'},
-        {"reconnect", 0, 0, 'R'}, {"stamp", 0, 0, 'S'}, {0, 0, 0, 0}};
-    int o;
-    filter = "#";
-    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (o) {
-        case 'H':
-            host = optarg;
-            break;
-        case 'p':
-            port = atoi(optarg);
-            break;
-        case 't':
-            filter = optarg;
-            break;
-        case 'n':
-            count = atol(optarg);
-            break;
-        case 'i':
-            idle = atoi(optarg);
-            break;
-        case 'T':
-            total = atoi(optarg);
-            break;
-        case 'c':
-            ca = optarg;
-            break;
-        case 'C':
-            cert = optarg;
-            break;
-        case 'k':
-            key = optarg;
-            break;
-        case 'I':
-            id = optarg;
-            break;
-        case 'q':
-            qos = atoi(optarg);
-            break;
-        case 's':
-            session = reconnect = 1;
-            break;
-        case 'R':
-            reconnect = 1;
-            break;
-        case 'S':
-            stamp = 1;
-            break;
-        default:
-            return 2;
-        }
-    }
+    struct opts o = {.host = "127.0.0.1",
+                     .topic = "#",
+                     .id = "fg-sub",
+                     .port = 1883,
+                     .idle = 3000,
+                     .total = 60000,
+                     .qos = 1};
+    int prc = fg_opt_parse(&cmd, argc, argv, &o, NULL, NULL);
+    if (prc != FG_OPT_OK)
+        return fg_opt_exit(prc);
+    const char *host = o.host, *ca = o.ca, *cert = o.cert, *key = o.key, *id = o.id;
+    int port = o.port, idle = o.idle, total = o.total, session = o.session;
+    long count = (long)o.count;
+    filter = o.topic;
+    qos = o.qos;
+    reconnect = o.session || o.reconnect;
+    stamp = o.stamp;
     char uri[300];
     snprintf(uri, sizeof uri, "%s://%s:%d", ca ? "ssl" : "tcp", host, port);
     MQTTAsync c;
