@@ -316,8 +316,12 @@ static enum outbox_join joins(void *ctx, const struct outbox_entry *first,
  * key is noted, the main loop comes back when it is due). */
 static bool hold_batch(struct gateway *gw, struct run_rule *rr, int64_t now, size_t *n)
 {
+    /* the first entry alone first: routes without a batch key pay one step */
+    *n = outbox_take_run(gw->outbox, NULL, 1, joins, rr);
+    if (*n == 0 || rr->batch_max < 2)
+        return false;
     *n = outbox_take_run(gw->outbox, NULL, 256, joins, rr);
-    if (*n == 0 || rr->batch_max < 2 || (int)*n >= rr->batch_max)
+    if ((int)*n >= rr->batch_max)
         return false;
     int64_t due = rr->created_ms + rr->delay_ms;
     if (now < rr->created_ms || now >= due || rr->nheld == HELD_MAX || !rr->key_fits)
