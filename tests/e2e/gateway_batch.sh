@@ -127,6 +127,8 @@ print("batches:", seqs)
 EOF
 
 stop_gateway
+# (sanitizer builds) a batch's bookkeeping must not leak or overrun
+grep -q "Sanitizer" "$WORK/gateway.log" && fail "sanitizer report: $(grep -m3 Sanitizer "$WORK/gateway.log")"
 python3 - "$WORK/state" <<'EOF' || fail "the flow summaries do not count records"
 import json, os, sys
 count = {}
