@@ -1,7 +1,9 @@
 /* The sender: queued outbox entries go upstream, never more than the server's
  * Receive Maximum in flight (Paho never gets a backlog, design.md section 12).
  * Runs on the main thread, or on Paho's receive thread right after an input
- * was queued when nobody else is sending. */
+ * was queued when nobody else is sending. Routes with a batch key send several
+ * records per publish (a JSON array, their ids in "fairgate-ids"); the outbox
+ * keeps one entry per record (docs/performance.md, "Batched upstream"). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,8 +121,8 @@ static int64_t expiry_left(const struct outbox_entry *e, int64_t now)
 
 /* ids: "fairgate-id" (one record) or "fairgate-ids" (a batch, comma separated,
  * in the order of the array). */
-static void build_properties(struct gateway *gw, struct outbox_entry **e, size_t n, bool batch,
-                             int64_t now, const char *ids, MQTTProperties *props)
+static void build_properties(struct outbox_entry **e, size_t n, bool batch, int64_t now,
+                             const char *ids, MQTTProperties *props)
 {
     /* Message expiry carries the retention left, so upstream brokers drop it
      * when the policy says the data must be gone: a batch expires with its
@@ -137,7 +139,6 @@ static void build_properties(struct gateway *gw, struct outbox_entry **e, size_t
         p.value.integer4 = (unsigned)left;
         MQTTProperties_add(props, &p);
     }
-    (void)gw;
     add_user_prop(props, batch ? "fairgate-ids" : "fairgate-id", ids);
     add_user_prop(props, "purpose", e[0]->purpose);
     add_user_prop(props, "policy", e[0]->policy);
@@ -224,7 +225,7 @@ static bool send_run(struct gateway *gw, struct outbox_entry **e, size_t n, int6
         m.payloadlen = (int)e[0]->len;
     }
     m.qos = (int)gw->cfg->upstream_qos;
-    build_properties(gw, e, n, batch, now, ids, &props);
+    build_properties(e, n, batch, now, ids, &props);
     m.properties = props;
     struct send_ctx *sc = send_ctx_new(gw, e, n);
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
