@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "audit/audit_format.h"
 #include "common/fg_log.h"
 #include "common/fg_util.h"
 
@@ -55,131 +56,9 @@ static void to_hex(char *out, size_t out_len, const unsigned char *bin, size_t l
     sodium_bin2hex(out, out_len, bin, len);
 }
 
-static bool from_hex(unsigned char *bin, size_t len, const char *hex)
-{
-    size_t got = 0;
-    const char *end;
-    if (!hex || strlen(hex) != 2 * len)
-        return false;
-    for (const char *p = hex; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-            return false; /* lowercase only: one spelling per value */
-    return sodium_hex2bin(bin, len, hex, 2 * len, NULL, &got, &end) == 0 && got == len;
-}
-
-static void sync_dir_of(const char *path)
-{
-    fg_fsync_dir_of(path);
-}
-
-/* Overwrite, fsync, unlink, fsync the directory: the old epoch's secret must not
- * survive in the file system's view (media remanence is out of scope, see docs). */
-static void wipe_file(const char *path)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        struct stat st;
-        if (fstat(fd, &st) == 0) {
-            unsigned char zero[256] = {0};
-            off_t left = st.st_size;
-            while (left > 0) {
-                size_t n = left > (off_t)sizeof zero ? sizeof zero : (size_t)left;
-                if (fg_write_all(fd, zero, n) != FG_OK)
-                    break;
-                left -= (off_t)n;
-            }
-            fsync(fd);
-        }
-        close(fd);
-    }
-    if (unlink(path) != 0 && errno != ENOENT)
-        fg_warn(COMP, "cannot remove old key file %s: %s", path, strerror(errno));
-    sync_dir_of(path);
-}
-
 static void key_path(char *out, size_t len, const char *dir, uint64_t epoch)
 {
     snprintf(out, len, "%s/audit-epoch-%06llu.key", dir, (unsigned long long)epoch);
-}
-
-size_t audit_checkpoint_message(char *out, size_t out_len, const char *log_id, uint64_t seq,
-                                const char *head_hex, uint64_t epoch, const char *time)
-{
-    int n = snprintf(out, out_len, "fairgate-audit-checkpoint-v1\n%s\n%llu\n%s\n%llu\n%s", log_id,
-                     (unsigned long long)seq, head_hex, (unsigned long long)epoch, time);
-    return n < 0 || (size_t)n >= out_len ? 0 : (size_t)n;
-}
-
-size_t audit_handover_message(char *out, size_t out_len, const char *log_id, uint64_t seq,
-                              const char *prev_hex, uint64_t epoch, const char *pubkey_hex)
-{
-    int n = snprintf(out, out_len, "fairgate-audit-handover-v1\n%s\n%llu\n%s\n%llu\n%s", log_id,
-                     (unsigned long long)seq, prev_hex, (unsigned long long)epoch, pubkey_hex);
-    return n < 0 || (size_t)n >= out_len ? 0 : (size_t)n;
-}
-
-void audit_fingerprint(const unsigned char pk[32], char *out, size_t out_len)
-{
-    unsigned char h[32];
-    char hex[65];
-    crypto_generichash(h, sizeof h, pk, 32, NULL, 0);
-    to_hex(hex, sizeof hex, h, 12);
-    snprintf(out, out_len, "%.4s-%.4s-%.4s-%.4s-%.4s-%.4s", hex, hex + 4, hex + 8, hex + 12,
-             hex + 16, hex + 20);
-}
-
-fg_err audit_load_pubkey(const char *path, unsigned char pk[32])
-{
-    char *buf;
-    size_t len;
-    fg_err e = fg_read_file(path, 4096, &buf, &len);
-    if (e != FG_OK)
-        return e;
-    if (len == 32 && !memchr(buf, '\n', len)) { /* raw key */
-        memcpy(pk, buf, 32);
-        free(buf);
-        return FG_OK;
-    }
-    char *s = buf;
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-        s++;
-    size_t n = strcspn(s, " \t\r\n");
-    s[n] = '\0';
-    size_t got = 0;
-    e = FG_ERR_PARSE;
-    if (n == 64) {
-        const char *end;
-        if (sodium_hex2bin(pk, 32, s, n, NULL, &got, &end) == 0 && got == 32)
-            e = FG_OK;
-    } else if (sodium_base642bin(pk, 32, s, n, NULL, &got, NULL, sodium_base64_VARIANT_ORIGINAL) ==
-                   0 &&
-               got == 32) {
-        e = FG_OK;
-    }
-    free(buf);
-    return e;
-}
-
-static bool is_uint(const cJSON *j)
-{
-    return cJSON_IsNumber(j) && j->valuedouble >= 0 && j->valuedouble <= 9007199254740992.0 &&
-           floor(j->valuedouble) == j->valuedouble;
-}
-
-bool audit_bounds_from_json(const cJSON *seal, struct audit_bounds *b)
-{
-    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(seal, "events");
-    const cJSON *iv = cJSON_GetObjectItemCaseSensitive(seal, "interval_ms");
-    const cJSON *ro = cJSON_GetObjectItemCaseSensitive(seal, "rotate_ms");
-    if (!cJSON_IsObject(seal) || !is_uint(ev) || !is_uint(iv) || !is_uint(ro) ||
-        ev->valuedouble < 1 || ev->valuedouble > (double)AUDIT_BOUND_MAX_EVENTS ||
-        iv->valuedouble < 1 || iv->valuedouble > (double)AUDIT_BOUND_MAX_INTERVAL_MS ||
-        ro->valuedouble < 1 || ro->valuedouble > (double)AUDIT_BOUND_MAX_ROTATE_MS)
-        return false;
-    b->events = (uint64_t)ev->valuedouble;
-    b->interval_ms = (int64_t)iv->valuedouble;
-    b->rotate_ms = (int64_t)ro->valuedouble;
-    return true;
 }
 
 /* The bounds a configuration asks for: 0 means the default, < 0 the loosest bound
@@ -204,57 +83,6 @@ static struct audit_bounds bounds_of(const struct audit_options *o)
     if (b.rotate_ms > AUDIT_BOUND_MAX_ROTATE_MS)
         b.rotate_ms = AUDIT_BOUND_MAX_ROTATE_MS;
     return b;
-}
-
-static bool valid_name(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > 64)
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' || *s == '-' ||
-              *s == '_'))
-            return false;
-    return true;
-}
-
-cJSON *audit_parse_line(const char *line, size_t len)
-{
-    static const char *const keys[] = {"seq", "time", "actor", "action", "object", "prev"};
-    if (len == 0 || len > AUDIT_MAX_LINE || line[0] != '{' || memchr(line, '\0', len))
-        return NULL;
-    cJSON *j = cJSON_ParseWithLength(line, len);
-    if (!j || !cJSON_IsObject(j))
-        goto bad;
-    const cJSON *c = j->child;
-    for (size_t i = 0; i < 6; i++, c = c->next)
-        if (!c || !c->string || strcmp(c->string, keys[i]) != 0)
-            goto bad;
-    if (c) /* extra members */
-        goto bad;
-    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(j, "seq");
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "time");
-    const cJSON *prev = cJSON_GetObjectItemCaseSensitive(j, "prev");
-    int64_t ms;
-    unsigned char h[32];
-    if (!is_uint(seq) || seq->valuedouble < 1 || !cJSON_IsString(t) ||
-        !fg_parse_time(t->valuestring, strlen(t->valuestring), &ms) ||
-        !valid_name(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "actor"))) ||
-        !valid_name(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "action"))) ||
-        !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "object")) || !cJSON_IsString(prev) ||
-        !from_hex(h, 32, prev->valuestring))
-        goto bad;
-    /* Canonical form: one spelling per event, so an edit that keeps the values
-     * (spacing, escapes, number forms) still shows. */
-    char *p = cJSON_PrintUnformatted(j);
-    bool same = p && strlen(p) == len && memcmp(p, line, len) == 0;
-    free(p);
-    if (!same)
-        goto bad;
-    return j;
-bad:
-    cJSON_Delete(j);
-    return NULL;
 }
 
 /* ---- writing -------------------------------------------------------------------- */
@@ -403,13 +231,13 @@ static fg_err rotate_locked(struct audit *a)
     if (e == FG_OK && fdatasync(a->fd) != 0)
         e = FG_ERR_IO;
     if (e != FG_OK) {
-        wipe_file(npath);
+        audit_wipe_file(npath);
         sodium_free(nsk);
         return e;
     }
     a->dirty = false;
     sodium_free(a->sk); /* sodium_free zeroes before unmapping */
-    wipe_file(opath);
+    audit_wipe_file(opath);
     a->sk = nsk;
     a->epoch = ne;
     a->epoch_start_ms = a->run_start_ms; /* the hand-over line opened this run */
@@ -444,10 +272,11 @@ static bool scan_anchor(struct audit *a, struct scan *s, const char *line, size_
     const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(an, "log_id"));
     const cJSON *seq = cJSON_GetObjectItemCaseSensitive(an, "seq");
     const cJSON *ep = cJSON_GetObjectItemCaseSensitive(an, "epoch");
-    bool ok =
-        id && strlen(id) == 32 && is_uint(seq) && is_uint(ep) &&
-        from_hex(a->head, 32, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(an, "head"))) &&
-        from_hex(a->pk, 32, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(an, "pubkey")));
+    bool ok = id && strlen(id) == 32 && audit_is_uint(seq) && audit_is_uint(ep) &&
+              audit_from_hex(a->head, 32,
+                             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(an, "head"))) &&
+              audit_from_hex(a->pk, 32,
+                             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(an, "pubkey")));
     if (ok) {
         memcpy(a->log_id, id, 33);
         a->seq = (uint64_t)seq->valuedouble;
@@ -509,13 +338,15 @@ static fg_err scan_log(struct audit *a, struct scan *s)
         const cJSON *ep = cJSON_GetObjectItemCaseSensitive(o, "epoch");
         const char *pk = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "pubkey"));
         const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "log_id"));
-        if (strcmp(act, "log.created") == 0 && id && strlen(id) == 32 && from_hex(a->pk, 32, pk)) {
+        if (strcmp(act, "log.created") == 0 && id && strlen(id) == 32 &&
+            audit_from_hex(a->pk, 32, pk)) {
             memcpy(a->log_id, id, 33);
             memcpy(a->first_pk, a->pk, 32);
             a->epoch = 1;
             s->have_id = true;
             scan_bounds(s, o);
-        } else if (strcmp(act, "key.handover") == 0 && is_uint(ep) && from_hex(a->pk, 32, pk)) {
+        } else if (strcmp(act, "key.handover") == 0 && audit_is_uint(ep) &&
+                   audit_from_hex(a->pk, 32, pk)) {
             a->epoch = (uint64_t)ep->valuedouble;
         }
         a->last_is_checkpoint = strcmp(act, "checkpoint") == 0;
@@ -544,7 +375,7 @@ static void wipe_stale_keys(struct audit *a)
             strcmp(de->d_name, keep) != 0) {
             snprintf(path, sizeof path, "%s/%s", a->state_dir, de->d_name);
             fg_warn(COMP, "wiping stale key file %s", path);
-            wipe_file(path);
+            audit_wipe_file(path);
         }
     }
     closedir(d);
@@ -608,6 +439,71 @@ static fg_err create_log(struct audit *a, char *why, size_t why_len)
     return e;
 }
 
+/* A torn last line is removed, and recorded as audit.repaired after the hand-over (in
+ * the new epoch, so its late time breaks no sealing bound). The record is made durable
+ * in STATE/audit-repair.pending before the cut, so a kill in between loses nothing. */
+static void pending_path(const struct audit *a, char *out, size_t len)
+{
+    snprintf(out, len, "%s/audit-repair.pending", a->state_dir);
+}
+
+static fg_err cut_torn_line(struct audit *a, const struct scan *s, char *why, size_t why_len)
+{
+    if (s->torn_off < 0)
+        return FG_OK;
+    char dig[65], path[4200], rec[256], *old = NULL, *all;
+    size_t oldlen = 0;
+    to_hex(dig, sizeof dig, s->torn_hash, 32);
+    int n = snprintf(rec, sizeof rec, "{\"torn_bytes\":%zu,\"line\":%zu,\"digest\":\"%s\"}\n",
+                     s->torn_len, s->lines + 1, dig);
+    pending_path(a, path, sizeof path);
+    if (fg_read_file(path, 1 << 16, &old, &oldlen) != FG_OK)
+        oldlen = 0;
+    all = malloc(oldlen + (size_t)n + 1);
+    if (!all) {
+        free(old);
+        return FG_ERR_NOMEM;
+    }
+    memcpy(all, old ? old : "", oldlen);
+    memcpy(all + oldlen, rec, (size_t)n);
+    free(old);
+    fg_err e = fg_write_file_atomic(path, all, oldlen + (size_t)n, 0600);
+    free(all);
+    if (e == FG_OK && (ftruncate(a->fd, s->torn_off) != 0 || fsync(a->fd) != 0))
+        e = FG_ERR_IO;
+    if (e != FG_OK) {
+        snprintf(why, why_len, "cannot remove the torn last line of %s: %s", a->log_path,
+                 strerror(errno));
+        return e;
+    }
+    a->size = s->torn_off;
+    fg_warn(COMP, "removed a torn last line (%zu bytes) from %s", s->torn_len, a->log_path);
+    return FG_OK;
+}
+
+/* Says so, with a digest, never content. */
+static fg_err record_repairs(struct audit *a)
+{
+    char path[4200], *text = NULL;
+    pending_path(a, path, sizeof path);
+    if (fg_read_file(path, 1 << 16, &text, NULL) != FG_OK)
+        return FG_OK;
+    fg_err e = FG_OK;
+    char *save = NULL;
+    for (char *l = strtok_r(text, "\n", &save); l && e == FG_OK; l = strtok_r(NULL, "\n", &save)) {
+        cJSON *o = cJSON_Parse(l);
+        if (cJSON_IsObject(o))
+            e = append_locked(a, "gateway", "audit.repaired", o, -1);
+        else
+            cJSON_Delete(o);
+    }
+    free(text);
+    /* the record is durable first; a lost unlink only records it twice */
+    if (e == FG_OK && fdatasync(a->fd) == 0 && unlink(path) != 0)
+        fg_warn(COMP, "cannot remove %s: %s", path, strerror(errno));
+    return e;
+}
+
 static fg_err continue_log(struct audit *a, const struct scan *s, char *why, size_t why_len)
 {
     char path[4096];
@@ -641,34 +537,16 @@ static fg_err continue_log(struct audit *a, const struct scan *s, char *why, siz
         memcpy(a->first_pk, first, 32);
     /* A line cut off by a crash goes first; the tail it leaves is sealed at once by
      * the hand-over below (checkpoint with this epoch's key, then a new epoch). */
-    if (s->torn_off >= 0 && (ftruncate(a->fd, s->torn_off) != 0 || fsync(a->fd) != 0)) {
-        snprintf(why, why_len, "cannot truncate the torn last line of %s: %s", a->log_path,
-                 strerror(errno));
-        return FG_ERR_IO;
-    }
-    if (s->torn_off >= 0)
-        a->size = s->torn_off;
+    e = cut_torn_line(a, s, why, why_len);
+    if (e != FG_OK)
+        return e;
     /* Every run is a new epoch: the secret of a previous run never has to survive it. */
     e = rotate_locked(a);
     if (e != FG_OK) {
         snprintf(why, why_len, "cannot start a new epoch in %s: %s", a->log_path, fg_strerror(e));
         return e;
     }
-    if (s->torn_off >= 0) {
-        /* Say so, with a digest, never content. */
-        char dig[65];
-        to_hex(dig, sizeof dig, s->torn_hash, 32);
-        cJSON *o = cJSON_CreateObject();
-        if (!o || !cJSON_AddNumberToObject(o, "torn_bytes", (double)s->torn_len) ||
-            !cJSON_AddNumberToObject(o, "line", (double)(s->lines + 1)) ||
-            !cJSON_AddStringToObject(o, "digest", dig)) {
-            cJSON_Delete(o);
-            return FG_ERR_NOMEM;
-        }
-        fg_warn(COMP, "removed a torn last line (%zu bytes) from %s", s->torn_len, a->log_path);
-        e = append_locked(a, "gateway", "audit.repaired", o, -1);
-    }
-    return e;
+    return record_repairs(a);
 }
 
 /* The writer never loosens the bounds its log states; a legacy log has none. */
@@ -786,8 +664,9 @@ static fg_err seal_due_locked(struct audit *a, int64_t now)
 
 fg_err audit_append(struct audit *a, const char *actor, const char *action, const cJSON *object)
 {
-    if (!a || !valid_name(actor) || !valid_name(action) || strcmp(action, "checkpoint") == 0 ||
-        strcmp(action, "key.handover") == 0 || strcmp(action, "log.created") == 0)
+    if (!a || !audit_valid_name(actor) || !audit_valid_name(action) ||
+        strcmp(action, "checkpoint") == 0 || strcmp(action, "key.handover") == 0 ||
+        strcmp(action, "log.created") == 0)
         return FG_ERR_CONFIG; /* reserved actions only come from this module */
     if (object && !cJSON_IsObject(object))
         return FG_ERR_TYPE;

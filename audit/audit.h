@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cjson/cJSON.h>
 
@@ -157,6 +158,8 @@ struct audit_report_options {
     fg_lang lang;                       /* the reader's language */
     struct audit_verify_result *result; /* optional: the verification the report shows */
     bool live; /* the log is being written: a last line without '\n' is not read yet */
+    /* optional: how coarse each route's data is, {lang: {route: text}} (policy_coarseness) */
+    const cJSON *coarse;
 };
 /* One self-contained HTML file for a works council meeting (docs/audit.md). Returns
  * FG_OK when the report was written, also for a damaged log: the report says so,
@@ -175,8 +178,15 @@ FG_MUST_CHECK fg_err audit_report_to_dir(const struct audit_report_options *o, c
  * *out = NULL and every call is a no-op. Call tick from the thread that appends. */
 FG_MUST_CHECK fg_err audit_reporter_new(struct audit *a, const char *log_path, const char *dir,
                                         int64_t every_ms, struct audit_reporter **out);
-void audit_reporter_tick(struct audit_reporter *r, struct audit *a, int64_t mono_ms,
-                         bool requested);
+struct policy;
+/* policy: the policy in force (may be NULL); read here, on the caller's thread. */
+void audit_reporter_tick(struct audit_reporter *r, struct audit *a, const struct policy *policy,
+                         int64_t mono_ms, bool requested);
 void audit_reporter_free(struct audit_reporter *r); /* waits for a report being written */
+
+/* The report's weakenings section (issue 14): the trust.weakened events that came with
+ * the log's last `trust` event (NULL: the log has none), and its HTML (red, on top). */
+cJSON *audit_weakenings_collect(const char *buf, size_t len);
+void audit_weakenings_html(FILE *f, const cJSON *weakenings);
 
 #endif

@@ -14,6 +14,31 @@
 
 /* ---- prune -------------------------------------------------------------------- */
 
+/* The anchor line (takes handovers and genesis). */
+static char *anchor_line(const char *log_id, const cJSON *kept_cp, uint64_t epoch,
+                         const char *pkhex, cJSON *handovers, cJSON *genesis, const char *before)
+{
+    char nowb[32];
+    fg_format_time(fg_now_ms(), nowb, sizeof nowb);
+    cJSON *root = cJSON_CreateObject(), *an = cJSON_CreateObject();
+    cJSON_AddItemToObject(root, "anchor", an);
+    cJSON_AddStringToObject(an, "log_id", log_id);
+    cJSON_AddItemToObject(an, "seq",
+                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(kept_cp, "seq"), 0));
+    cJSON_AddItemToObject(an, "head",
+                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(kept_cp, "head"), 0));
+    cJSON_AddNumberToObject(an, "epoch", (double)epoch);
+    cJSON_AddStringToObject(an, "pubkey", pkhex);
+    cJSON_AddItemToObject(an, "handovers", handovers);
+    if (genesis)
+        cJSON_AddItemToObject(an, "genesis", genesis);
+    cJSON_AddStringToObject(an, "pruned_before", before);
+    cJSON_AddStringToObject(an, "pruned_at", nowb);
+    char *aline = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return aline;
+}
+
 fg_err audit_prune(const char *log_path, const char *state_dir, int64_t before_ms,
                    const unsigned char pubkey[32], uint64_t *removed, char *why, size_t why_len)
 {
@@ -137,25 +162,9 @@ fg_err audit_prune(const char *log_path, const char *state_dir, int64_t before_m
         close(fd);
         return e;
     }
-    char tb[32], nowb[32];
+    char tb[32];
     fg_format_time(before_ms, tb, sizeof tb);
-    fg_format_time(fg_now_ms(), nowb, sizeof nowb);
-    cJSON *root = cJSON_CreateObject(), *an = cJSON_CreateObject();
-    cJSON_AddItemToObject(root, "anchor", an);
-    cJSON_AddStringToObject(an, "log_id", log_id);
-    cJSON_AddItemToObject(an, "seq",
-                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(kept_cp, "seq"), 0));
-    cJSON_AddItemToObject(an, "head",
-                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(kept_cp, "head"), 0));
-    cJSON_AddNumberToObject(an, "epoch", (double)epoch);
-    cJSON_AddStringToObject(an, "pubkey", pkhex);
-    cJSON_AddItemToObject(an, "handovers", handovers);
-    if (genesis)
-        cJSON_AddItemToObject(an, "genesis", genesis);
-    cJSON_AddStringToObject(an, "pruned_before", tb);
-    cJSON_AddStringToObject(an, "pruned_at", nowb);
-    char *aline = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
+    char *aline = anchor_line(log_id, kept_cp, epoch, pkhex, handovers, genesis, tb);
     cJSON_Delete(kept_cp);
     size_t alen = aline ? strlen(aline) : 0, rest = (size_t)(end - keep);
     char *nbuf = aline ? malloc(alen + 1 + rest) : NULL;

@@ -252,9 +252,12 @@ fg_err audit_report_html(const struct audit_report_options *o, char *why, size_t
     d.events = cJSON_CreateArray();
     d.gaps = cJSON_CreateArray();
     gather(&d, buf, len);
+    d.weak = audit_weakenings_collect(buf, len); /* issue 14 */
     free(buf);
-    qsort(d.days.v, d.days.n, sizeof *d.days.v, by_key);
-    qsort(d.route_days.v, d.route_days.n, sizeof *d.route_days.v, by_key);
+    if (d.days.n) /* qsort and memcpy want a real pointer, even for 0 items */
+        qsort(d.days.v, d.days.n, sizeof *d.days.v, by_key);
+    if (d.route_days.n)
+        qsort(d.route_days.v, d.route_days.n, sizeof *d.route_days.v, by_key);
     FILE *f = fopen(o->out_path, "w");
     if (!f) {
         snprintf(why, why_len, "cannot write %s: %s", o->out_path, strerror(errno));
@@ -272,5 +275,6 @@ fg_err audit_report_html(const struct audit_report_options *o, char *why, size_t
         rp_tally_free(ts[i]);
     cJSON_Delete(d.events);
     cJSON_Delete(d.gaps);
+    cJSON_Delete(d.weak);
     return e;
 }

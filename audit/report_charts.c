@@ -132,15 +132,15 @@ void rp_write_charts(FILE *f, const struct rp_data *d)
                    *rv = malloc((routes.n + 1) * sizeof *rv),
                    *dv = malloc((dests.n + 1) * sizeof *dv);
     if (cv && rv && dv) {
-        memcpy(cv, cats.v, cats.n * sizeof *cv);
-        memcpy(rv, routes.v, routes.n * sizeof *rv);
-        memcpy(dv, dests.v, dests.n * sizeof *dv);
-        cats.v = cv;
-        routes.v = rv;
-        dests.v = dv;
-        qsort(cats.v, cats.n, sizeof *cats.v, by_count);
-        qsort(routes.v, routes.n, sizeof *routes.v, by_count);
-        qsort(dests.v, dests.n, sizeof *dests.v, by_count);
+        struct rp_tally *ts[] = {&cats, &routes, &dests};
+        struct rp_item *vs[] = {cv, rv, dv};
+        for (size_t i = 0; i < 3; i++) {
+            if (ts[i]->n) { /* memcpy and qsort want a real pointer, even for 0 items */
+                memcpy(vs[i], ts[i]->v, ts[i]->n * sizeof *vs[i]);
+                qsort(vs[i], ts[i]->n, sizeof *vs[i], by_count);
+            }
+            ts[i]->v = vs[i];
+        }
         fputs("<h3>", f);
         say(f, d, "rp.table.categories");
         fputs("</h3>\n", f);

@@ -13,6 +13,7 @@
 #include "common/fg_log.h"
 #include "common/fg_util.h"
 #include "audit/audit.h"
+#include "policy/policy.h"
 
 static fg_err write_verification(const char *dir, const struct audit_verify_result *vr,
                                  const unsigned char *pk, char *why, size_t why_len)
@@ -89,6 +90,7 @@ struct audit_reporter {
     atomic_bool done;
     fg_err result;
     bool intact;
+    cJSON *coarse; /* computed on the caller's thread, read by the report thread */
     char why[512];
 };
 
@@ -97,7 +99,7 @@ static void *report_thread(void *arg)
     struct audit_reporter *r = arg;
     struct audit_verify_result vr = {0};
     struct audit_report_options o = {
-        .log_path = r->log_path, .pubkey = r->pk, .live = true, .result = &vr};
+        .log_path = r->log_path, .pubkey = r->pk, .live = true, .result = &vr, .coarse = r->coarse};
     r->why[0] = '\0';
     r->result = audit_report_to_dir(&o, r->dir, r->why, sizeof r->why);
     r->intact = vr.ok;
@@ -126,7 +128,8 @@ fg_err audit_reporter_new(struct audit *a, const char *log_path, const char *dir
     return FG_OK;
 }
 
-void audit_reporter_tick(struct audit_reporter *r, struct audit *a, int64_t mono_ms, bool requested)
+void audit_reporter_tick(struct audit_reporter *r, struct audit *a, const struct policy *policy,
+                         int64_t mono_ms, bool requested)
 {
     if (!r)
         return;
@@ -153,6 +156,8 @@ void audit_reporter_tick(struct audit_reporter *r, struct audit *a, int64_t mono
     /* seal what is written, so the report shows it as signed */
     if (audit_checkpoint(a) != FG_OK)
         fg_warn("audit", "could not seal the log before the report");
+    cJSON_Delete(r->coarse);
+    r->coarse = policy ? policy_coarseness(policy) : NULL;
     atomic_store(&r->done, false);
     if (pthread_create(&r->thread, NULL, report_thread, r) == 0)
         r->running = true;
@@ -166,6 +171,7 @@ void audit_reporter_free(struct audit_reporter *r)
         return;
     if (r->running)
         pthread_join(r->thread, NULL);
+    cJSON_Delete(r->coarse);
     free(r->log_path);
     free(r->dir);
     free(r);

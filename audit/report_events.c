@@ -29,7 +29,7 @@ static bool signed_by_council(const cJSON *signers)
 enum rp_mark rp_mark_of(const char *act, const cJSON *ob)
 {
     const char *result = rp_str(ob, "result");
-    if (!strcmp(act, "weakening") || starts(act, "weakening.") ||
+    if (!strcmp(act, "trust.weakened") || !strcmp(act, "weakening") || starts(act, "weakening.") ||
         cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ob, "weakening")))
         return RP_WEAKENING;
     if ((!strcmp(act, "policy.loaded") || !strcmp(act, "policy.reloaded")) &&
@@ -41,7 +41,8 @@ enum rp_mark rp_mark_of(const char *act, const cJSON *ob)
         (starts(result, "refused") || starts(result, "denied")))
         return RP_REFUSED;
     if (!strcmp(act, "policy.expired") || !strcmp(act, "audit.pruned") ||
-        !strcmp(act, "audit.repaired") || !strcmp(act, "certificate.expiring") ||
+        !strcmp(act, "trust.accepted") || !strcmp(act, "audit.repaired") ||
+        !strcmp(act, "certificate.expiring") ||
         (!strcmp(act, "config.changed") && rp_str(ob, "previous")[0]) ||
         (!strcmp(act, "reidentify") && (starts(result, "not found") || starts(result, "failed"))))
         return RP_ATTENTION;
@@ -117,6 +118,36 @@ static void rejected_list(fg_lang l, const cJSON *ob, char *buf, size_t len)
         char n[32];
         fg_i18n_count(l, rp_num(ob, "count"), n, sizeof n);
         snprintf(buf, len, "%s %s", n, rp_str(ob, "reason"));
+    }
+}
+
+void rp_weakening_sentence(fg_lang l, const cJSON *ob, char *buf, size_t len)
+{
+    const char *kind = rp_str(ob, "kind");
+    char k[96], list[256];
+    if (!strcmp(kind, "trust_key_changed")) {
+        snprintf(k, sizeof k, "actor.%s", rp_str(ob, "role"));
+        const char *w = fg_tr(l, k);
+        fg_trf(buf, len, l, "wk.trust_key_changed", w == k ? rp_str(ob, "role") : w,
+               rp_str(ob, "accepted"), rp_str(ob, "current"));
+    } else if (!strcmp(kind, "required_roles_reduced")) {
+        rp_join(l, cJSON_GetObjectItemCaseSensitive(ob, "no_longer_required"), false, list,
+                sizeof list);
+        fg_trf(buf, len, l, "wk.required_roles_reduced", list);
+    } else if (!strcmp(kind, "codetermination_off")) {
+        snprintf(k, sizeof k, "actor.%s", rp_str(ob, "not_required"));
+        const char *w = fg_tr(l, k);
+        fg_trf(buf, len, l, "wk.codetermination_off", w == k ? rp_str(ob, "not_required") : w);
+    } else if (!strcmp(kind, "no_hostname_check")) {
+        fg_trf(buf, len, l,
+               !strcmp(rp_str(ob, "link"), "local") ? "wk.no_hostname_check.local"
+                                                    : "wk.no_hostname_check.upstream");
+    } else if (!strcmp(kind, "upstream_tls_off")) {
+        fg_trf(buf, len, l, "wk.upstream_tls_off");
+    } else {
+        char *s = cJSON_PrintUnformatted(ob);
+        fg_trf(buf, len, l, "wk.other", s ? s : kind);
+        free(s);
     }
 }
 
@@ -217,6 +248,28 @@ void rp_event_sentence(fg_lang l, const cJSON *ev, char *buf, size_t len)
     } else if (!strcmp(act, "input.rejected")) {
         rejected_list(l, ob, list, sizeof list);
         fg_trf(buf, len, l, "ev.input.rejected", list);
+    } else if (!strcmp(act, "trust.weakened")) {
+        char w[1024];
+        rp_weakening_sentence(l, ob, w, sizeof w);
+        fg_trf(buf, len, l, "ev.trust.weakened", w);
+    } else if (!strcmp(act, "trust") || !strcmp(act, "trust.accepted")) {
+        char roles[512] = "";
+        size_t at = 0;
+        const cJSON *r;
+        cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(ob, "roles"))
+        {
+            char k[96];
+            snprintf(k, sizeof k, "actor.%s", r->string);
+            const char *w = fg_tr(l, k);
+            int n = snprintf(roles + at, sizeof roles - at, "%s%s %s", at ? "; " : "",
+                             w == k ? r->string : w, cJSON_IsString(r) ? r->valuestring : "?");
+            if (n < 0 || (size_t)n >= sizeof roles - at)
+                break;
+            at += (size_t)n;
+        }
+        rp_join(l, cJSON_GetObjectItemCaseSensitive(ob, "required"), false, list, sizeof list);
+        fg_trf(buf, len, l, act[5] ? "ev.trust.accepted" : "ev.trust", roles[0] ? roles : "-",
+               list[0] ? list : "-");
     } else if (!strcmp(act, "certificate.expiring")) {
         count_text(l, ob, "days_left", a, sizeof a);
         fg_trf(buf, len, l,

@@ -35,6 +35,7 @@ struct rp_data {
     struct rp_tally cats, dests, purposes, days, routes, route_days, rejected, purged_routes;
     cJSON *events; /* everything but flow summaries and seals, in log order */
     cJSON *gaps;   /* {from_ms, to_ms, kind: "silence"|"restart"|"crash"} */
+    cJSON *weak;   /* trust.weakened objects in force at the last start; NULL: no trust events */
     double total, purged, rejected_total;
     size_t nflows, nseals, nhandovers;
     size_t nrefused, nweak, nreid, nsubject, nreads, nattention;
@@ -44,6 +45,8 @@ struct rp_data {
 
 /* Classifies an event (action and object). */
 enum rp_mark rp_mark_of(const char *action, const cJSON *object);
+/* A trust.weakened object in words. */
+void rp_weakening_sentence(fg_lang l, const cJSON *object, char *buf, size_t len);
 /* One event as a sentence in the reader's language (plain text, not escaped). */
 void rp_event_sentence(fg_lang l, const cJSON *ev, char *buf, size_t len);
 /* A list "a, b and c" of the strings of a JSON array, in the reader's words for

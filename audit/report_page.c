@@ -49,7 +49,8 @@ static const char css[] =
     "p,li{overflow-wrap:anywhere}code{overflow-wrap:anywhere;word-break:break-all}"
     ".ok{background:#e4f6e7;border:1px solid #3a8f4b;padding:.7em 1em;border-radius:6px}"
     ".bad{background:#fbe6e6;border:2px solid #b3261e;padding:.7em 1em;border-radius:6px}"
-    ".muted{color:#556}.brief li{margin:.35em 0}"
+    ".muted{color:#556}.brief li{margin:.35em 0}code.fp{white-space:nowrap;word-break:normal}"
+    "li.refused{color:#b3261e;font-weight:600}"
     "tr.refused td{background:#fbe6e6}tr.refused td:first-child{border-left:4px solid #b3261e}"
     "tr.weakening td{background:#fde3c8;font-weight:600}"
     "tr.weakening td:first-child{border-left:4px solid #c2410c}"
@@ -87,7 +88,7 @@ static void verification(FILE *f, const struct rp_data *d)
     say(f, d, "rp.verify.ok", a);
     fputs("</b> ", f);
     say(f, d, "rp.verify.ok.key", cnt(d, (double)vr->events, n, sizeof n));
-    fprintf(f, " <code>%s</code>.</p><p>", fp);
+    fprintf(f, " <code class=\"fp\">%s</code>.</p><p>", fp);
     if (!d->opt->witness_path)
         say(f, d, "rp.verify.no_witness");
     else if (vr->witness_checked)
@@ -160,27 +161,34 @@ static void brief_left(FILE *f, const struct rp_data *d)
     li_open(f, d, "rp.brief.coarse");
     if (!d->routes.n)
         say(f, d, "rp.brief.none");
+    const cJSON *coarse = cJSON_GetObjectItemCaseSensitive(d->opt->coarse, fg_lang_code(d->lang));
+    fputs("<ul>", f);
     for (size_t i = 0; i < d->routes.n; i++) {
         /* extra holds the route's categories, space-separated */
         cJSON *arr = cJSON_CreateArray();
         char *cats = strdup(d->routes.v[i].extra ? d->routes.v[i].extra : ""), *save = NULL;
-        for (char *t = strtok_r(cats, " ", &save); t; t = strtok_r(NULL, " ", &save))
+        for (char *t = cats ? strtok_r(cats, " ", &save) : NULL; t; t = strtok_r(NULL, " ", &save))
             cJSON_AddItemToArray(arr, cJSON_CreateString(t));
         char list[512];
         rp_join(d->lang, arr, true, list, sizeof list);
-        fputs(i ? "; " : "", f);
-        say(f, d, "rp.brief.route_cats", d->routes.v[i].key, list);
+        const char *how = rp_str(coarse, d->routes.v[i].key);
+        fputs("<li>", f);
+        say(f, d, how[0] ? "rp.brief.route_how" : "rp.brief.route_cats", d->routes.v[i].key, list,
+            how);
+        fputs("</li>", f);
         free(cats);
         cJSON_Delete(arr);
     }
-    fputs(d->routes.n ? ". " : " ", f);
-    say(f, d, "rp.brief.coarse.how");
+    fputs("</ul>", f);
+    if (!coarse) {
+        say(f, d, "rp.brief.coarse.how");
+    }
     fputs("</li>\n", f);
 }
 
 /* Events of one kind as a nested list of sentences. */
 static void list_events(FILE *f, const struct rp_data *d, const char *const *actions,
-                        enum rp_mark only, bool any_mark)
+                        enum rp_mark only, bool any_mark, const char *skip)
 {
     const cJSON *ev;
     fputs("<ul>", f);
@@ -191,7 +199,7 @@ static void list_events(FILE *f, const struct rp_data *d, const char *const *act
         bool hit = any_mark ? m == only : false;
         for (size_t i = 0; actions && actions[i]; i++)
             hit = hit || !strcmp(act, actions[i]);
-        if (!hit)
+        if (!hit || (skip && !strcmp(act, skip)))
             continue;
         char when[64], s[2048];
         const char *t = rp_str(ev, "time");
@@ -235,7 +243,7 @@ static void brief_people(FILE *f, const struct rp_data *d)
     if (!d->nreid && !d->nsubject)
         say(f, d, "rp.brief.looked.none");
     else
-        list_events(f, d, looks, RP_PLAIN, false);
+        list_events(f, d, looks, RP_PLAIN, false, NULL);
     if (d->nreads) {
         fputs(" ", f);
         say(f, d, pl("rp.brief.reads", (double)d->nreads, k1, sizeof k1),
@@ -268,7 +276,7 @@ static void brief_people(FILE *f, const struct rp_data *d)
         say(f, d, pl("rp.brief.refused.n", (double)d->nrefused, k1, sizeof k1),
             cnt(d, (double)d->nrefused, a, sizeof a));
         fputs("</span>", f);
-        list_events(f, d, NULL, RP_REFUSED, true);
+        list_events(f, d, NULL, RP_REFUSED, true, NULL);
     } else
         say(f, d, "rp.brief.refused.none");
     fputs("</li>\n", f);
@@ -276,14 +284,47 @@ static void brief_people(FILE *f, const struct rp_data *d)
 
 static void brief_weak(FILE *f, const struct rp_data *d)
 {
-    const cJSON *g;
-    fputs(d->nweak ? "<li class=\"alert\"><b>" : "<li><b>", f);
+    const cJSON *g, *w;
+    /* in force at the last start (trust.weakened, issue 14), plus weakening events
+     * that are not repeated at every start (a policy without the council's signature) */
+    size_t other = 0, inforce = (size_t)cJSON_GetArraySize(d->weak);
+    cJSON_ArrayForEach(g, d->events) other +=
+        strcmp(rp_str(g, "action"), "trust.weakened") &&
+        rp_mark_of(rp_str(g, "action"), cJSON_GetObjectItemCaseSensitive(g, "object")) ==
+            RP_WEAKENING;
+    fputs(inforce + other ? "<li class=\"alert\"><b>" : "<li><b>", f);
     say(f, d, "rp.brief.weak");
     fputs("</b> ", f);
-    fprintf(f, "<span data-figure=\"weakenings\" data-value=\"%zu\">", d->nweak);
-    if (d->nweak)
-        list_events(f, d, NULL, RP_WEAKENING, true);
-    else
+    fprintf(f, "<span data-figure=\"weakenings\" data-value=\"%zu\">", inforce + other);
+    if (d->weak) {
+        fprintf(f, "<span id=\"weakenings\" data-count=\"%zu\">", inforce);
+        if (inforce) {
+            say(f, d, "rp.brief.weak.inforce");
+            fputs("<ul>", f);
+            cJSON_ArrayForEach(w, d->weak)
+            {
+                char s[1024], when[64];
+                int64_t ms = 0;
+                const char *t = rp_str(w, "since");
+                fg_parse_time(t, strlen(t), &ms);
+                fg_i18n_date(d->lang, ms, true, when, sizeof when);
+                rp_weakening_sentence(d->lang, w, s, sizeof s);
+                fprintf(f, "<li data-kind=\"");
+                esc(f, rp_str(w, "kind"));
+                fprintf(f, "\">");
+                esc(f, s);
+                fputs(" ", f);
+                say(f, d, "rp.brief.weak.since", when);
+                fputs("</li>", f);
+            }
+            fputs("</ul>", f);
+        } else if (!other)
+            say(f, d, "rp.brief.weak.none_trust");
+        fputs("</span>", f);
+    }
+    if (other)
+        list_events(f, d, NULL, RP_WEAKENING, true, "trust.weakened");
+    else if (!d->weak)
         say(f, d, "rp.brief.weak.none");
     fputs("</span></li>\n", f);
     li_open(f, d, "rp.brief.gaps");
@@ -298,7 +339,7 @@ static void brief_weak(FILE *f, const struct rp_data *d)
         static const char *const none[] = {NULL};
         fputs(" ", f);
         say(f, d, "rp.brief.attention");
-        list_events(f, d, none, RP_ATTENTION, true);
+        list_events(f, d, none, RP_ATTENTION, true, NULL);
     }
     fputs("</li>\n", f);
 }

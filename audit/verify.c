@@ -555,6 +555,56 @@ static void classify(struct verifier *vf, size_t i, size_t first, int64_t e, con
         damage(vf, AUDIT_INSERTED, i, "seq %lld repeats an earlier event", (long long)l->seq);
 }
 
+/* What a line that chains correctly must also be, by its place and its action. */
+static enum audit_damage check_line(struct verifier *vf, size_t i, size_t first, struct vline *l,
+                                    bool is_cp, const char **why)
+{
+    enum audit_damage d = AUDIT_INTACT;
+    if (!vf->res->anchored && i == 0) {
+        unsigned char pk[32];
+        uint64_t ep;
+        if (strcmp(l->action, "log.created") != 0 || !hex_ok(get_str(l->obj, "log_id"), 32) ||
+            !get_uint(l->obj, "epoch", &ep) || ep != 1 ||
+            !hex_to(pk, 32, get_str(l->obj, "pubkey"))) {
+            d = AUDIT_EDITED;
+            *why = "the first line is not a log.created event";
+        } else if (sodium_memcmp(pk, vf->first_pk, 32) != 0) {
+            d = AUDIT_WRONG_KEY;
+            *why = "the log was created with a different key than the one given";
+        } else {
+            memcpy(vf->log_id, get_str(l->obj, "log_id"), 33);
+            add_key(vf, 1, vf->first_pk);
+            vf->have_bounds =
+                audit_bounds_from_json(cJSON_GetObjectItemCaseSensitive(l->obj, "seal"), &vf->b);
+            if (vf->have_bounds && vf->n == 1) {
+                d = AUDIT_TRUNCATED;
+                *why = "the log ends before its first seal (line 2 must be a checkpoint)";
+            }
+        }
+    } else if (!vf->res->anchored && i == 1 && vf->have_bounds && !is_cp) {
+        d = AUDIT_EDITED;
+        *why = "line 2 must be the first key's checkpoint over the sealing bounds of line 1";
+    } else if (strcmp(l->action, "log.created") == 0) {
+        d = AUDIT_EDITED;
+        *why = "a second log.created event";
+    } else if (vf->res->anchored && i == first && !is_cp) {
+        d = AUDIT_EDITED;
+        *why = "a pruned log must continue with the anchored checkpoint";
+    } else if (is_cp) {
+        d = check_checkpoint(vf, l, why);
+    } else if (strcmp(l->action, "key.handover") == 0) {
+        d = check_handover(vf, l, why);
+        vf->res->handovers += d == AUDIT_INTACT;
+    } else if (cJSON_GetObjectItemCaseSensitive(l->obj, "sig") &&
+               (cJSON_GetObjectItemCaseSensitive(l->obj, "head") ||
+                cJSON_GetObjectItemCaseSensitive(l->obj, "pubkey"))) {
+        d = AUDIT_EDITED;
+        *why = "a checkpoint or key hand-over whose action was renamed, so it no longer "
+               "seals";
+    }
+    return d;
+}
+
 fg_err audit_verify_buffer(const char *buf, size_t len, const unsigned char pubkey[32],
                            const char *witness_json, struct audit_verify_result *res)
 {
@@ -610,50 +660,8 @@ fg_err audit_verify_buffer(const char *buf, size_t len, const unsigned char pubk
             break;
         }
         const char *why = NULL;
-        enum audit_damage d = AUDIT_INTACT;
         bool is_cp = strcmp(l->action, "checkpoint") == 0;
-        if (!res->anchored && i == 0) {
-            unsigned char pk[32];
-            uint64_t ep;
-            if (strcmp(l->action, "log.created") != 0 || !hex_ok(get_str(l->obj, "log_id"), 32) ||
-                !get_uint(l->obj, "epoch", &ep) || ep != 1 ||
-                !hex_to(pk, 32, get_str(l->obj, "pubkey"))) {
-                d = AUDIT_EDITED;
-                why = "the first line is not a log.created event";
-            } else if (sodium_memcmp(pk, pubkey, 32) != 0) {
-                d = AUDIT_WRONG_KEY;
-                why = "the log was created with a different key than the one given";
-            } else {
-                memcpy(vf.log_id, get_str(l->obj, "log_id"), 33);
-                add_key(&vf, 1, pubkey);
-                vf.have_bounds =
-                    audit_bounds_from_json(cJSON_GetObjectItemCaseSensitive(l->obj, "seal"), &vf.b);
-                if (vf.have_bounds && vf.n == 1) {
-                    d = AUDIT_TRUNCATED;
-                    why = "the log ends before its first seal (line 2 must be a checkpoint)";
-                }
-            }
-        } else if (!res->anchored && i == 1 && vf.have_bounds && !is_cp) {
-            d = AUDIT_EDITED;
-            why = "line 2 must be the first key's checkpoint over the sealing bounds of line 1";
-        } else if (strcmp(l->action, "log.created") == 0) {
-            d = AUDIT_EDITED;
-            why = "a second log.created event";
-        } else if (res->anchored && i == first && !is_cp) {
-            d = AUDIT_EDITED;
-            why = "a pruned log must continue with the anchored checkpoint";
-        } else if (is_cp) {
-            d = check_checkpoint(&vf, l, &why);
-        } else if (strcmp(l->action, "key.handover") == 0) {
-            d = check_handover(&vf, l, &why);
-            res->handovers += d == AUDIT_INTACT;
-        } else if (cJSON_GetObjectItemCaseSensitive(l->obj, "sig") &&
-                   (cJSON_GetObjectItemCaseSensitive(l->obj, "head") ||
-                    cJSON_GetObjectItemCaseSensitive(l->obj, "pubkey"))) {
-            d = AUDIT_EDITED;
-            why = "a checkpoint or key hand-over whose action was renamed, so it no longer "
-                  "seals";
-        }
+        enum audit_damage d = check_line(&vf, i, first, l, is_cp, &why);
         if (d != AUDIT_INTACT) {
             damage(&vf, d, i, "%s", why);
             break;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/wc_options.h"
 #include "common/fg_command.h"
 #include "common/fg_opt.h"
 #include "common/fg_util.h"
@@ -19,7 +20,7 @@ enum { EXIT_INTACT = 0, EXIT_DAMAGED = 1, EXIT_USAGE = 2, EXIT_TORN = 3 };
 
 struct opts {
     const char *log, *state, *key, *witness, *html, *format, *out, *pub, *as;
-    const char *since, *until, *route, *action, *actor, *before, *gap, *lang, *to;
+    const char *since, *until, *route, *action, *actor, *before, *gap, *lang, *to, *config;
     bool update_witness, quiet, allow_legacy;
     int cp_every;
 };
@@ -44,7 +45,8 @@ static const struct fg_opt init_table[] = {
     FG_OPT_STR(T, pub, "pub", 0, "FILE", "also write the first public key (hex) to FILE"),
     FG_OPT_INT(T, cp_every, "checkpoint-every", 0, "N",
                "the sealing bound this log states for ever: a checkpoint at least every N "
-               "events (default 1000)", 1, 1000000),
+               "events (default 1000)",
+               1, 1000000),
 };
 static const struct fg_opt verify_table[] = {
     OPT_LOG,
@@ -71,12 +73,16 @@ static const struct fg_opt report_table[] = {
     FG_OPT_STR(T, to, "to", 0, "DIR",
                "write DIR/audit-report-LANG.html for en, nl and de and DIR/verification.txt "
                "(verdict and key fingerprint), as the gateway does"),
-    FG_OPT_CHOICE(T, lang, "lang", 0, "en|nl|de", "the report's language (default from "
-                                                  "FAIRGATE_LANG or LANG, else en)"),
+    FG_OPT_CHOICE(T, lang, "lang", 0, "en|nl|de",
+                  "the report's language (default from "
+                  "FAIRGATE_LANG or LANG, else en)"),
     FG_OPT_STR(T, witness, "witness", 0, "FILE", "the last checkpoint you accepted"),
     FG_OPT_STR(T, gap, "gap", 0, "DURATION", "list silences longer than this (default 1h)"),
     FG_OPT_FLAG(T, allow_legacy, "allow-legacy", 0,
                 "exit 0 for a log written before sealing bounds existed, as in verify"),
+    FG_OPT_STR(T, config, "config", 'c', "FAIRGATE_YAML",
+               "the gateway's configuration: the report then says, route by route, how coarse "
+               "the data is under the policy it names"),
     FG_OPT_FLAG(T, quiet, "quiet", 'q', "print nothing on success"),
     OPT_STATE_AS("report"),
 };
@@ -134,7 +140,8 @@ static const struct fg_opt_cmd export_cmd = {
     1};
 static const struct fg_opt_cmd report_cmd = {
     "fairgate audit report",
-    "LOG --key PUBKEY (--html OUT | --to DIR) [--lang en|nl|de]\n[--witness FILE] [--gap DURATION] [--state DIR [--as ACTOR]]",
+    "LOG --key PUBKEY (--html OUT | --to DIR) [--lang en|nl|de]\n[--witness FILE] [--gap DURATION] "
+    "[--state DIR [--as ACTOR]]",
     "Writes one self-contained HTML file for a works council meeting: a first page\n"
     "in plain words (what left the site, purposes, who looked at whom and why, what\n"
     "was refused, what weakened co-determination, whether the log is intact), charts\n"
@@ -289,6 +296,14 @@ static void print_result(const char *log, const struct audit_verify_result *r, b
                    r->last_seal_time[0] ? r->last_seal_time : "none");
         else if (!quiet)
             printf("%s: everything is sealed (last checkpoint %s)\n", log, r->last_seal_time);
+        int64_t since = 0;
+        if (!quiet && r->unsealed && !legacy_ok &&
+            fg_parse_time(r->unsealed_since, strlen(r->unsealed_since), &since) &&
+            fg_now_ms() - since > r->bounds.interval_ms)
+            printf("%s: note: the unsealed lines are older than the checkpoint interval: a "
+                   "running writer would have sealed them, so the writer crashed and has not "
+                   "restarted, or they were rewritten\n",
+                   log);
         return;
     }
     printf("%s: line %zu: %s: %s\n", log, r->bad_line, audit_damage_str(r->damage), r->detail);
@@ -613,8 +628,12 @@ static int cmd_report(int argc, char **argv)
         fprintf(stderr, "fairgate audit report: --gap takes a duration like 30m or 2h\n");
         return EXIT_USAGE;
     }
+    cJSON *coarse = NULL;
+    if (o.config && wc_policy_coarseness(o.config, "fairgate audit report", &coarse))
+        return EXIT_USAGE;
     struct audit_verify_result vr;
-    struct audit_report_options ro = {.log_path = o.log,
+    struct audit_report_options ro = {.coarse = coarse,
+                                      .log_path = o.log,
                                       .out_path = o.html,
                                       .witness_path = o.witness,
                                       .pubkey = pk,
@@ -624,6 +643,7 @@ static int cmd_report(int argc, char **argv)
     char why[512] = "";
     fg_err e = o.to ? audit_report_to_dir(&ro, o.to, why, sizeof why)
                     : audit_report_html(&ro, why, sizeof why);
+    cJSON_Delete(coarse);
     if (e != FG_OK) {
         fprintf(stderr, "fairgate audit report: %s\n", why[0] ? why : fg_strerror(e));
         return e == FG_ERR_NOT_FOUND || e == FG_ERR_IO ? EXIT_USAGE : 1;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/fg_command.h"
+#include "common/fg_i18n.h"
 #include "common/fg_opt.h"
 #include "common/fg_util.h"
 #include "policy/policy.h"
@@ -22,7 +23,8 @@ static const struct fg_opt opts_check[] = {
     FG_OPT_STR(struct opts, site, "site", 0, "NAME", "the site name for {site} in destinations"),
 };
 static const struct fg_opt opts_lang[] = {
-    FG_OPT_CHOICE(struct opts, lang, "lang", 0, "en|nl", "language of the sentences (default en)"),
+    FG_OPT_CHOICE(struct opts, lang, "lang", 0, "en|nl|de",
+                  "language of the sentences (default from FAIRGATE_LANG or LANG, else en)"),
     CLI_SENSOR_OPTS(struct opts, sensors),
     FG_OPT_STR(struct opts, site, "site", 0, "NAME", "the site name for {site} in destinations"),
 };
@@ -38,7 +40,7 @@ static const struct fg_opt_cmd cmd_check_def = {
     1};
 static const struct fg_opt_cmd cmd_explain_def = {
     "fairgate policy explain",
-    "FILE [--lang en|nl] [--sensors DIR]...",
+    "FILE [--lang en|nl|de] [--sensors DIR]...",
     "Turns the policy into plain sentences, route by route: what is collected, what\n"
     "leaves and how coarse, for which purpose, how long it is kept, what never leaves.",
     opts_lang,
@@ -47,7 +49,7 @@ static const struct fg_opt_cmd cmd_explain_def = {
     1};
 static const struct fg_opt_cmd cmd_diff_def = {
     "fairgate policy diff",
-    "OLD NEW [--lang en|nl] [--sensors DIR]...",
+    "OLD NEW [--lang en|nl|de] [--sensors DIR]...",
     "Says in plain language what changes for workers from OLD to NEW.",
     opts_lang,
     FG_OPT_N(opts_lang),
@@ -59,7 +61,8 @@ static const struct fg_opt_cmd cmd_diff_def = {
 static int setup(const struct fg_opt_cmd *c, int argc, char **argv, struct opts *o, char ***args,
                  struct sensor_registry **reg)
 {
-    *o = (struct opts){.lang = "en", .site = "site"};
+    /* FAIRGATE_LANG or LANG, else en */
+    *o = (struct opts){.lang = fg_lang_code(fg_lang_from_env()), .site = "site"};
     int rc = fg_opt_parse(c, argc, argv, o, args, NULL);
     if (rc != FG_OPT_OK)
         return fg_opt_exit(rc);
@@ -150,7 +153,7 @@ static int cmd_diff(int argc, char **argv)
 
 static const struct fg_subcmd subcommands[] = {
     {"check", "load a policy and report errors (file:line:col) and warnings", cmd_check},
-    {"explain", "the policy in plain sentences (--lang en|nl)", cmd_explain},
+    {"explain", "the policy in plain sentences (--lang en|nl|de)", cmd_explain},
     {"diff", "what changes for workers between two policies", cmd_diff},
     {"sign", "sign a policy's exact bytes with a role key (detached, FILE.sig)", policy_cli_sign},
     {"verify", "list who signed a policy and whether it may take effect", policy_cli_verify},

@@ -13,6 +13,7 @@
 #include "council/keys.h"
 #include "council/reident.h"
 #include "cli/wc_options.h"
+#include "policy/pseudonym.h"
 
 struct reid_opts {
     const char *config, *route, *pseudonym, *reason, *key;
@@ -37,6 +38,32 @@ static const struct fg_opt_cmd reid_cmd = {
     0,
     0};
 
+/* issue 14: a key and its table go at their deadline even while the daemon is stopped;
+ * reidentify destroys what is due before it looks anything up, and audits it. */
+static void on_expired(void *ctx, const char *action, int64_t epoch)
+{
+    struct wc_state *st = ctx;
+    reident_destroy_epoch_offline(st->reident_dir, epoch);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "epoch", (double)epoch);
+    cJSON_AddStringToObject(o, "by",
+                            "reidentify: the deadline passed while the gateway was stopped");
+    char why[512];
+    if (audit_submit(st->audit_log, st->audit_dir, "gateway", action, o, 5000, why, sizeof why))
+        fprintf(stderr, "reidentify: the destruction of epoch %lld could not be audited: %s\n",
+                (long long)epoch, why);
+    cJSON_Delete(o);
+}
+
+static void destroy_due_keys(struct wc_state *st)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/keys", st->cfg.state_dir);
+    fg_err e = pseudonym_expire_offline(dir, fg_now_ms(), on_expired, st);
+    if (e && e != FG_ERR_NOT_FOUND)
+        fprintf(stderr, "reidentify: cannot check key deadlines in %s: %s\n", dir, fg_strerror(e));
+}
+
 static int reidentify_main(int argc, char **argv)
 {
     struct reid_opts opt = {0};
@@ -56,6 +83,7 @@ static int reidentify_main(int argc, char **argv)
     struct wc_state st;
     if (wc_state_load(&st, config, "reidentify"))
         return 2;
+    destroy_due_keys(&st);
     char why[1024], id[1100] = "";
     unsigned char *sk = NULL;
     char role[KEYS_ROLE_MAX + 1] = "?";

@@ -248,6 +248,9 @@ static void print_route_stats(const struct policy *p)
                 (unsigned long long)st.groups_published, (unsigned long long)st.groups_suppressed,
                 (unsigned long long)st.groups_secondary, (unsigned long long)st.totals_published,
                 (unsigned long long)st.totals_suppressed, (unsigned long long)st.overflow_records);
+        if (st.zones_other)
+            fprintf(stderr, "  %llu zone value(s) not in the site's list sent as \"other\"\n",
+                    (unsigned long long)st.zones_other);
     }
 }
 

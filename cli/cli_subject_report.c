@@ -144,18 +144,10 @@ static void scan_log(struct subject_report *r, char *log)
 static void load_policy_times(const struct wc_state *st, struct subject_report *r)
 {
     struct sensor_registry *reg = NULL;
-    struct policy *pol = NULL;
-    char why[512];
-    if (sensor_registry_new(&reg) == FG_OK &&
-        (!st->cfg.sensors_builtin || sensor_registry_load_builtin(reg, why, sizeof why) == FG_OK)) {
-        for (size_t i = 0; i < st->cfg.nsensor_dirs; i++)
-            if (sensor_registry_load_dir(reg, st->cfg.sensor_dirs[i], why, sizeof why) != FG_OK)
-                break;
-        if (st->cfg.policy_file && policy_load_file(st->cfg.policy_file, reg, st->cfg.site, &pol,
-                                                    why, sizeof why) == FG_OK) {
-            r->rotate_ms = policy_rotate_ms(pol);
-            r->keep_keys_ms = policy_keep_keys_ms(pol);
-        }
+    struct policy *pol = wc_policy_load(st, &reg);
+    if (pol) {
+        r->rotate_ms = policy_rotate_ms(pol);
+        r->keep_keys_ms = policy_keep_keys_ms(pol);
     }
     policy_free(pol);
     sensor_registry_free(reg);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fg_i18n.h"
 #include "common/fg_opt.h"
 #include "common/fg_util.h"
 #include "gateway/config.h"
@@ -96,7 +97,7 @@ out:
 }
 
 struct verify_opts {
-    const char *sig, *config, *require;
+    const char *sig, *config, *require, *lang;
     struct fg_opt_list trust;
     struct cli_sensor_opts sensors;
 };
@@ -108,11 +109,14 @@ static const struct fg_opt verify_table[] = {
                 "trust PUBFILE as ROLE's key (repeatable)"),
     FG_OPT_STR(struct verify_opts, require, "require", 0, "ROLE,ROLE",
                "roles that must sign (default employer,works-council)"),
+    FG_OPT_CHOICE(struct verify_opts, lang, "lang", 0, "en|nl|de",
+                  "also say the verdict in Dutch or German, under the English VERDICT line"),
     CLI_SENSOR_OPTS(struct verify_opts, sensors),
 };
 static const struct fg_opt_cmd verify_cmd = {
     "fairgate policy verify",
-    "FILE [--sig SIGFILE] [--config CONFIG]\n[--trust ROLE=PUBFILE]... [--require ROLE,ROLE]",
+    "FILE [--sig SIGFILE] [--config CONFIG]\n[--trust ROLE=PUBFILE]... [--require ROLE,ROLE] "
+    "[--lang en|nl|de]",
     "Lists who signed FILE, with which key, and whether each signature matches the\n"
     "file's exact bytes. With --config (or --trust/--require) it also says whether\n"
     "the gateway would put the policy into effect. Exit 0 only if it would.",
@@ -120,6 +124,36 @@ static const struct fg_opt_cmd verify_cmd = {
     FG_OPT_N(verify_table),
     1,
     1};
+
+static const char *role_words(fg_lang l, const char *role, char *k, size_t len)
+{
+    snprintf(k, len, "actor.%s", role);
+    const char *t = fg_tr(l, k);
+    return t == k ? role : t;
+}
+
+/* The verdict in the reader's words (the English VERDICT line stays as it is:
+ * scripts and the guide quote it). */
+static void verdict_words(fg_lang l, bool may, const char *reason)
+{
+    char k[96], k2[96], role[64] = "", buf[1024];
+    if (may)
+        fg_trf(buf, sizeof buf, l, "vd.may");
+    else if (!strncmp(reason, "the policy is not signed", 24))
+        fg_trf(buf, sizeof buf, l, "vd.unsigned");
+    else if (sscanf(reason, "the %63s signature does not match", role) == 1)
+        fg_trf(buf, sizeof buf, l, "vd.edited", role_words(l, role, k, sizeof k));
+    else if (sscanf(reason, "signed as %63s with a key", role) == 1)
+        fg_trf(buf, sizeof buf, l, "vd.wrong_key", role_words(l, role, k, sizeof k),
+               role_words(l, role, k2, sizeof k2));
+    else if (sscanf(reason, "not signed by the %63s", role) == 1)
+        fg_trf(buf, sizeof buf, l, "vd.missing", role_words(l, role, k, sizeof k));
+    else if (!strcmp(reason, "the policy has expired"))
+        fg_trf(buf, sizeof buf, l, "vd.expired");
+    else
+        fg_trf(buf, sizeof buf, l, "vd.other", reason);
+    printf("%s\n", buf);
+}
 
 /* The trusted keys and required roles: from the configuration, then --trust
  * and --require. Returns 0, or 2 after printing why. */
@@ -162,6 +196,9 @@ int policy_cli_verify(int argc, char **argv)
     if (prc != FG_OPT_OK)
         return fg_opt_exit(prc);
     const char *file = args[0], *sig = o.sig, *require = o.require;
+    fg_lang lang = FG_LANG_EN;
+    if (o.lang && !fg_lang_parse(o.lang, &lang))
+        return fg_opt_error(&verify_cmd, "--lang is en, nl or de");
     struct fg_config cfg;
     bool have_cfg = false;
     char why[1024];
@@ -226,10 +263,16 @@ int policy_cli_verify(int argc, char **argv)
                    ? cfg.policy_required_roles
                    : (require ? require : "employer,works-council"));
         rc = 0;
-    } else
-        printf("\nVERDICT: refused: %s\n", !res.ok ? res.reason
-                                           : !p    ? "the policy does not load"
-                                                   : "the policy has expired");
+        if (lang != FG_LANG_EN)
+            verdict_words(lang, true, "");
+    } else {
+        const char *reason = !res.ok ? res.reason
+                             : !p    ? "the policy does not load"
+                                     : "the policy has expired";
+        printf("\nVERDICT: refused: %s\n", reason);
+        if (lang != FG_LANG_EN)
+            verdict_words(lang, false, reason);
+    }
 out:
     policy_free(p);
     sensor_registry_free(reg);

@@ -96,7 +96,7 @@ const struct fg_msg fg_msgs_explain[] = {
     {"ex.fn.distinct_workers",
      {"the number of different workers, counted by their %s",
       "het aantal verschillende medewerkers, geteld via hun %s",
-      "die Anzahl verschiedener Personen, gezählt über ihren %s"}},
+      "die Anzahl verschiedener Personen, gezählt über das Feld %s"}},
     {"ex.fn.sum", {"the sum of %s", "de som van %s", "die Summe von %s"}},
     {"ex.fn.mean", {"the average of %s", "het gemiddelde van %s", "der Durchschnitt von %s"}},
     {"ex.fn.min", {"the lowest %s", "de laagste %s", "der niedrigste Wert von %s"}},
@@ -146,9 +146,10 @@ const struct fg_msg fg_msgs_explain[] = {
       "  De ontvanger wordt gevraagd de gegevens na %s te verwijderen, via de vervaltijd van het "
       "MQTT-bericht; fairgate kan dat bij de ontvanger niet afdwingen. Niet-verstuurde berichten "
       "worden na die tijd op de locatie verwijderd.\n",
-      "  Der Empfänger wird gebeten, die Daten nach %s zu löschen, über das Ablaufdatum der "
-      "MQTT-Nachricht; fairgate kann das beim Empfänger nicht durchsetzen. Nicht gesendete "
-      "Nachrichten werden nach dieser Zeit am Standort gelöscht.\n"}},
+      "  Der Empfänger wird über das Ablaufdatum der MQTT-Nachricht gebeten, die Daten zu "
+      "löschen, sobald die Frist (%s) abgelaufen ist; fairgate kann das beim Empfänger nicht "
+      "durchsetzen. Nicht gesendete Nachrichten werden nach dieser Frist am Standort "
+      "gelöscht.\n"}},
     {"ex.no_retention",
      {"  No retention is set: the receiver decides how long it keeps the data.\n",
       "  Er is geen bewaartermijn ingesteld: de ontvanger bepaalt hoe lang de gegevens bewaard "
@@ -179,7 +180,7 @@ const struct fg_msg fg_msgs_explain[] = {
     {"ex.diff_keep",
      {"- Pseudonym keys are now destroyed after %s (before: after %s).\n",
       "- Pseudoniemsleutels worden nu na %s vernietigd (eerder: na %s).\n",
-      "- Pseudonym-Schlüssel werden jetzt nach %s vernichtet (vorher: nach %s).\n"}},
+      "- Pseudonym-Schlüssel werden jetzt %s nach ihrem Zeitraum vernichtet (vorher: %s).\n"}},
     {"ex.diff_zones",
      {"- The map of zones changed.\n", "- De indeling in zones is gewijzigd.\n",
       "- Die Einteilung in Bereiche hat sich geändert.\n"}},
@@ -200,13 +201,13 @@ const struct fg_msg fg_msgs_explain[] = {
       "  - sie liest jetzt %s (vorher: %s).\n"}},
     {"ex.diff_when",
      {"  - it now sends only when %s (before: %s).\n",
-      "  - zij verstuurt nu alleen als %s (eerder: %s).\n",
-      "  - sie sendet jetzt nur, wenn %s (vorher: %s).\n"}},
+      "  - zij verstuurt nu alleen onder deze voorwaarde: %s (eerder: %s).\n",
+      "  - sie sendet jetzt nur unter dieser Bedingung: %s (vorher: %s).\n"}},
     {"ex.diff_always", {"always", "altijd", "immer"}},
     {"ex.diff_field",
      {"  - %s (%s) now leaves %s (before: %s).\n",
-      "  - %s (%s) gaat nu naar buiten %s (eerder: %s).\n",
-      "  - %s (%s) geht jetzt hinaus %s (vorher: %s).\n"}},
+      "  - %s (%s) gaat nu zo naar buiten: %s (eerder: %s).\n",
+      "  - %s (%s) geht jetzt so hinaus: %s (vorher: %s).\n"}},
     {"ex.diff_not_leave", {"not at all", "helemaal niet", "gar nicht"}},
     {"ex.diff_agg",
      {"  - grouping is now: %s (before: %s).\n", "  - samenvoegen is nu: %s (eerder: %s).\n",
@@ -217,7 +218,7 @@ const struct fg_msg fg_msgs_explain[] = {
     {"ex.diff_retention",
      {"  - the receiver is asked to delete after %s (before: %s).\n",
       "  - de ontvanger wordt gevraagd te verwijderen na %s (eerder: %s).\n",
-      "  - der Empfänger wird gebeten, nach %s zu löschen (vorher: %s).\n"}},
+      "  - der Empfänger wird gebeten, nach Ablauf der Frist zu löschen: %s (vorher: %s).\n"}},
     {"ex.unlimited", {"no limit", "geen grens", "keine Grenze"}},
     {"ex.per_message", {"every message", "elk bericht", "jede Nachricht"}},
     {"ex.agg_summary",
@@ -241,6 +242,82 @@ const struct fg_msg fg_msgs_explain[] = {
     {"ex.cond.or", {" or ", " of ", " oder "}},
     {"ex.cond.not", {"not (", "niet (", "nicht ("}},
     {"ex.cond.exists", {"%s is present", "%s aanwezig is", "%s vorhanden ist"}},
+    /* the privacy sentences of policy/policy_privacy.c */
+    {"pv.absent",
+     {"  A comparison with a field the message lacks is not met, also after \"not\"; then "
+      "nothing is sent.\n",
+      "  Een vergelijking met een veld dat in het bericht ontbreekt, klopt niet, ook niet na "
+      "\"niet\"; dan wordt niets verstuurd.\n",
+      "  Ein Vergleich mit einem Feld, das in der Nachricht fehlt, gilt als nicht erfüllt, auch "
+      "nach \"nicht\"; dann wird nichts gesendet.\n"}},
+    {"pv.exc_hdr",
+     {"  EXCEPTION, agreed and signed: %s. Reason: %s.\n",
+      "  UITZONDERING, afgesproken en ondertekend: %s. Reden: %s.\n",
+      "  AUSNAHME, vereinbart und unterschrieben: %s. Grund: %s.\n"}},
+    {"pv.exc.worker_id",
+     {"worker identifiers leave as they are",
+      "identificaties van medewerkers gaan onveranderd naar buiten",
+      "Personenkennungen gehen unverändert hinaus"}},
+    {"pv.exc.person",
+     {"a thing that stands for one person leaves with every message",
+      "iets dat voor één persoon staat, gaat met elk bericht mee",
+      "etwas, das für eine Person steht, geht mit jeder Nachricht hinaus"}},
+    {"pv.exc.small_group",
+     {"groups may be smaller than two workers", "groepen mogen kleiner zijn dan twee medewerkers",
+      "Gruppen dürfen kleiner als zwei Personen sein"}},
+    {"pv.person",
+     {"  %s stands for the person behind it (%s): the minimum group size counts the different "
+      "persons, not the %s values.\n",
+      "  %s staat voor de persoon erachter (%s): de minimale groepsgrootte telt de verschillende "
+      "personen, niet de waarden van %s.\n",
+      "  %s steht für die Person dahinter (%s): Die Mindestgruppe zählt die verschiedenen "
+      "Personen, nicht die Werte von %s.\n"}},
+    {"pv.zone_list",
+     {"  %s leaves only as one of %zu listed zone names; any other value leaves as "
+      "\"other\".\n",
+      "  %s gaat alleen naar buiten als een van %zu vastgelegde zonenamen; elke andere waarde gaat "
+      "naar buiten als \"other\".\n",
+      "  %s geht nur als einer von %zu festgelegten Bereichsnamen hinaus; jeder andere Wert geht "
+      "als \"other\" hinaus.\n"}},
+    {"pv.track",
+     {"  WARNING: this route sends about %.0f locations per person and day: that is a movement "
+      "track. Rotate pseudonyms more often, send coarser times, or coarser cells "
+      "(generalise(zone), a larger grid).\n",
+      "  WAARSCHUWING: deze route verstuurt ongeveer %.0f locaties per persoon per dag: dat is een "
+      "bewegingsspoor. Wissel pseudoniemen vaker, verstuur grovere tijden of grovere vakken "
+      "(generalise(zone), een groter raster).\n",
+      "  WARNUNG: Diese Route sendet etwa %.0f Standorte je Person und Tag: Das ist ein "
+      "Bewegungsprofil. Wechseln Sie Pseudonyme öfter, senden Sie gröbere Zeiten oder gröbere "
+      "Zellen (generalise(zone), ein größeres Raster).\n"}},
+    {"pv.small",
+     {"  WARNING: a group of %d workers is small; 5 or more is advised.\n",
+      "  WAARSCHUWING: een groep van %d medewerkers is klein; 5 of meer is het advies.\n",
+      "  WARNUNG: Eine Gruppe von %d Personen ist klein; 5 oder mehr werden empfohlen.\n"}},
+    {"pv.diff_new",
+     {"  - NEW EXCEPTION: %s. Reason: %s.\n", "  - NIEUWE UITZONDERING: %s. Reden: %s.\n",
+      "  - NEUE AUSNAHME: %s. Grund: %s.\n"}},
+    {"pv.diff_ends",
+     {"  - the exception ends: %s.\n", "  - de uitzondering vervalt: %s.\n",
+      "  - die Ausnahme entfällt: %s.\n"}},
+    {"pv.diff_reason",
+     {"  - exception (%s), the reason is now: %s (before: %s).\n",
+      "  - uitzondering (%s), reden is nu: %s (eerder: %s).\n",
+      "  - Ausnahme (%s), der Grund ist jetzt: %s (vorher: %s).\n"}},
+    /* one line per route in the audit report: how coarse */
+    {"cs.totals",
+     {"only totals, %s%s%s; groups of fewer than %d workers are withheld",
+      "alleen totalen, %s%s%s; groepen met minder dan %d medewerkers worden achtergehouden",
+      "nur Summen, %s%s%s; Gruppen mit weniger als %d Personen werden zurückgehalten"}},
+    {"cs.totals_any",
+     {"only totals, %s%s%s; groups of any size are sent",
+      "alleen totalen, %s%s%s; groepen van elke grootte worden verstuurd",
+      "nur Summen, %s%s%s; Gruppen jeder Größe werden gesendet"}},
+    {"cs.each",
+     {"every single message: %s", "elk afzonderlijk bericht: %s", "jede einzelne Nachricht: %s"}},
+    {"cs.nothing",
+     {"every single message, with nothing in it but that it happened%s",
+      "elk afzonderlijk bericht, met alleen het feit dat het gebeurde%s",
+      "jede einzelne Nachricht, nur mit der Tatsache, dass es geschah%s"}},
     /* common field names, so that "per machine and shift" reads "per machine en dienst" */
     {"field.shift", {"shift", "dienst", "Schicht"}},
     {"field.machine", {"machine", "machine", "Maschine"}},
@@ -254,5 +331,8 @@ const struct fg_msg fg_msgs_explain[] = {
     {"field.operator", {"operator", "bediener", "Bediener"}},
     {"field.vehicle", {"vehicle", "voertuig", "Fahrzeug"}},
     {"field.truck", {"truck", "heftruck", "Stapler"}},
+    {"field.team", {"team", "team", "Team"}},
+    {"field.gate", {"gate", "poort", "Tor"}},
+    {"field.area", {"area", "gebied", "Gebiet"}},
     {0, {0, 0, 0}},
 };

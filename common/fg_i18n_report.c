@@ -109,17 +109,21 @@ const struct fg_msg fg_msgs_report[] = {
      {"What kind of data, and how coarse:", "Welke soort gegevens, en hoe grof:",
       "Welche Art von Daten, und wie grob:"}},
     {"rp.brief.none", {"none.", "geen.", "keine."}},
-    {"rp.brief.route_cats", {"route %s: %s", "route %s: %s", "Route %s: %s"}},
+    {"rp.brief.route_cats", {"route %s: %s.", "route %s: %s.", "Route %s: %s."}},
+    {"rp.brief.route_how", {"route %s: %s; %s.", "route %s: %s; %s.", "Route %s: %s; %s."}},
     {"rp.brief.coarse.how",
      {"How precise each kind is (a pseudonym instead of a name, a zone instead of a position, "
       "totals instead of single records) is written in the signed policy: read it with "
-      "\"fairgate policy explain\" in your language.",
+      "\"fairgate policy explain\" in your language, or make this report with --config and it "
+      "shows here.",
       "Hoe precies elke soort is (een pseudoniem in plaats van een naam, een zone in plaats van "
       "een positie, totalen in plaats van losse berichten) staat in het ondertekende beleid: "
-      "lees het met \"fairgate policy explain\" in uw taal.",
+      "lees het met \"fairgate policy explain\" in uw taal, of maak dit rapport met --config, "
+      "dan staat het hier.",
       "Wie genau jede Art ist (ein Pseudonym statt eines Namens, ein Bereich statt einer "
       "Position, Summen statt einzelner Datensätze), steht in der unterschriebenen Richtlinie: "
-      "lesen Sie sie mit \"fairgate policy explain\" in Ihrer Sprache."}},
+      "lesen Sie sie mit \"fairgate policy explain\" in Ihrer Sprache, oder erstellen Sie den "
+      "Bericht mit --config, dann steht es hier."}},
     {"rp.brief.looked",
      {"Who looked at whom, and why:", "Wie keek naar wie, en waarom:",
       "Wer hat wen angesehen, und warum:"}},
@@ -149,6 +153,17 @@ const struct fg_msg fg_msgs_report[] = {
      {"nothing: every policy in force was signed by the works council.",
       "niets: elk beleid dat van kracht was, was ondertekend door de ondernemingsraad.",
       "nichts: Jede geltende Richtlinie war vom Betriebsrat unterschrieben."}},
+    {"rp.brief.weak.inforce",
+     {"in force at the last start:", "van kracht bij de laatste start:",
+      "beim letzten Start in Kraft:"}},
+    {"rp.brief.weak.since", {"(seen %s)", "(gezien %s)", "(gesehen %s)"}},
+    {"rp.brief.weak.none_trust",
+     {"nothing: at the last start every trusted key, required role and TLS check was as "
+      "accepted.",
+      "niets: bij de laatste start waren alle vertrouwde sleutels, verplichte rollen en "
+      "TLS-controles zoals aanvaard.",
+      "nichts: Beim letzten Start waren alle vertrauten Schlüssel, Pflichtrollen und "
+      "TLS-Prüfungen wie übernommen."}},
     {"rp.brief.gaps",
      {"Interruptions and things to ask about:", "Onderbrekingen en punten om naar te vragen:",
       "Unterbrechungen und Punkte zum Nachfragen:"}},

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "common/fg_util.h"
 
 static const char *const roles[] = {"employer", "works-council", "gateway"};
@@ -21,14 +22,11 @@ int keys_role_valid(const char *role)
     return 0;
 }
 
+/* One fingerprint for one key everywhere (keys, policy verify, config check, the
+ * audit log and its report): the audit log's format, which logs already carry. */
 void keys_fingerprint(const unsigned char pk[32], char *out, size_t out_len)
 {
-    unsigned char h[12];
-    crypto_generichash(h, sizeof h, pk, 32, (const unsigned char *)"fairgate-fp", 11);
-    char hex[25];
-    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-    snprintf(out, out_len, "%.4s-%.4s-%.4s-%.4s-%.4s-%.4s", hex, hex + 4, hex + 8, hex + 12,
-             hex + 16, hex + 20);
+    audit_fingerprint(pk, out, out_len);
 }
 
 fg_err keys_generate(const char *role, const char *out_prefix, unsigned char pk[32], char *why,
@@ -47,6 +45,8 @@ fg_err keys_generate(const char *role, const char *out_prefix, unsigned char pk[
     if (!sk)
         return FG_ERR_NOMEM;
     crypto_sign_keypair(pk, sk);
+    unsigned char cert[64];
+    keys_certify(sk, role, cert);
     /* secret: "fairgate-ed25519-secret ROLE HEX\n", written with O_EXCL at 0600 */
     char *line = sodium_malloc(2 * crypto_sign_SECRETKEYBYTES + 128);
     char hex[2 * crypto_sign_SECRETKEYBYTES + 1];
@@ -71,14 +71,50 @@ fg_err keys_generate(const char *role, const char *out_prefix, unsigned char pk[
     sodium_free(line);
     if (e)
         return e;
-    char pub[256], pkhex[65];
+    return keys_write_public(ppath, role, pk, cert, why, why_len);
+}
+
+fg_err keys_write_public(const char *path, const char *role, const unsigned char pk[32],
+                         const unsigned char cert[64], char *why, size_t why_len)
+{
+    char pub[512], pkhex[65], certhex[129];
     sodium_bin2hex(pkhex, sizeof pkhex, pk, 32);
-    n = snprintf(pub, sizeof pub, "fairgate-ed25519 %s %s\n", role, pkhex);
-    if (fg_write_file_atomic(ppath, pub, (size_t)n, 0644) != FG_OK) {
-        snprintf(why, why_len, "%s: %s", ppath, strerror(errno));
+    sodium_bin2hex(certhex, sizeof certhex, cert, 64);
+    int n = snprintf(pub, sizeof pub, "fairgate-ed25519 %s %s %s\n", role, pkhex, certhex);
+    if (fg_write_file_atomic(path, pub, (size_t)n, 0644) != FG_OK) {
+        snprintf(why, why_len, "%s: %s", path, strerror(errno));
         return FG_ERR_IO;
     }
     return FG_OK;
+}
+
+/* The role certificate: the key's own signature over its role and itself. */
+static size_t cert_message(const char *role, const unsigned char pk[32], char *out, size_t len)
+{
+    char pkhex[65];
+    sodium_bin2hex(pkhex, sizeof pkhex, pk, 32);
+    int n = snprintf(out, len, "fairgate-role-certificate-v1\n%s\n%s", role, pkhex);
+    return n > 0 && (size_t)n < len ? (size_t)n : 0;
+}
+
+void keys_certify(const unsigned char *sk, const char *role, unsigned char cert[64])
+{
+    unsigned char pk[32];
+    char msg[256];
+    crypto_sign_ed25519_sk_to_pk(pk, sk);
+    size_t ml = cert_message(role, pk, msg, sizeof msg);
+    crypto_sign_detached(cert, NULL, (unsigned char *)msg, ml, sk);
+}
+
+const char *keys_certified_role(const unsigned char pk[32], const unsigned char cert[64])
+{
+    char msg[256];
+    for (size_t i = 0; i < sizeof roles / sizeof *roles; i++) {
+        size_t ml = cert_message(roles[i], pk, msg, sizeof msg);
+        if (ml && crypto_sign_verify_detached(cert, (unsigned char *)msg, ml, pk) == 0)
+            return roles[i];
+    }
+    return NULL;
 }
 
 /* "MAGIC ROLE HEX" -> role, bytes */
@@ -140,9 +176,21 @@ fg_err keys_load_public(const char *path, unsigned char pk[32], char *role, size
         snprintf(why, why_len, "%s: cannot read public key", path);
         return FG_ERR_NOT_FOUND;
     }
-    fg_err e = parse(text, "fairgate-ed25519", pk, 32, role, role_len);
+    char written[KEYS_ROLE_MAX + 1];
+    fg_err e = parse(text, "fairgate-ed25519", pk, 32, written, sizeof written);
+    /* The role is what the key certified about itself, never the word in the file. */
+    char m[40], r[KEYS_ROLE_MAX + 1], hex[80], certhex[160];
+    unsigned char cert[64];
+    size_t got = 0;
+    const char *certified = NULL;
+    if (!e && sscanf(text, "%39s %32s %79s %159s", m, r, hex, certhex) == 4 &&
+        sodium_hex2bin(cert, sizeof cert, certhex, strlen(certhex), NULL, &got, NULL) == 0 &&
+        got == sizeof cert)
+        certified = keys_certified_role(pk, cert);
     free(text);
     if (e)
         snprintf(why, why_len, "%s is not a fairgate public key", path);
+    else
+        snprintf(role, role_len, "%s", certified ? certified : "?");
     return e;
 }

@@ -165,6 +165,29 @@ fg_err policysig_setup_trust(struct policysig_setup *s, const char *role, const 
                                 why_len);
     if (e)
         return e;
+    /* A trust slot holds a key of its own role (certified by the key itself, not a
+     * word in the file), and one key never fills two slots. */
+    if (strcmp(file_role, role) != 0) {
+        if (!strcmp(file_role, "?"))
+            snprintf(why, why_len,
+                     "%s (trust.%s) carries no valid role certificate: it is not certified as "
+                     "a %s key (make keys with `fairgate keys init --role %s`)",
+                     pub_file, !strcmp(role, "works-council") ? "works_council" : role, role, role);
+        else
+            snprintf(why, why_len,
+                     "%s (trust.%s) is certified as a key of the %s, not of the %s: refused",
+                     pub_file, !strcmp(role, "works-council") ? "works_council" : role, file_role,
+                     role);
+        return FG_ERR_DENIED;
+    }
+    for (size_t i = 0; i < s->ntrust; i++)
+        if (sodium_memcmp(s->trust[i].pk, s->trust[s->ntrust].pk, 32) == 0) {
+            snprintf(why, why_len,
+                     "%s is the same key as the one trusted for the %s: one key cannot sign "
+                     "for two roles",
+                     pub_file, s->trust[i].role);
+            return FG_ERR_DENIED;
+        }
     snprintf(s->trust_roles[s->ntrust], sizeof s->trust_roles[0], "%s", role);
     s->trust[s->ntrust].role = s->trust_roles[s->ntrust];
     s->ntrust++;

@@ -519,3 +519,11 @@ fg_err reident_subject(const char *dir, const unsigned char *wc_sk, const char *
         return e;
     return s.failed && !s.opened ? FG_ERR_CRYPTO : FG_OK;
 }
+
+void reident_destroy_epoch_offline(const char *dir, int64_t epoch)
+{
+    char path[4096];
+    epoch_path(dir, epoch, path, sizeof path);
+    if (unlink(path) == 0)
+        fg_info("reident", "deleted the re-identification table of epoch %lld", (long long)epoch);
+}

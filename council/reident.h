@@ -38,6 +38,8 @@ void reident_get_stats(struct reident *r, struct reident_stats *st);
 void reident_destroy_epoch(struct reident *r, int64_t epoch);
 /* Flushes what it can, wipes the rest. */
 void reident_close(struct reident *r);
+/* The same without a running gateway (its key's deadline passed while it was stopped). */
+void reident_destroy_epoch_offline(const char *dir, int64_t epoch);
 
 /* Offline, with the works council's secret key (64-byte Ed25519). */
 struct reident_hit {

@@ -24,6 +24,7 @@
 #include "common/fg_util.h"
 #include "council/keys.h"
 #include "council/reident.h"
+#include "council/trust.h"
 #include "gateway/gateway_internal.h"
 #include "gateway/setup.h"
 #include "outbox/outbox.h"
@@ -202,6 +203,8 @@ static fg_err start(struct gateway *gw)
     }
     if (load_gateway_id(gw) || gw_load_sensors(gw) || gw_open_audit(gw))
         return FG_ERR_IO;
+    /* Trust and every weakening of it, audited at every start (docs/audit.md). */
+    council_trust_audit(gw->audit, cfg, false);
     struct policy *p = gw_load_policy(gw, false);
     if (open_keys(gw, p) != FG_OK) {
         policy_free(p);
@@ -270,10 +273,20 @@ static void main_loop(struct gateway *gw)
         int64_t mono = fg_monotonic_ms();
         if (gw_reload || gw_policy_files_changed(gw, mono)) {
             gw_reload = 0;
+            council_trust_audit(gw->audit, gw->cfg, true); /* and at every reload */
             struct policy *p = gw_load_policy(gw, true);
-            if (p)
+            if (p) {
+                /* Key lifetimes follow the active signed policy: a shorter
+                 * keep_keys applies at once. */
+                pseudonym_keyring_configure(gw->keys, policy_rotate_ms(p), policy_keep_keys_ms(p),
+                                            fg_now_ms());
                 gw_install_policy(gw, p, true);
+            }
         }
+        /* Keys are destroyed at their exact deadline, not at the next rotation. */
+        if (fg_now_ms() >= pseudonym_keyring_next_deadline(gw->keys) &&
+            pseudonym_keyring_tick(gw->keys, fg_now_ms()) != FG_OK)
+            fg_error("pseudonym", "cannot rotate pseudonym keys");
         gw_poison_housekeeping(gw, mono); /* before a reconnect resends poison */
         gw_manage_upstream(gw, mono);
         gw_manage_local(gw, mono);

@@ -129,6 +129,17 @@ void gw_on_key_event(void *ctx, const char *action, int64_t epoch)
     gw_audit_event(gw, action, o);
 }
 
+/* The council's report reads how coarse each route is from the policy in force. */
+struct report_tick {
+    struct gateway *gw;
+    int64_t mono;
+};
+static void report_tick_with(void *ctx, const struct policy *p)
+{
+    struct report_tick *rt = ctx;
+    audit_reporter_tick(rt->gw->reporter, rt->gw->audit, p, rt->mono, gw_report);
+}
+
 /* Events raised by Paho callbacks are written here, on the main thread, so no
  * callback ever waits for the disk. */
 void gw_housekeeping(struct gateway *gw, int64_t mono, bool final)
@@ -175,7 +186,8 @@ void gw_housekeeping(struct gateway *gw, int64_t mono, bool final)
             fg_error("audit", "cannot hand the audit log over to a new signing key");
     }
     audit_inbox_ingest(gw->audit, gw->audit_dir);
-    audit_reporter_tick(gw->reporter, gw->audit, mono, gw_report);
+    struct report_tick rt = {gw, mono};
+    pipeline_with_policy(gw->pipe, report_tick_with, &rt); /* under the policy's read lock */
     gw_report = 0;
     audit_tick(gw->audit, mono);
     /* Sightings queued by the input path: sealed and written here. */

@@ -4,6 +4,7 @@
  * input (it does when gw_on_message returns, whatever it returns). */
 #include <errno.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -227,6 +228,13 @@ int gw_on_message(void *context, char *topic, int topic_len, MQTTAsync_message *
         else
             gw_pump_from_callback(gw);
     }
+    /* Raw telemetry lives only in memory and only this long: Paho's buffers are
+     * wiped before they go back to the allocator (no raw values in freed heap,
+     * and so none in a core dump or swap). */
+    if (m->payload && m->payloadlen > 0)
+        sodium_memzero(m->payload, (size_t)m->payloadlen);
+    if (topic)
+        sodium_memzero(topic, strlen(topic));
     MQTTAsync_freeMessage(&m);
     MQTTAsync_free(topic);
     return 1; /* Paho acknowledges whatever we return (design.md section 12) */

@@ -246,6 +246,10 @@ size_t metrics_render(const struct metrics_snapshot *s, char *buf, size_t len)
     put(&w, "fairgate_publish_latency_seconds_sum %.6f\n", (double)s->latency.sum_us / 1e6);
     put(&w, "fairgate_publish_latency_seconds_count %llu\n", (unsigned long long)cum);
 
+    scalar(&w, "trust_weakenings", "gauge",
+           "Weakenings of co-determination in force (changed trust key, fewer required roles, "
+           "lab mode); each is in the audit log. 0 is the only good value.",
+           s->trust_weakenings);
     scalar(&w, "policy_loaded", "gauge",
            "1 while a policy is in force; without one nothing leaves.", s->policy_loaded);
     if (s->policy_loaded) {
@@ -322,6 +326,8 @@ size_t metrics_render_status_json(const struct metrics_snapshot *s, char *buf, s
     put_iso_time(&w, s->now_ms);
     put(&w, ",\"started\":");
     put_iso_time(&w, s->started_ms);
+    put(&w, ",\"trust_weakenings\":%u,\"weakened\":", (unsigned)s->trust_weakenings);
+    put_json_string(&w, s->trust_weakening_kinds);
     put(&w, ",\"policy\":");
     if (s->policy_loaded) {
         put(&w, "{\"name\":");

@@ -99,6 +99,10 @@ struct metrics_snapshot {
     int policy_version;
     int64_t policy_valid_until_s; /* unix seconds; 0: no end date */
     bool policy_expired;
+
+    /* issue 14: weakenings of co-determination in force (council/trust.h) */
+    uint32_t trust_weakenings;
+    char trust_weakening_kinds[256]; /* comma-separated kinds */
 };
 
 /* Fills s (already zeroed). THREAD SAFETY: called on the HTTP server's thread

@@ -9,6 +9,7 @@
 #include "common/fg_log.h"
 #include "common/fg_util.h"
 #include "council/policy_sig.h"
+#include "council/trust.h"
 #include "gateway/gateway.h"
 
 /* Co-determination: every required role must have signed these exact bytes
@@ -83,10 +84,13 @@ fg_err policy_admit(const struct fg_config *cfg, const struct sensor_registry *r
     if (!e)
         e = policy_load_string(cfg->policy_file, text, tlen, reg, cfg->site, &p, a->why,
                                sizeof a->why);
-    if (!e && policy_names_health(p) && cJSON_GetArraySize(signers) == 0) {
-        /* Health data may only leave under a policy both sides signed. */
-        snprintf(a->why, sizeof a->why,
-                 "the policy lets health data leave the site but is not signed");
+    if (!e && policy_needs_signatures(p) && cJSON_GetArraySize(signers) == 0) {
+        /* Health data and exceptions only under a policy both sides signed. */
+        snprintf(a->why, sizeof a->why, "%s",
+                 policy_names_health(p)
+                     ? "the policy lets health data leave the site but is not signed"
+                     : "the policy declares exceptions (worker ids kept, persons behind things, "
+                       "small groups) but is not signed");
         policy_free(p);
         p = NULL;
         e = FG_ERR_DENIED;
@@ -121,6 +125,20 @@ fg_err policy_admit(const struct fg_config *cfg, const struct sensor_registry *r
         policy_free(p);
         return FG_ERR_EXPIRED;
     }
+    /* Versions only go up: a lower one, or the same with other content, is refused
+     * (going back means a new version signed by all roles). */
+    int highest = 0;
+    if (council_policy_version_gate(cfg, policy_name(p), policy_version(p), digest, &highest,
+                                    a->why, sizeof a->why) != FG_OK) {
+        cJSON_Delete(a->event);
+        a->event = NULL;
+        cJSON_Delete(signers);
+        policy_free(p);
+        refuse(a, cfg->policy_file, digest, previous_stays, FG_ERR_DENIED);
+        cJSON_AddNumberToObject(a->event, "highest_version", highest);
+        return FG_ERR_DENIED;
+    }
+    cJSON_AddNumberToObject(a->event, "highest_version", highest);
     cJSON_AddStringToObject(a->event, "file", cfg->policy_file);
     cJSON_AddItemToObject(a->event, "signers", signers);
     a->policy = p;

@@ -14,6 +14,7 @@
 #include "council/keys.h"
 #include "council/policy_sig.h"
 #include "council/reident.h"
+#include "council/trust.h"
 
 fg_err setup_load_sensors(const struct fg_config *cfg, struct sensor_registry **out, char *why,
                           size_t why_len)
@@ -133,6 +134,10 @@ fg_err setup_open_reident(const struct fg_config *cfg, struct reident **out, cha
     char role[KEYS_ROLE_MAX + 1], rdir[4200];
     snprintf(rdir, sizeof rdir, "%s/reident", cfg->state_dir);
     fg_err e = keys_load_public(cfg->trust_works_council, wc, role, sizeof role, why, why_len);
+    /* Sealed only to a key that certified itself as the works council's. */
+    if (!e)
+        e = council_trust_require_role(cfg->trust_works_council, role, "works-council", why,
+                                       why_len);
     if (!e)
         e = reident_open(rdir, wc, out, why, why_len);
     return e;

@@ -7,6 +7,7 @@
 
 #include "common/fg_log.h"
 #include "common/fg_util.h"
+#include "council/trust.h"
 #include "gateway/gateway_internal.h"
 #include "outbox/outbox.h"
 
@@ -113,6 +114,8 @@ void gw_fill_metrics(void *ctx, struct metrics_snapshot *s)
     s->upstream.losses = atomic_load(&gw->c.upstream_losses);
     s->upstream.cert_days_left = cert_days_now(gw, 1, now);
     metrics_histogram_read(&gw->latency, &s->latency);
+    s->trust_weakenings = (uint32_t)council_trust_weakenings(s->trust_weakening_kinds,
+                                                             sizeof s->trust_weakening_kinds);
     pipeline_with_policy(gw->pipe, fill_policy, s);
 }
 

@@ -32,6 +32,7 @@
 
 #include "common/fg_log.h"
 #include "common/fg_util.h"
+#include "council/trust.h"
 #include "gateway/setup.h"
 #include "plugin/plugin.h"
 
@@ -299,6 +300,7 @@ static fg_err open_state(struct fgp *g)
         fg_error("audit", "cannot open the audit log: %s", why);
         return FG_ERR_IO; /* no audit log, no forwarding */
     }
+    council_trust_audit(g->audit, &g->cfg, false); /* trust and weakenings, at every start */
     struct policy *p = fgp_admit_policy(g, false, false);
     snprintf(keydir, sizeof keydir, "%s/keys", g->cfg.state_dir);
     int64_t rotate = p ? policy_rotate_ms(p) : 86400000LL;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "council/trust.h"
 #include "audit/inbox.h"
 #include "common/fg_log.h"
 #include "common/fg_util.h"
@@ -34,6 +35,8 @@ struct policy *fgp_admit_policy(struct fgp *g, bool reload, bool previous)
     struct policy_admission ad;
     const char *stays = previous ? "the previous policy stays in force"
                                  : "raw topics are refused until a valid policy arrives";
+    if (reload)
+        council_trust_audit(g->audit, &g->cfg, true); /* trust and weakenings, at every reload */
     if (policy_admit(&g->cfg, g->sensors, previous, &ad) != FG_OK) {
         fg_error("policy", "policy refused: %s; %s", ad.why, stays);
         fgp_audit_event(g, ad.action, ad.event);
@@ -134,6 +137,9 @@ static void watch_policy(struct fgp *g, bool forced)
                              : "policy or signature file changed: checking it");
     /* previous: what the broker thread runs now or will install next */
     struct policy *p = fgp_admit_policy(g, true, true);
+    if (p) /* key lifetimes follow the policy: a shorter keep_keys applies at once */
+        pseudonym_keyring_configure(g->keys, policy_rotate_ms(p), policy_keep_keys_ms(p),
+                                    fg_now_ms());
     if (p)
         policy_free(atomic_exchange(&g->pending, p)); /* a newer one replaces one not yet taken */
 }
@@ -162,13 +168,10 @@ static void housekeeping_once(struct fgp *g, struct hk_clock *c, bool final)
         watch_policy(g, forced);
     }
     if (!final) {
-        /* The next epoch's key is made ahead of its start (the keyring is
-         * locked while a key file is written and the rotation audited): the
-         * broker's thread must never find the current epoch without a key,
-         * or it would refuse inputs until this thread came round. */
-        int64_t lead = g->rotate_ms / 2 < 1500 ? g->rotate_ms / 2 : 1500;
-        if (pseudonym_keyring_tick(g->keys, now) != FG_OK ||
-            pseudonym_keyring_tick(g->keys, now + lead) != FG_OK)
+        /* tick makes the current and the next epoch's key (the broker's thread
+         * never finds the current epoch without one) and destroys each key at
+         * its deadline, not earlier. */
+        if (pseudonym_keyring_tick(g->keys, now) != FG_OK)
             fg_log_ratelimited("pseudonym-rotate", FG_LOG_ERROR, "pseudonym",
                                "cannot rotate pseudonym keys");
     }

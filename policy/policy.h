@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 #include "common/fg_error.h"
 #include "policy/pseudonym.h"
 #include "sensors/sensor.h"
@@ -68,6 +70,10 @@ FG_MUST_CHECK fg_err policy_tick(struct policy *p, int64_t now_ms, bool flush, p
 /* True if some route lets a health-category field leave (only by naming it).
  * Such a policy must be signed before it may run (issue 6). */
 bool policy_names_health(const struct policy *p);
+/* True if the policy may only run when signed: it names health data or
+ * declares an exception (a worker id kept, a thing that stands for a person
+ * sent per record, groups below two workers). */
+bool policy_needs_signatures(const struct policy *p);
 
 /* Counters of one route since load: what left, what was held back and why. */
 struct policy_route_stats {
@@ -82,6 +88,7 @@ struct policy_route_stats {
     uint64_t totals_published;
     uint64_t totals_suppressed;
     uint64_t overflow_records; /* records in the overflow group (at max_groups) */
+    uint64_t zones_other;      /* zone values not in the site's list, sent as `other` */
 };
 size_t policy_route_count(const struct policy *p);
 void policy_route_stats(const struct policy *p, size_t i, struct policy_route_stats *out);
@@ -91,6 +98,10 @@ size_t policy_agg_memory(const struct policy *p);
 /* Warnings a policy that loads may still deserve (health data leaving, an
  * aggregate over workers without min_group, ...). Returns how many. */
 typedef void (*policy_warn_fn)(void *ctx, const char *msg);
+/* For the works council's report: {"en": {route: "how coarse"}, "nl": ..., "de": ...},
+ * one line per route in each language. Caller frees with cJSON_Delete. */
+cJSON *policy_coarseness(const struct policy *p);
+
 size_t policy_check_warnings(const struct policy *p, policy_warn_fn fn, void *ctx);
 
 /* Plain sentences per route, lang "en" or "nl" (FG_ERR_CONFIG otherwise). */

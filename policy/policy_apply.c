@@ -77,6 +77,8 @@ static fg_err transform(const struct policy *p, const struct policy_route *r,
         o->kind = OV_STR;
         o->s = v->v.str.s;
         o->len = v->v.str.len;
+        if (src->zone_check[idx]) /* a zone text leaves as a listed name or `other` */
+            policy_zone_value(p, r, f, &o->s, &o->len);
         break;
     case SENSOR_INTEGER:
         o->kind = OV_INT;

@@ -400,7 +400,7 @@ static void app(char *buf, size_t len, size_t *at, const char *s)
     buf[*at] = '\0';
 }
 
-static void describe(const struct policy_route *r, int n, bool nl, char *buf, size_t len,
+static void describe(const struct policy_route *r, int n, fg_lang l, char *buf, size_t len,
                      size_t *at, int parent)
 {
     const struct policy_cond *c = &r->cond[n];
@@ -412,35 +412,32 @@ static void describe(const struct policy_route *r, int n, bool nl, char *buf, si
         bool paren = parent == POLICY_COND_AND && c->kind == POLICY_COND_OR;
         if (paren)
             app(buf, len, at, "(");
-        describe(r, c->a, nl, buf, len, at, (int)c->kind);
-        app(buf, len, at,
-            c->kind == POLICY_COND_AND ? (nl ? " en " : " and ") : (nl ? " of " : " or "));
-        describe(r, c->b, nl, buf, len, at, (int)c->kind);
+        describe(r, c->a, l, buf, len, at, (int)c->kind);
+        app(buf, len, at, fg_tr(l, c->kind == POLICY_COND_AND ? "ex.cond.and" : "ex.cond.or"));
+        describe(r, c->b, l, buf, len, at, (int)c->kind);
         if (paren)
             app(buf, len, at, ")");
         return;
     }
     case POLICY_COND_NOT:
-        app(buf, len, at, nl ? "niet (" : "not (");
-        describe(r, c->a, nl, buf, len, at, -1);
+        app(buf, len, at, fg_tr(l, "ex.cond.not"));
+        describe(r, c->a, l, buf, len, at, -1);
         app(buf, len, at, ")");
         return;
     case POLICY_COND_EXISTS:
-        snprintf(tmp, sizeof tmp, nl ? "%s aanwezig is" : "%s is present", c->field);
+        fg_trf(tmp, sizeof tmp, l, "ex.cond.exists", c->field);
         app(buf, len, at, tmp);
         return;
     case POLICY_COND_CMP:
         break;
     }
-    static const char *const en_ops[] = {"is",         "is not",   "is below",
-                                         "is at most", "is above", "is at least"};
-    static const char *const nl_ops[] = {"is",           "is niet",      "is lager dan",
-                                         "is hoogstens", "is hoger dan", "is minstens"};
-    const char *op = (nl ? nl_ops : en_ops)[c->op];
+    static const char *const ops[] = {"ex.op.eq", "ex.op.ne", "ex.op.lt",
+                                      "ex.op.le", "ex.op.gt", "ex.op.ge"};
+    const char *op = fg_tr(l, ops[c->op]);
     switch (c->lit) {
     case POLICY_LIT_BOOL:
         snprintf(tmp, sizeof tmp, "%s %s %s", c->field, op,
-                 c->b_val ? (nl ? "waar" : "true") : (nl ? "onwaar" : "false"));
+                 fg_tr(l, c->b_val ? "ex.true" : "ex.false"));
         break;
     case POLICY_LIT_STR:
         snprintf(tmp, sizeof tmp, "%s %s '%s'", c->field, op, c->str);
@@ -461,6 +458,10 @@ void policy_cond_describe(const struct policy_route *r, int node, const char *la
     size_t at = 0;
     if (len)
         buf[0] = '\0';
-    if (node >= 0)
-        describe(r, node, lang && !strcmp(lang, "nl"), buf, len, &at, -1);
+    if (node >= 0) {
+        fg_lang l = FG_LANG_EN;
+        if (lang && !fg_lang_parse(lang, &l))
+            l = FG_LANG_EN;
+        describe(r, node, l, buf, len, &at, -1);
+    }
 }

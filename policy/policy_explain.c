@@ -1,8 +1,8 @@
 /* `fairgate policy explain` and `policy diff`: a policy in plain sentences, in
- * English and Dutch, that a works council member can check line by line
- * against what was agreed. One table of phrases per language; the sentence
- * structure is the same in both so the two texts can be compared side by side.
- * Also the warnings of `policy check`. */
+ * English, Dutch and German, that a works council member can check line by
+ * line against what was agreed. The texts live in the message catalogue; the
+ * sentence structure is the same in every language so the texts can be laid
+ * side by side. Also the warnings of `policy check` (for the operator, English). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,225 +12,9 @@
 #include "common/fg_util.h"
 #include "policy/policy_internal.h"
 
-struct lang {
-    const char *cat[SENSOR_CAT__COUNT];
-    const char *policy_hdr;  /* name, version */
-    const char *valid_until; /* date */
-    const char *no_end;
-    const char *pseudo; /* rotate, keep */
-    const char *fail_closed;
-    const char *health_warn; /* route, fields */
-    const char *route_hdr;   /* name */
-    const char *purpose;     /* purpose */
-    const char *reads;       /* types */
-    const char *only_when;   /* condition */
-    const char *each_message;
-    const char *each_message_when;
-    const char *nothing_leaves;
-    const char *keep, *pseudonymise;   /* pseudonymise: rotate */
-    const char *round_num;             /* step */
-    const char *round_time;            /* duration */
-    const char *zone;                  /* partner */
-    const char *grid;                  /* metres */
-    const char *agg_hdr;               /* window, by-text */
-    const char *agg_hdr_all;           /* window */
-    const char *per;                   /* by list */
-    const char *fn[POLICY_AGG__COUNT]; /* field */
-    const char *count_all;
-    const char *min_group; /* n */
-    const char *no_min_group;
-    const char *totals;
-    const char *by_coarse; /* field, how */
-    const char *never;     /* list */
-    const char *to;        /* topic */
-    const char *retention; /* duration */
-    const char *no_retention;
-    const char *and_;
-    const char *units[4][2]; /* minute, hour, day, second: singular, plural */
-    /* diff */
-    const char *diff_hdr; /* old name, old version, new name, new version */
-    const char *diff_none;
-    const char *diff_valid;  /* old, new */
-    const char *diff_rotate; /* old, new */
-    const char *diff_keep;   /* old, new */
-    const char *diff_zones;
-    const char *diff_removed; /* route */
-    const char *diff_added;   /* route */
-    const char *diff_changed; /* route */
-    const char *diff_purpose; /* old, new */
-    const char *diff_from;    /* old, new */
-    const char *diff_when;    /* old, new */
-    const char *diff_always;
-    const char *diff_field; /* field, category, new, old */
-    const char *diff_not_leave;
-    const char *diff_agg;       /* old, new */
-    const char *diff_to;        /* old, new */
-    const char *diff_retention; /* old, new */
-    const char *unlimited;
-    const char *per_message;
-};
-
-static const struct lang EN = {
-    .cat = {"worker identifier", "device identifier", "location", "zone", "time", "health",
-            "performance", "behaviour", "safety event", "environment", "machine", "device status"},
-    .policy_hdr = "Policy \"%s\", version %d.\n",
-    .valid_until = "Valid until %s. After that the gateway forwards nothing under this policy.\n",
-    .no_end = "This policy has no end date.\n",
-    .pseudo = "Pseudonyms change every %s. Their keys are destroyed %s after that; from then on "
-              "nobody, the employer included, can link a pseudonym to a worker.\n",
-    .fail_closed = "Everything this policy does not name stays on the site.\n",
-    .health_warn = "  WARNING: health data leaves through this route (%s).\n",
-    .route_hdr = "Route \"%s\"\n",
-    .purpose = "  Purpose: %s.\n",
-    .reads = "  Reads: %s.\n",
-    .only_when = "  Only when: %s.\n",
-    .each_message = "  With every message, these leave:\n",
-    .each_message_when = "  With every message that matches, these leave:\n",
-    .nothing_leaves = "  Nothing leaves with the message except that it happened.\n",
-    .keep = "as measured",
-    .pseudonymise = "as a pseudonym that changes every %s and differs per route",
-    .round_num = "rounded to steps of %s",
-    .round_time = "rounded down to %s",
-    .zone = "only as the name of the zone the point lies in (together with %s)",
-    .grid = "only as the centre of a grid cell of %s m",
-    .agg_hdr = "  Only totals leave, no single record: every %s, %s:\n",
-    .agg_hdr_all = "  Only totals leave, no single record: every %s, for all records together:\n",
-    .per = "per %s",
-    .fn = {"the number of messages with %s", "the number of different values of %s",
-           "the sum of %s", "the average of %s", "the lowest %s", "the highest %s",
-           "the median of %s", "the value of %s that 90%% of messages stay below",
-           "the value of %s that 99%% of messages stay below"},
-    .count_all = "the number of messages",
-    .min_group = "  A group with fewer than %d different workers is not sent.\n",
-    .no_min_group = "  Groups are sent whatever their size.\n",
-    .totals = "  The total over all groups is sent too; when the total and the other groups "
-              "would reveal a group that was not sent, a second group (or the total) is "
-              "withheld as well.\n",
-    .by_coarse = "  %s is used for grouping %s.\n",
-    .never = "  Never leaves: %s.\n",
-    .to = "  Sent to: %s.\n",
-    .retention = "  Kept at the destination for at most %s.\n",
-    .no_retention = "  No retention is set: the destination decides how long it keeps the data.\n",
-    .and_ = "and",
-    .units = {{"minute", "minutes"}, {"hour", "hours"}, {"day", "days"}, {"second", "seconds"}},
-    .diff_hdr = "Changes from policy \"%s\" version %d to \"%s\" version %d:\n",
-    .diff_none = "No changes for workers.\n",
-    .diff_valid = "- The policy now ends on %s (before: %s).\n",
-    .diff_rotate = "- Pseudonyms now change every %s (before: every %s).\n",
-    .diff_keep = "- Pseudonym keys are now destroyed after %s (before: after %s).\n",
-    .diff_zones = "- The map of zones changed.\n",
-    .diff_removed = "- Route \"%s\" is removed: what it sent no longer leaves.\n",
-    .diff_added = "- New route \"%s\":\n",
-    .diff_changed = "- Route \"%s\" changes:\n",
-    .diff_purpose = "  - purpose is now \"%s\" (before: \"%s\").\n",
-    .diff_from = "  - it now reads %s (before: %s).\n",
-    .diff_when = "  - it now sends only when %s (before: %s).\n",
-    .diff_always = "always",
-    .diff_field = "  - %s (%s) now leaves %s (before: %s).\n",
-    .diff_not_leave = "not at all",
-    .diff_agg = "  - aggregation is now: %s (before: %s).\n",
-    .diff_to = "  - destination is now %s (before: %s).\n",
-    .diff_retention = "  - kept at the destination for %s (before: %s).\n",
-    .unlimited = "no limit",
-    .per_message = "every message",
-};
-
-static const struct lang NL = {
-    .cat = {"identificatie van een medewerker", "apparaatnummer", "locatie", "zone", "tijdstip",
-            "gezondheid", "prestatie", "gedrag", "veiligheidsmelding", "omgeving", "machine",
-            "apparaatstatus"},
-    .policy_hdr = "Beleid \"%s\", versie %d.\n",
-    .valid_until = "Geldig tot en met %s. Daarna stuurt de gateway onder dit beleid niets meer "
-                   "door.\n",
-    .no_end = "Dit beleid heeft geen einddatum.\n",
-    .pseudo = "Pseudoniemen wisselen elke %s. De sleutels worden %s daarna vernietigd; vanaf dan "
-              "kan niemand, ook de werkgever niet, een pseudoniem nog aan een medewerker "
-              "koppelen.\n",
-    .fail_closed = "Alles wat dit beleid niet noemt, blijft op de locatie.\n",
-    .health_warn = "  WAARSCHUWING: via deze route gaan gezondheidsgegevens naar buiten (%s).\n",
-    .route_hdr = "Route \"%s\"\n",
-    .purpose = "  Doel: %s.\n",
-    .reads = "  Leest: %s.\n",
-    .only_when = "  Alleen als: %s.\n",
-    .each_message = "  Bij elk bericht gaat dit naar buiten:\n",
-    .each_message_when = "  Bij elk bericht dat voldoet, gaat dit naar buiten:\n",
-    .nothing_leaves = "  Met het bericht gaat niets mee behalve dat het gebeurde.\n",
-    .keep = "zoals gemeten",
-    .pseudonymise = "als pseudoniem dat elke %s wisselt en per route verschilt",
-    .round_num = "afgerond op stappen van %s",
-    .round_time = "naar beneden afgerond op %s",
-    .zone = "alleen als de naam van de zone waarin het punt ligt (samen met %s)",
-    .grid = "alleen als het midden van een rastervak van %s m",
-    .agg_hdr = "  Alleen totalen gaan naar buiten, geen losse berichten: elke %s, %s:\n",
-    .agg_hdr_all = "  Alleen totalen gaan naar buiten, geen losse berichten: elke %s, voor alle "
-                   "berichten samen:\n",
-    .per = "per %s",
-    .fn = {"het aantal berichten met %s", "het aantal verschillende waarden van %s",
-           "de som van %s", "het gemiddelde van %s", "de laagste %s", "de hoogste %s",
-           "de mediaan van %s", "de waarde van %s waar 90%% van de berichten onder blijft",
-           "de waarde van %s waar 99%% van de berichten onder blijft"},
-    .count_all = "het aantal berichten",
-    .min_group = "  Een groep met minder dan %d verschillende medewerkers wordt niet verstuurd.\n",
-    .no_min_group = "  Groepen worden verstuurd, hoe klein ook.\n",
-    .totals = "  Ook het totaal over alle groepen wordt verstuurd; als het totaal samen met de "
-              "andere groepen een niet-verstuurde groep zou verraden, wordt nog een groep (of "
-              "het totaal) achtergehouden.\n",
-    .by_coarse = "  %s wordt %s gebruikt om te groeperen.\n",
-    .never = "  Gaat nooit naar buiten: %s.\n",
-    .to = "  Verstuurd naar: %s.\n",
-    .retention = "  Wordt op de bestemming hoogstens %s bewaard.\n",
-    .no_retention = "  Er is geen bewaartermijn ingesteld: de ontvanger bepaalt hoe lang de "
-                    "gegevens bewaard blijven.\n",
-    .and_ = "en",
-    .units = {{"minuut", "minuten"}, {"uur", "uur"}, {"dag", "dagen"}, {"seconde", "seconden"}},
-    .diff_hdr = "Wijzigingen van beleid \"%s\" versie %d naar \"%s\" versie %d:\n",
-    .diff_none = "Geen wijzigingen voor medewerkers.\n",
-    .diff_valid = "- Het beleid loopt nu af op %s (eerder: %s).\n",
-    .diff_rotate = "- Pseudoniemen wisselen nu elke %s (eerder: elke %s).\n",
-    .diff_keep = "- Pseudoniemsleutels worden nu na %s vernietigd (eerder: na %s).\n",
-    .diff_zones = "- De indeling in zones is gewijzigd.\n",
-    .diff_removed = "- Route \"%s\" vervalt: wat zij verstuurde, gaat niet meer naar buiten.\n",
-    .diff_added = "- Nieuwe route \"%s\":\n",
-    .diff_changed = "- Route \"%s\" wijzigt:\n",
-    .diff_purpose = "  - het doel is nu \"%s\" (eerder: \"%s\").\n",
-    .diff_from = "  - zij leest nu %s (eerder: %s).\n",
-    .diff_when = "  - zij verstuurt nu alleen als %s (eerder: %s).\n",
-    .diff_always = "altijd",
-    .diff_field = "  - %s (%s) gaat nu naar buiten %s (eerder: %s).\n",
-    .diff_not_leave = "helemaal niet",
-    .diff_agg = "  - samenvoegen is nu: %s (eerder: %s).\n",
-    .diff_to = "  - de bestemming is nu %s (eerder: %s).\n",
-    .diff_retention = "  - bewaard op de bestemming: %s (eerder: %s).\n",
-    .unlimited = "geen grens",
-    .per_message = "elk bericht",
-};
-
-static const struct lang *pick(const char *lang)
-{
-    if (!lang || !strcmp(lang, "en"))
-        return &EN;
-    if (!strcmp(lang, "nl"))
-        return &NL;
-    return NULL;
-}
-
-/* "15 minutes", "24 hours", "30 days": the largest unit that divides evenly. */
-static void human_duration(const struct lang *L, int64_t ms, char *buf, size_t len)
-{
-    static const int64_t unit_ms[] = {60000, 3600000, 86400000, 1000};
-    int order[] = {2, 1, 0, 3};
-    for (size_t k = 0; k < 4; k++) {
-        int u = order[k];
-        if (u == 2 && ms < 2 * unit_ms[u])
-            continue; /* "24 hours" reads better than "1 day" */
-        if (ms >= unit_ms[u] && ms % unit_ms[u] == 0) {
-            long long n = ms / unit_ms[u];
-            snprintf(buf, len, "%lld %s", n, L->units[u][n != 1]);
-            return;
-        }
-    }
-    snprintf(buf, len, "%lld ms", (long long)ms);
-}
+/* The reader's language: every text comes from the message catalogue
+ * (common/fg_i18n_explain.c); L is the language, T(k) its text for key k. */
+#define T(k) fg_tr(L, "ex." k)
 
 static void fmt_date(int64_t ms, char *buf, size_t len)
 {
@@ -243,28 +27,19 @@ static void fmt_date(int64_t ms, char *buf, size_t len)
 }
 
 /* A list "a, b and c". */
-static void list_text(const struct lang *L, char *const *items, size_t n, char *out, size_t len)
+static void list_text(fg_lang L, char *const *items, size_t n, char *out, size_t len)
 {
     size_t at = 0;
     out[0] = '\0';
     for (size_t i = 0; i < n; i++) {
         const char *sep = i == 0 ? "" : i + 1 == n ? " " : ", ";
-        int w = snprintf(out + at, len - at, "%s%s%s%s", sep, i > 0 && i + 1 == n ? L->and_ : "",
-                         i > 0 && i + 1 == n ? " " : "", items[i]);
+        int w = snprintf(out + at, len - at, "%s%s%s%s", sep,
+                         i > 0 && i + 1 == n ? fg_tr(L, "and") : "", i > 0 && i + 1 == n ? " " : "",
+                         items[i]);
         if (w < 0 || (size_t)w >= len - at)
             break;
         at += (size_t)w;
     }
-}
-
-static const char *unit_of(const struct policy_route *r, const char *field)
-{
-    for (size_t s = 0; s < r->nfrom; s++) {
-        int idx = sensor_field_index(r->sources[s].type, field);
-        if (idx >= 0 && r->sources[s].type->fields[idx].unit)
-            return r->sources[s].type->fields[idx].unit;
-    }
-    return NULL;
 }
 
 static const struct sensor_field *field_of(const struct policy_route *r, const char *name)
@@ -277,43 +52,36 @@ static const struct sensor_field *field_of(const struct policy_route *r, const c
     return NULL;
 }
 
-/* How one field leaves under a rule, as a phrase. */
-static void action_text(const struct lang *L, const struct policy *p, const struct policy_route *r,
-                        const struct policy_field_rule *rule, char *buf, size_t len)
+/* "badge (worker identifier)", or just "zone" where the name already says it. */
+static void field_label(fg_lang L, const char *name, const struct sensor_field *f, char *buf,
+                        size_t len)
 {
-    char d[64], num[64];
-    switch (rule->action) {
-    case POLICY_KEEP:
-        snprintf(buf, len, "%s", L->keep);
+    if (!f) {
+        snprintf(buf, len, "%s", name);
         return;
-    case POLICY_DROP:
-        snprintf(buf, len, "%s", L->diff_not_leave);
-        return;
-    case POLICY_PSEUDONYMISE:
-        human_duration(L, p->rotate_ms, d, sizeof d);
-        snprintf(buf, len, L->pseudonymise, d);
-        return;
-    case POLICY_GENERALISE:
-        break;
     }
-    const struct sensor_field *f = field_of(r, rule->field);
-    if (rule->gen == POLICY_GEN_ZONE) {
-        snprintf(buf, len, L->zone, rule->partner);
-    } else if (rule->gen == POLICY_GEN_GRID) {
-        snprintf(num, sizeof num, "%g", rule->step);
-        snprintf(buf, len, L->grid, num);
-    } else if (f && f->type == SENSOR_TIMESTAMP) {
-        human_duration(L, (int64_t)rule->step, d, sizeof d);
-        snprintf(buf, len, L->round_time, d);
-    } else {
-        const char *u = unit_of(r, rule->field);
-        snprintf(num, sizeof num, "%g%s%s", rule->step, u ? " " : "", u ? u : "");
-        snprintf(buf, len, L->round_num, num);
-    }
+    const char *cat = sensor_category_name(f->category), *words = fg_i18n_category(L, cat);
+    if (!strcasecmp(name, cat) || !strcasecmp(name, words))
+        snprintf(buf, len, "%s", name);
+    else
+        snprintf(buf, len, "%s (%s)", name, words);
 }
 
-/* Fields of the route's types that never leave through it. */
-static void never_leaves(const struct lang *L, const struct policy_route *r, char *out, size_t len)
+/* Fields the route's condition reads: a message sent only when the condition
+ * holds tells the receiver about them, so they never count as "never leaves". */
+static bool in_condition(const struct policy_route_source *src, const struct policy_route *r,
+                         size_t field)
+{
+    for (int c = 0; c < r->ncond; c++)
+        if (r->cond[c].kind == POLICY_COND_CMP && src->cond_field[c] == (int)field)
+            return true;
+    return false;
+}
+
+/* Fields of the route's types that never leave through it (implied: false), or
+ * that leave only implicitly, through the route's condition (implied: true). */
+static void never_leaves(fg_lang L, const struct policy_route *r, bool implied, char *out,
+                         size_t len)
 {
     static char items[SENSOR_MAX_FIELDS * 2][96];
     char *ptrs[SENSOR_MAX_FIELDS * 2];
@@ -328,11 +96,13 @@ static void never_leaves(const struct lang *L, const struct policy_route *r, cha
                 leaves = true; /* leaves as part of a zone */
             for (size_t e = 0; e < r->agg.nemit; e++)
                 leaves = leaves || src->emit_field[e] == (int)i;
-            if (leaves)
+            for (size_t e = 0; e < r->agg.nby; e++)
+                leaves = leaves || src->by_field[e] == (int)i;
+            if (leaves || in_condition(src, r, i) != implied)
                 continue;
             bool dup = false;
             char item[96];
-            snprintf(item, sizeof item, "%s (%s)", name, L->cat[t->fields[i].category]);
+            field_label(L, name, &t->fields[i], item, sizeof item);
             for (size_t k = 0; k < n; k++)
                 dup = dup || !strcmp(items[k], item);
             if (dup)
@@ -377,19 +147,121 @@ static void health_fields(const struct policy_route *r, char *out, size_t len)
         at += (size_t)snprintf(out + at, len - at, "%s%s", i ? ", " : "", items[i]);
 }
 
-static void agg_summary(const struct lang *L, const struct policy_route *r, char *out, size_t len)
+/* "per machine and shift", with field names in the reader's words where known */
+static void per_text(fg_lang L, const struct policy_route *r, char *out, size_t len)
+{
+    char words[POLICY_MAX_BY][64], k[96], *ptr[POLICY_MAX_BY], by[300];
+    out[0] = '\0';
+    if (!r->agg.nby)
+        return;
+    for (size_t i = 0; i < r->agg.nby; i++) {
+        snprintf(words[i], sizeof words[i], "%s", policy_field_word(L, r->agg.by[i], k, sizeof k));
+        ptr[i] = words[i];
+    }
+    list_text(L, ptr, r->agg.nby, by, sizeof by);
+    snprintf(out, len, T("per"), by);
+}
+
+static void agg_summary(fg_lang L, const struct policy_route *r, char *out, size_t len)
 {
     if (!r->agg.on) {
-        snprintf(out, len, "%s", L->per_message);
+        snprintf(out, len, "%s", T("per_message"));
         return;
     }
-    char d[64], by[256] = "", per[300] = "";
-    human_duration(L, r->agg.window_ms, d, sizeof d);
-    list_text(L, r->agg.by, r->agg.nby, by, sizeof by);
-    if (r->agg.nby)
-        snprintf(per, sizeof per, L->per, by);
-    snprintf(out, len, "%s%s%s, min_group %d%s", d, per[0] ? " " : "", per, r->agg.min_group,
-             r->agg.totals ? ", totals" : "");
+    char d[64], per[300];
+    policy_every(L, r->agg.window_ms, d, sizeof d);
+    per_text(L, r, per, sizeof per);
+    if (r->agg.min_group > 0)
+        snprintf(out, len, T("agg_summary"), d, per[0] ? " " : "", per, r->agg.min_group,
+                 r->agg.totals ? T("agg_totals") : "");
+    else
+        snprintf(out, len, T("agg_summary_any"), d, per[0] ? " " : "", per,
+                 r->agg.totals ? T("agg_totals") : "");
+}
+
+/* What an aggregate emits, e.g. "the number of different workers, counted by their badge". */
+static void emit_text(fg_lang L, const struct policy_route *r, const struct policy_agg_emit *em,
+                      char *buf, size_t len)
+{
+    static const char *const fn[POLICY_AGG__COUNT] = {
+        "ex.fn.count", "ex.fn.count_distinct", "ex.fn.sum", "ex.fn.mean", "ex.fn.min",
+        "ex.fn.max",   "ex.fn.median",         "ex.fn.p90", "ex.fn.p99"};
+    if (!em->field) {
+        snprintf(buf, len, "%s", T("count_all"));
+        return;
+    }
+    const struct sensor_field *f = field_of(r, em->field);
+    char k[96];
+    const char *word = policy_field_word(L, em->field, k, sizeof k);
+    if (em->fn == POLICY_AGG_COUNT_DISTINCT && f && f->category == SENSOR_CAT_WORKER_ID)
+        fg_trf(buf, len, L, "ex.fn.distinct_workers", em->field);
+    else
+        fg_trf(buf, len, L, fn[em->fn], word);
+}
+
+static void purpose_line(fg_lang L, const struct policy_route *r, FILE *out)
+{
+    if (r->purpose_tr[L])
+        fprintf(out, T("purpose"), r->purpose_tr[L]);
+    else {
+        /* a plain string, or no text in this language: as written, and said so */
+        bool any = false;
+        for (int l = 0; l < FG_LANG__COUNT; l++)
+            any = any || r->purpose_tr[l];
+        if (any || L != FG_LANG_EN)
+            fprintf(out, T("purpose_untranslated"), r->purpose);
+        else
+            fprintf(out, T("purpose"), r->purpose);
+    }
+}
+
+static void fields_per_message(fg_lang L, const struct policy *p, const struct policy_route *r,
+                               FILE *out)
+{
+    char buf[1024], label[160];
+    bool any = false;
+    for (size_t i = 0; i < r->nrules; i++)
+        any = any || r->rules[i].action != POLICY_DROP;
+    fprintf(out, "%s",
+            !any                ? T("nothing_leaves")
+            : r->cond_root >= 0 ? T("each_message_when")
+                                : T("each_message"));
+    for (size_t i = 0; i < r->nrules; i++) {
+        const struct policy_field_rule *rule = &r->rules[i];
+        if (rule->action == POLICY_DROP)
+            continue;
+        policy_field_phrase(p, r, rule, L, buf, sizeof buf);
+        field_label(L, rule->field, field_of(r, rule->field), label, sizeof label);
+        fprintf(out, "    - %s: %s.\n", label, buf);
+    }
+}
+
+static void totals_only(fg_lang L, const struct policy *p, const struct policy_route *r, FILE *out)
+{
+    char buf[1024], d[64], per[300];
+    const struct policy_agg *a = &r->agg;
+    policy_every(L, a->window_ms, d, sizeof d);
+    per_text(L, r, per, sizeof per);
+    if (per[0])
+        fprintf(out, T("agg_hdr"), d, per);
+    else
+        fprintf(out, T("agg_hdr_all"), d);
+    for (size_t i = 0; i < a->nemit; i++) {
+        emit_text(L, r, &a->emit[i], buf, sizeof buf);
+        fprintf(out, "    - %s: %s.\n", a->emit[i].name, buf);
+    }
+    for (size_t i = 0; i < r->nrules; i++) {
+        if (r->rules[i].action != POLICY_GENERALISE)
+            continue;
+        policy_field_phrase(p, r, &r->rules[i], L, buf, sizeof buf);
+        fprintf(out, T("by_coarse"), r->rules[i].field, buf);
+    }
+    if (a->min_group > 0)
+        fprintf(out, T("min_group"), a->min_group);
+    else
+        fprintf(out, "%s", T("no_min_group"));
+    if (a->totals)
+        fprintf(out, "%s", T("totals"));
 }
 
 /* batch: the route's records leave several to a message (catalogue key ex.batch). */
@@ -402,100 +274,70 @@ static void explain_batch(fg_lang l, const struct policy_route *r, FILE *out)
     fg_trp(out, l, "ex.batch", r->batch_max, d);
 }
 
-static void explain_route(const struct lang *L, const struct policy *p,
-                          const struct policy_route *r, FILE *out, bool header)
+static void explain_route(fg_lang L, const struct policy *p, const struct policy_route *r,
+                          FILE *out, bool header)
 {
     char buf[4096], d[64];
     if (header)
-        fprintf(out, L->route_hdr, r->name);
-    fprintf(out, L->purpose, r->purpose);
+        fprintf(out, T("route_hdr"), r->name);
+    purpose_line(L, r, out);
     list_text(L, (char *const *)r->from_names, r->nfrom, buf, sizeof buf);
-    fprintf(out, L->reads, buf);
+    fprintf(out, T("reads"), buf);
     if (r->cond_root >= 0) {
-        policy_cond_describe(r, r->cond_root, L == &NL ? "nl" : "en", buf, sizeof buf);
-        fprintf(out, L->only_when, buf);
-        policy_privacy_explain_when(r, L == &NL ? "nl" : "en", out);
+        policy_cond_describe(r, r->cond_root, fg_lang_code(L), buf, sizeof buf);
+        fprintf(out, T("only_when"), buf);
+        policy_privacy_explain_when(r, fg_lang_code(L), out);
     }
     if (r->names_health) {
         health_fields(r, buf, sizeof buf);
-        fprintf(out, L->health_warn, buf);
+        fprintf(out, T("health_warn"), buf);
     }
-    if (!r->agg.on) {
-        bool any = false;
-        for (size_t i = 0; i < r->nrules; i++)
-            any = any || r->rules[i].action != POLICY_DROP;
-        fprintf(out, "%s",
-                !any                ? L->nothing_leaves
-                : r->cond_root >= 0 ? L->each_message_when
-                                    : L->each_message);
-        for (size_t i = 0; i < r->nrules; i++) {
-            const struct policy_field_rule *rule = &r->rules[i];
-            if (rule->action == POLICY_DROP)
-                continue;
-            const struct sensor_field *f = field_of(r, rule->field);
-            action_text(L, p, r, rule, buf, sizeof buf);
-            fprintf(out, "    - %s (%s): %s.\n", rule->field, f ? L->cat[f->category] : "?", buf);
-        }
-    } else {
-        const struct policy_agg *a = &r->agg;
-        human_duration(L, a->window_ms, d, sizeof d);
-        if (a->nby) {
-            char by[256], per[300];
-            list_text(L, a->by, a->nby, by, sizeof by);
-            snprintf(per, sizeof per, L->per, by);
-            fprintf(out, L->agg_hdr, d, per);
-        } else
-            fprintf(out, L->agg_hdr_all, d);
-        for (size_t i = 0; i < a->nemit; i++) {
-            if (a->emit[i].field)
-                snprintf(buf, sizeof buf, L->fn[a->emit[i].fn], a->emit[i].field);
-            else
-                snprintf(buf, sizeof buf, "%s", L->count_all);
-            fprintf(out, "    - %s: %s.\n", a->emit[i].name, buf);
-        }
-        for (size_t i = 0; i < r->nrules; i++) {
-            if (r->rules[i].action != POLICY_GENERALISE)
-                continue;
-            action_text(L, p, r, &r->rules[i], buf, sizeof buf);
-            fprintf(out, L->by_coarse, r->rules[i].field, buf);
-        }
-        if (a->min_group > 0)
-            fprintf(out, L->min_group, a->min_group);
-        else
-            fprintf(out, "%s", L->no_min_group);
-        if (a->totals)
-            fprintf(out, "%s", L->totals);
-    }
-    never_leaves(L, r, buf, sizeof buf);
+    if (!r->agg.on)
+        fields_per_message(L, p, r, out);
+    else
+        totals_only(L, p, r, out);
+    policy_privacy_explain_route(p, r, fg_lang_code(L), out);
+    never_leaves(L, r, true, buf, sizeof buf);
     if (buf[0])
-        fprintf(out, L->never, buf);
-    fprintf(out, L->to, r->to);
+        fprintf(out, T("implied"), buf);
+    never_leaves(L, r, false, buf, sizeof buf);
+    if (buf[0])
+        fprintf(out, T("never"), buf);
+    fprintf(out, strchr(r->to, '{') ? T("to_filled") : T("to"), r->to);
     if (r->retention_ms) {
-        human_duration(L, r->retention_ms, d, sizeof d);
-        fprintf(out, L->retention, d);
+        fg_i18n_duration(L, r->retention_ms, d, sizeof d);
+        fprintf(out, T("retention"), d);
     } else
-        fprintf(out, "%s", L->no_retention);
-    explain_batch(L == &NL ? FG_LANG_NL : FG_LANG_EN, r, out);
+        fprintf(out, "%s", T("no_retention"));
+    explain_batch(L, r, out);
 }
 
 fg_err policy_explain(const struct policy *p, const char *lang, FILE *out)
 {
-    const struct lang *L = pick(lang);
-    if (!L)
+    fg_lang L;
+    if (!fg_lang_parse(lang ? lang : "en", &L))
         return FG_ERR_CONFIG;
     char a[64], b[64];
-    fprintf(out, L->policy_hdr, p->name, p->version);
-    if (p->description)
+    fprintf(out, T("policy_hdr"), p->name, p->version);
+    if (p->description_tr[L])
+        fprintf(out, "%s\n", p->description_tr[L]);
+    else if (p->description) {
+        bool any = false;
+        for (int l = 0; l < FG_LANG__COUNT; l++)
+            any = any || p->description_tr[l];
         fprintf(out, "%s\n", p->description);
+        if (any || L != FG_LANG_EN)
+            fprintf(out, "%s", T("description_untranslated"));
+    }
     if (p->valid_until_ms != INT64_MAX) {
         fmt_date(p->valid_until_ms, a, sizeof a);
-        fprintf(out, L->valid_until, a);
+        fprintf(out, T("valid_until"), a);
     } else
-        fprintf(out, "%s", L->no_end);
-    human_duration(L, p->rotate_ms, a, sizeof a);
-    human_duration(L, p->keep_keys_ms, b, sizeof b);
-    fprintf(out, L->pseudo, a, b);
-    fprintf(out, "%s", L->fail_closed);
+        fprintf(out, "%s", T("no_end"));
+    policy_every(L, p->rotate_ms, a, sizeof a);
+    fg_i18n_duration(L, p->keep_keys_ms, b, sizeof b);
+    fprintf(out, T("pseudo"), a, b);
+    fprintf(out, "%s", T("fail_closed"));
     for (size_t i = 0; i < p->nroutes; i++) {
         fprintf(out, "\n");
         explain_route(L, p, &p->routes[i], out, true);
@@ -522,25 +364,25 @@ static const struct policy_field_rule *find_rule(const struct policy_route *r, c
 }
 
 /* How field f leaves a route: a phrase, or "not at all". */
-static void field_fate(const struct lang *L, const struct policy *p, const struct policy_route *r,
+static void field_fate(fg_lang L, const struct policy *p, const struct policy_route *r,
                        const char *f, char *buf, size_t len)
 {
     const struct policy_field_rule *rule = find_rule(r, f);
     if (rule && rule->action != POLICY_DROP) {
-        action_text(L, p, r, rule, buf, len);
+        policy_field_phrase(p, r, rule, L, buf, len);
         return;
     }
     for (size_t i = 0; i < r->agg.nby; i++)
         if (!strcmp(r->agg.by[i], f)) {
-            snprintf(buf, len, "%s", L->keep);
+            snprintf(buf, len, "%s", T("keep"));
             return;
         }
     for (size_t i = 0; i < r->agg.nemit; i++)
         if (r->agg.emit[i].field && !strcmp(r->agg.emit[i].field, f)) {
-            snprintf(buf, len, L->fn[r->agg.emit[i].fn], f);
+            emit_text(L, r, &r->agg.emit[i], buf, len);
             return;
         }
-    snprintf(buf, len, "%s", L->diff_not_leave);
+    snprintf(buf, len, "%s", T("diff_not_leave"));
 }
 
 static bool same_zones(const struct policy *a, const struct policy *b)
@@ -558,12 +400,12 @@ static bool same_zones(const struct policy *a, const struct policy *b)
     return true;
 }
 
-static void sources_text(const struct lang *L, const struct policy_route *r, char *buf, size_t len)
+static void sources_text(fg_lang L, const struct policy_route *r, char *buf, size_t len)
 {
     list_text(L, (char *const *)r->from_names, r->nfrom, buf, len);
 }
 
-static int diff_route(const struct lang *L, const struct policy *po, const struct policy_route *o,
+static int diff_route(fg_lang L, const struct policy *po, const struct policy_route *o,
                       const struct policy *pn, const struct policy_route *n, FILE *out)
 {
     char a[2048], b[2048];
@@ -571,36 +413,36 @@ static int diff_route(const struct lang *L, const struct policy *po, const struc
 #define HEAD()                                                                                     \
     do {                                                                                           \
         if (!changes++)                                                                            \
-            fprintf(out, L->diff_changed, n->name);                                                \
+            fprintf(out, T("diff_changed"), n->name);                                              \
     } while (0)
     if (strcmp(o->purpose, n->purpose)) {
         HEAD();
-        fprintf(out, L->diff_purpose, n->purpose, o->purpose);
+        fprintf(out, T("diff_purpose"), n->purpose, o->purpose);
     }
     sources_text(L, o, a, sizeof a);
     sources_text(L, n, b, sizeof b);
     if (strcmp(a, b)) {
         HEAD();
-        fprintf(out, L->diff_from, b, a);
+        fprintf(out, T("diff_from"), b, a);
     }
-    const char *lang = L == &NL ? "nl" : "en";
+    const char *lang = fg_lang_code(L);
     if (o->cond_root >= 0)
         policy_cond_describe(o, o->cond_root, lang, a, sizeof a);
     else
-        snprintf(a, sizeof a, "%s", L->diff_always);
+        snprintf(a, sizeof a, "%s", T("diff_always"));
     if (n->cond_root >= 0)
         policy_cond_describe(n, n->cond_root, lang, b, sizeof b);
     else
-        snprintf(b, sizeof b, "%s", L->diff_always);
+        snprintf(b, sizeof b, "%s", T("diff_always"));
     if (strcmp(a, b)) {
         HEAD();
-        fprintf(out, L->diff_when, b, a);
+        fprintf(out, T("diff_when"), b, a);
     }
     agg_summary(L, o, a, sizeof a);
     agg_summary(L, n, b, sizeof b);
     if (strcmp(a, b)) {
         HEAD();
-        fprintf(out, L->diff_agg, b, a);
+        fprintf(out, T("diff_agg"), b, a);
     }
     /* every field of every type either route reads, once */
     const char *seen[SENSOR_MAX_FIELDS * POLICY_MAX_FROM * 2];
@@ -621,25 +463,33 @@ static int diff_route(const struct lang *L, const struct policy *po, const struc
                 field_fate(L, pn, n, f, b, sizeof b);
                 if (strcmp(a, b)) {
                     HEAD();
-                    fprintf(out, L->diff_field, f, L->cat[t->fields[i].category], b, a);
+                    fprintf(out, T("diff_field"), f,
+                            fg_i18n_category(L, sensor_category_name(t->fields[i].category)), b, a);
                 }
             }
         }
     if (strcmp(o->to, n->to)) {
         HEAD();
-        fprintf(out, L->diff_to, n->to, o->to);
+        fprintf(out, T("diff_to"), n->to, o->to);
     }
     if (o->retention_ms != n->retention_ms) {
         HEAD();
         if (o->retention_ms)
-            human_duration(L, o->retention_ms, a, sizeof a);
+            fg_i18n_duration(L, o->retention_ms, a, sizeof a);
         else
-            snprintf(a, sizeof a, "%s", L->unlimited);
+            snprintf(a, sizeof a, "%s", T("unlimited"));
         if (n->retention_ms)
-            human_duration(L, n->retention_ms, b, sizeof b);
+            fg_i18n_duration(L, n->retention_ms, b, sizeof b);
         else
-            snprintf(b, sizeof b, "%s", L->unlimited);
-        fprintf(out, L->diff_retention, b, a);
+            snprintf(b, sizeof b, "%s", T("unlimited"));
+        fprintf(out, T("diff_retention"), b, a);
+    }
+    for (int k = 0; k < POLICY_EXC__COUNT; k++) {
+        const char *was = o->exception[k], *now = n->exception[k];
+        if ((was || now) && (!was || !now || strcmp(was, now))) {
+            HEAD();
+            policy_privacy_diff_exception((policy_exception_kind)k, was, now, lang, out);
+        }
     }
 #undef HEAD
     return changes;
@@ -647,56 +497,56 @@ static int diff_route(const struct lang *L, const struct policy *po, const struc
 
 fg_err policy_diff(const struct policy *po, const struct policy *pn, const char *lang, FILE *out)
 {
-    const struct lang *L = pick(lang);
-    if (!L)
+    fg_lang L;
+    if (!fg_lang_parse(lang ? lang : "en", &L))
         return FG_ERR_CONFIG;
     char a[128], b[128];
     int changes = 0;
-    fprintf(out, L->diff_hdr, po->name, po->version, pn->name, pn->version);
+    fprintf(out, T("diff_hdr"), po->name, po->version, pn->name, pn->version);
     if (po->valid_until_ms != pn->valid_until_ms) {
         if (po->valid_until_ms == INT64_MAX)
-            snprintf(a, sizeof a, "%s", L->unlimited);
+            snprintf(a, sizeof a, "%s", T("unlimited"));
         else
             fmt_date(po->valid_until_ms, a, sizeof a);
         if (pn->valid_until_ms == INT64_MAX)
-            snprintf(b, sizeof b, "%s", L->unlimited);
+            snprintf(b, sizeof b, "%s", T("unlimited"));
         else
             fmt_date(pn->valid_until_ms, b, sizeof b);
-        fprintf(out, L->diff_valid, b, a);
+        fprintf(out, T("diff_valid"), b, a);
         changes++;
     }
     if (po->rotate_ms != pn->rotate_ms) {
-        human_duration(L, po->rotate_ms, a, sizeof a);
-        human_duration(L, pn->rotate_ms, b, sizeof b);
-        fprintf(out, L->diff_rotate, b, a);
+        policy_every(L, po->rotate_ms, a, sizeof a);
+        policy_every(L, pn->rotate_ms, b, sizeof b);
+        fprintf(out, T("diff_rotate"), b, a);
         changes++;
     }
     if (po->keep_keys_ms != pn->keep_keys_ms) {
-        human_duration(L, po->keep_keys_ms, a, sizeof a);
-        human_duration(L, pn->keep_keys_ms, b, sizeof b);
-        fprintf(out, L->diff_keep, b, a);
+        fg_i18n_duration(L, po->keep_keys_ms, a, sizeof a);
+        fg_i18n_duration(L, pn->keep_keys_ms, b, sizeof b);
+        fprintf(out, T("diff_keep"), b, a);
         changes++;
     }
     if (!same_zones(po, pn)) {
-        fprintf(out, "%s", L->diff_zones);
+        fprintf(out, "%s", T("diff_zones"));
         changes++;
     }
     for (size_t i = 0; i < po->nroutes; i++)
         if (!find_route(pn, po->routes[i].name)) {
-            fprintf(out, L->diff_removed, po->routes[i].name);
+            fprintf(out, T("diff_removed"), po->routes[i].name);
             changes++;
         }
     for (size_t i = 0; i < pn->nroutes; i++) {
         const struct policy_route *n = &pn->routes[i], *o = find_route(po, n->name);
         if (!o) {
-            fprintf(out, L->diff_added, n->name);
+            fprintf(out, T("diff_added"), n->name);
             explain_route(L, pn, n, out, false);
             changes++;
         } else
             changes += diff_route(L, po, o, pn, n, out);
     }
     if (!changes)
-        fprintf(out, "%s", L->diff_none);
+        fprintf(out, "%s", T("diff_none"));
     return ferror(out) ? FG_ERR_IO : FG_OK;
 }
 
@@ -787,5 +637,5 @@ size_t policy_check_warnings(const struct policy *p, policy_warn_fn fn, void *ct
             }
         }
     }
-    return n;
+    return n + policy_privacy_warnings(p, fn, ctx);
 }

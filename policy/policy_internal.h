@@ -133,7 +133,18 @@ struct policy_route_source {
     signed char emit_field[POLICY_MAX_EMIT]; /* -1 for count() */
     signed char worker_field[POLICY_MAX_WORKER_FIELDS];
     size_t nworker_fields;
+    bool zone_check[SENSOR_MAX_FIELDS]; /* a zone text that leaves: listed names or `other` */
 };
+
+/* Exceptions a route may declare (`exceptions: { NAME: REASON }`): each lifts
+ * one refusal, needs a signed policy and is shown in red by explain. */
+typedef enum {
+    POLICY_EXC_KEEP_WORKER_ID = 0, /* a worker id leaves as it is */
+    POLICY_EXC_PERSON_LINKED,      /* a per-record route sends a thing that stands for a person */
+    POLICY_EXC_SMALL_GROUPS,       /* min_group below 2 on records of workers */
+    POLICY_EXC__COUNT
+} policy_exception_kind;
+extern const char *const policy_exception_names[POLICY_EXC__COUNT];
 
 /* The destination template compiled at load (per-message routes), so that
  * apply neither searches for braces nor compares placeholder names. */
@@ -156,6 +167,7 @@ struct policy_agg_state; /* aggregate.c */
 struct policy_route_counters {
     _Atomic uint64_t matched, filtered, emitted, late, groups_published, groups_suppressed,
         groups_secondary, totals_published, totals_suppressed, overflow_records;
+    _Atomic uint64_t zones_other; /* zone values not in the list, sent as `other` */
 };
 
 struct policy_route {
@@ -180,6 +192,7 @@ struct policy_route {
     struct policy_agg agg;
     struct policy_agg_state *state;
     struct policy_route_counters c;
+    char *exception[POLICY_EXC__COUNT]; /* reason as written; NULL: not declared */
 };
 
 struct policy_zone {
@@ -199,6 +212,8 @@ struct policy {
     char *site;
     struct policy_zone zones[POLICY_MAX_ZONES];
     size_t nzones;
+    char **site_zones; /* `site_zones:` names a zone text may have (besides `zones:`) */
+    size_t nsite_zones;
     size_t max_groups_total; /* limits.max_groups: over all routes */
     size_t max_distinct;     /* limits.max_distinct: values held in all distinct sets */
     struct policy_route routes[POLICY_MAX_ROUTES];
@@ -235,6 +250,22 @@ void policy_cond_describe(const struct policy_route *r, int node, const char *la
 /* policy_privacy.c: the sentences and warnings of the privacy rules (issue 15),
  * called by policy_explain.c. */
 void policy_privacy_explain_when(const struct policy_route *r, const char *lang, FILE *out);
+/* Persons behind things, zone lists, small groups, movement tracks and
+ * exceptions of one route, in sentences. */
+void policy_privacy_explain_route(const struct policy *p, const struct policy_route *r,
+                                  const char *lang, FILE *out);
+/* One line of `policy diff` for an exception declared, changed or dropped. */
+void policy_privacy_diff_exception(policy_exception_kind k, const char *was, const char *now,
+                                   const char *lang, FILE *out);
+/* Warnings of `policy check` for those rules; returns how many. */
+size_t policy_privacy_warnings(const struct policy *p, policy_warn_fn fn, void *ctx);
+/* A zone text as it may leave: the listed name, or "other" (counted). */
+void policy_zone_value(const struct policy *p, const struct policy_route *r,
+                       const struct sensor_field *f, const char **s, size_t *len);
+/* Points per pseudonym (or person) and day a per-record route sends with
+ * locations of src's type; 0 when it sends no location of a person. */
+double policy_track_points(const struct policy *p, const struct policy_route *r,
+                           const struct policy_route_source *src);
 
 /* aggregate.c */
 FG_MUST_CHECK fg_err policy_agg_setup(struct policy *p);
@@ -248,5 +279,14 @@ FG_MUST_CHECK fg_err policy_agg_add(struct policy *p, struct policy_route *r,
                                     policy_emit_fn emit, void *ctx);
 FG_MUST_CHECK fg_err policy_agg_tick(struct policy *p, int64_t now_ms, bool flush,
                                      policy_emit_fn emit, void *ctx);
+
+/* policy_summary.c: phrases shared by explain and the audit report */
+void policy_every(fg_lang l, int64_t ms, char *buf,
+                  size_t len); /* "every hour", "elke 15 minuten" */
+const char *policy_field_word(fg_lang l, const char *field, char *k, size_t klen);
+void policy_field_phrase(const struct policy *p, const struct policy_route *r,
+                         const struct policy_field_rule *rule, fg_lang l, char *buf, size_t len);
+void policy_route_summary(const struct policy *p, const struct policy_route *r, fg_lang l,
+                          char *buf, size_t len);
 
 #endif

@@ -7,8 +7,9 @@
 
 #include "policy/policy_load_internal.h"
 
-static const char *const top_keys[] = {"policy",     "version", "valid_until", "description",
-                                       "pseudonyms", "zones",   "limits",      "routes"};
+static const char *const top_keys[] = {"policy",      "version",    "valid_until",
+                                       "description", "pseudonyms", "zones",
+                                       "site_zones",  "limits",     "routes"};
 static const char *const pseudonym_keys[] = {"rotate", "keep_keys"};
 static const char *const limit_keys[] = {"max_groups", "max_distinct"};
 static const char *const zone_keys[] = {"rect", "polygon"};
@@ -163,6 +164,8 @@ static fg_err parse_policy(struct ctx *c, struct policy *p)
             }
         } else if (!strcmp(k, "zones")) {
             zones = vn;
+        } else if (!strcmp(k, "site_zones")) {
+            e = policy_load_site_zones(c, vn, p);
         } else if (!strcmp(k, "routes")) {
             routes = vn;
         } else
@@ -185,6 +188,8 @@ static fg_err parse_policy(struct ctx *c, struct policy *p)
         struct policy_route *r = &p->routes[p->nroutes];
         e = policy_load_route(c, fg_yaml_node(y, *it), p, r);
         p->nroutes++; /* counted even on error, so policy_free frees it */
+        if (!e)
+            e = policy_check_route(c, fg_yaml_node(y, *it), p, r);
         if (e)
             return e;
         for (size_t i = 0; i < r->nrules; i++)
@@ -194,7 +199,7 @@ static fg_err parse_policy(struct ctx *c, struct policy *p)
                            "route '%s' maps '%s' to a zone, but the policy has no 'zones:'",
                            r->name, r->rules[i].field);
     }
-    return FG_OK;
+    return policy_check_overlaps(c, routes, p);
 }
 
 static fg_err finish_load(struct fg_yaml *y, const char *name, const struct sensor_registry *reg,
@@ -284,7 +289,12 @@ void policy_free(struct policy *p)
         for (size_t k = 0; k < r->agg.nworkers; k++)
             free(r->agg.workers[k]);
         free(r->agg.totals_to);
+        for (int k = 0; k < POLICY_EXC__COUNT; k++)
+            free(r->exception[k]);
     }
+    for (size_t i = 0; i < p->nsite_zones; i++)
+        free(p->site_zones[i]);
+    free(p->site_zones);
     for (size_t i = 0; i < p->nzones; i++)
         free(p->zones[i].name);
     free(p->file);
@@ -365,6 +375,7 @@ void policy_route_stats(const struct policy *p, size_t i, struct policy_route_st
     out->totals_published = r->c.totals_published;
     out->totals_suppressed = r->c.totals_suppressed;
     out->overflow_records = r->c.overflow_records;
+    out->zones_other = r->c.zones_other;
 }
 
 /* Ray casting; a rectangle is two corners. Points on an edge count as inside

@@ -103,4 +103,12 @@ fg_err policy_load_fields(struct ctx *c, yaml_node_t *fields, struct policy_rout
 /* One entry of `routes:` (policy_load_route.c). */
 fg_err policy_load_route(struct ctx *c, yaml_node_t *n, struct policy *p, struct policy_route *r);
 
+/* Privacy rules (policy_load_privacy.c): exceptions, the site's zone names,
+ * what a route may do with worker ids, persons behind things, zone texts and
+ * small groups; overlapping aggregates across routes. */
+fg_err policy_load_exceptions(struct ctx *c, yaml_node_t *n, struct policy_route *r);
+fg_err policy_load_site_zones(struct ctx *c, yaml_node_t *n, struct policy *p);
+fg_err policy_check_route(struct ctx *c, yaml_node_t *rn, struct policy *p, struct policy_route *r);
+fg_err policy_check_overlaps(struct ctx *c, yaml_node_t *routes, const struct policy *p);
+
 #endif

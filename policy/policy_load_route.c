@@ -7,8 +7,8 @@
 
 #include "policy/policy_load_internal.h"
 
-static const char *const route_keys[] = {"name",   "purpose",   "from",      "to",   "when",
-                                         "fields", "aggregate", "retention", "batch"};
+static const char *const route_keys[] = {"name",   "purpose",   "from",      "to",         "when",
+                                         "fields", "aggregate", "retention", "exceptions", "batch"};
 static const char *const agg_keys[] = {"window",     "by",          "emit",
                                        "min_group",  "totals",      "totals_to",
                                        "max_groups", "max_samples", "workers"};
@@ -276,6 +276,11 @@ static fg_err compile_when(struct ctx *c, yaml_node_t *n, struct policy_route *r
                            "'when' compares the worker identifier '%s': that follows chosen "
                            "workers; conditions on worker identifiers are refused",
                            cd->field, NULL);
+            if (f->person)
+                return bad(c, n,
+                           "'when' compares '%s', which stands for the person behind it ('%s'): "
+                           "that follows chosen workers; such conditions are refused",
+                           cd->field, f->person);
             switch (f->type) {
             case SENSOR_BOOLEAN:
                 if (cd->lit != POLICY_LIT_BOOL || cd->op > POLICY_OP_NE)
@@ -476,6 +481,8 @@ fg_err policy_load_route(struct ctx *c, yaml_node_t *n, struct policy *p, struct
             when = vn;
         else if (!strcmp(k, "aggregate"))
             agg = vn;
+        else if (!strcmp(k, "exceptions"))
+            e = policy_load_exceptions(c, vn, r);
         else if (!strcmp(k, "batch"))
             batch = vn;
         else

@@ -17,12 +17,14 @@
 
 struct epoch_key {
     int64_t epoch;
+    int64_t end_ms;     /* when the epoch ends: the key is destroyed at end_ms + keep_ms */
     unsigned char *key; /* sodium_malloc'd */
 };
 
 struct pseudonym_keyring {
     char *dir;
-    int64_t rotate_ms, keep_ms;
+    _Atomic int64_t rotate_ms; /* read without the lock by pseudonym_epoch_of */
+    int64_t keep_ms;
     int64_t current;
     struct epoch_key keys[MAX_EPOCHS];
     size_t nkeys;
@@ -41,6 +43,44 @@ static void key_path(const struct pseudonym_keyring *k, int64_t epoch, char *buf
 int64_t pseudonym_epoch_of(const struct pseudonym_keyring *k, int64_t now_ms)
 {
     return now_ms / k->rotate_ms;
+}
+
+/* STATE/keys/deadlines: "EPOCH END_MS DESTROY_AT_MS" per kept key, rewritten on every
+ * change, so that `reidentify` can destroy what is due while the daemon is stopped and
+ * a restart with another rotation still knows when each older epoch ended. */
+static void save_deadlines(const struct pseudonym_keyring *k)
+{
+    char path[4096], *buf = malloc(k->nkeys * 64 + 1);
+    size_t off = 0;
+    if (!buf)
+        return;
+    buf[0] = '\0';
+    for (size_t i = 0; i < k->nkeys; i++)
+        off += (size_t)snprintf(buf + off, 64, "%lld %lld %lld\n", (long long)k->keys[i].epoch,
+                                (long long)k->keys[i].end_ms,
+                                (long long)(k->keys[i].end_ms + k->keep_ms));
+    snprintf(path, sizeof path, "%s/deadlines", k->dir);
+    if (fg_write_file_atomic(path, buf, off, 0600) != FG_OK)
+        fg_warn("pseudonym", "cannot write %s: key deadlines are not known offline", path);
+    free(buf);
+}
+
+/* End of epoch as recorded, or -1. */
+static int64_t recorded_end(const char *dir, int64_t epoch)
+{
+    char path[4096], *text = NULL;
+    snprintf(path, sizeof path, "%s/deadlines", dir);
+    if (fg_read_file(path, 1 << 20, &text, NULL) != FG_OK)
+        return -1;
+    int64_t end = -1;
+    char *save = NULL;
+    for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        long long e, en, d;
+        if (sscanf(l, "%lld %lld %lld", &e, &en, &d) == 3 && e == epoch)
+            end = en;
+    }
+    free(text);
+    return end;
 }
 
 static struct epoch_key *find(const struct pseudonym_keyring *k, int64_t epoch)
@@ -89,14 +129,14 @@ static void destroy(struct pseudonym_keyring *k, size_t i)
         k->hook(k->hook_ctx, "pseudonym.key_destroyed", epoch);
 }
 
-static bool expired(const struct pseudonym_keyring *k, int64_t epoch, int64_t now_ms)
+static bool expired(const struct pseudonym_keyring *k, const struct epoch_key *ek, int64_t now_ms)
 {
-    int64_t end = (epoch + 1) * k->rotate_ms;
-    return end + k->keep_ms <= now_ms;
+    return ek->end_ms + k->keep_ms <= now_ms;
 }
 
-static fg_err load_key(struct pseudonym_keyring *k, int64_t epoch, bool create, char *why,
-                       size_t why_len)
+/* rotate_ms: the rotation a created key belongs to. */
+static fg_err load_key(struct pseudonym_keyring *k, int64_t epoch, bool create, int64_t rotate_ms,
+                       char *why, size_t why_len)
 {
     if (k->nkeys == MAX_EPOCHS) {
         snprintf(why, why_len, "too many pseudonym epochs kept");
@@ -110,6 +150,16 @@ static fg_err load_key(struct pseudonym_keyring *k, int64_t epoch, bool create, 
         return e;
     k->keys[k->nkeys].epoch = epoch;
     k->keys[k->nkeys].key = key;
+    /* A key made before deadlines were recorded (or whose record is lost) is taken to
+     * belong to the current rotation; if that puts it in the future it was made under
+     * a shorter one, and ending it now is the safe side. */
+    int64_t end = create ? (epoch + 1) * rotate_ms : recorded_end(k->dir, epoch);
+    if (end < 0) {
+        end = (epoch + 1) * k->rotate_ms;
+        if (epoch * k->rotate_ms > fg_now_ms() + k->rotate_ms)
+            end = 0;
+    }
+    k->keys[k->nkeys].end_ms = end;
     k->nkeys++;
     return FG_OK;
 }
@@ -148,7 +198,7 @@ fg_err pseudonym_keyring_open(const char *dir, int64_t rotate_ms, int64_t keep_m
             char tail[8];
             if (sscanf(de->d_name, "pseudonym-%lld.ke%1s", &epoch, tail) == 2 &&
                 strcmp(tail, "y") == 0)
-                e = load_key(k, epoch, false, why, why_len);
+                e = load_key(k, epoch, false, rotate_ms, why, why_len);
         }
         closedir(d);
     }
@@ -173,33 +223,122 @@ void pseudonym_keyring_set_hook(struct pseudonym_keyring *k, pseudonym_event_fn 
     k->hook_ctx = ctx;
 }
 
+/* Creates the key of an epoch if it is missing; caller holds the lock. */
+static fg_err ensure_key(struct pseudonym_keyring *k, int64_t epoch, int64_t rotate_ms,
+                         bool *changed)
+{
+    if (find(k, epoch))
+        return FG_OK;
+    char why[256];
+    fg_err e = load_key(k, epoch, true, rotate_ms, why, sizeof why);
+    if (e)
+        fg_error("pseudonym", "%s", why);
+    else
+        *changed = true;
+    return e;
+}
+
 fg_err pseudonym_keyring_tick(struct pseudonym_keyring *k, int64_t now_ms)
 {
-    int64_t epoch = pseudonym_epoch_of(k, now_ms);
-    if (epoch == k->current)
-        return FG_OK;
     pthread_mutex_lock(&k->lock);
-    fg_err e = FG_OK;
-    if (!find(k, epoch)) {
-        char why[256];
-        e = load_key(k, epoch, true, why, sizeof why);
-        if (e)
-            fg_error("pseudonym", "%s", why);
-        else {
-            fg_info("pseudonym", "new pseudonym epoch %lld", (long long)epoch);
-            if (k->hook)
-                k->hook(k->hook_ctx, "pseudonym.rotated", epoch);
-        }
+    int64_t epoch = pseudonym_epoch_of(k, now_ms);
+    bool changed = false;
+    /* The current key, and already the next one: an input that arrives just after
+     * the boundary, before this tick, finds its key (never "not found"). */
+    fg_err e = ensure_key(k, epoch, k->rotate_ms, &changed);
+    if (!e && ensure_key(k, epoch + 1, k->rotate_ms, &changed) != FG_OK)
+        fg_warn("pseudonym", "cannot make the next epoch's key ahead of time");
+    if (!e && epoch != k->current) {
+        fg_info("pseudonym", "new pseudonym epoch %lld", (long long)epoch);
+        if (k->hook)
+            k->hook(k->hook_ctx, "pseudonym.rotated", epoch);
+        k->current = epoch;
     }
+    /* A key of another rotation (the policy changed it) is used no more: its epoch
+     * ends now, whatever its old end was. */
+    for (size_t i = 0; i < k->nkeys; i++)
+        if (k->keys[i].epoch != epoch && k->keys[i].epoch != epoch + 1 &&
+            k->keys[i].end_ms > now_ms) {
+            k->keys[i].end_ms = now_ms;
+            changed = true;
+        }
+    /* Exactly at its deadline (end of its epoch + keep_keys), not at the next rotation. */
     for (size_t i = 0; i < k->nkeys;)
-        if (k->keys[i].epoch != epoch && expired(k, k->keys[i].epoch, now_ms))
+        if (k->keys[i].epoch != epoch && expired(k, &k->keys[i], now_ms)) {
+            destroy(k, i);
+            changed = true;
+        } else
+            i++;
+    if (changed)
+        save_deadlines(k);
+    pthread_mutex_unlock(&k->lock);
+    return e;
+}
+
+void pseudonym_keyring_configure(struct pseudonym_keyring *k, int64_t rotate_ms, int64_t keep_ms,
+                                 int64_t now_ms)
+{
+    if (rotate_ms <= 0 || keep_ms < 0)
+        return;
+    pthread_mutex_lock(&k->lock);
+    bool same = k->rotate_ms == rotate_ms && k->keep_ms == keep_ms;
+    if (!same)
+        fg_info("pseudonym", "key lifetimes follow the active policy: rotate %lld ms, keep %lld ms",
+                (long long)rotate_ms, (long long)keep_ms);
+    /* The new rotation's keys exist before an input can ask for them. */
+    int64_t cur = now_ms / rotate_ms;
+    bool made = false;
+    if (!same && (ensure_key(k, cur, rotate_ms, &made) != FG_OK ||
+                  ensure_key(k, cur + 1, rotate_ms, &made) != FG_OK))
+        fg_warn("pseudonym", "cannot make the new rotation's keys ahead of time");
+    k->rotate_ms = rotate_ms;
+    k->keep_ms = keep_ms;
+    /* The pre-made next key of the old rotation belongs to no epoch any more. */
+    for (size_t i = 0; i < k->nkeys && !same;)
+        if (k->keys[i].epoch > k->current && k->keys[i].epoch != cur &&
+            k->keys[i].epoch != cur + 1 && k->keys[i].end_ms > now_ms)
             destroy(k, i);
         else
             i++;
-    if (!e)
-        k->current = epoch;
+    if (!same)
+        save_deadlines(k);
     pthread_mutex_unlock(&k->lock);
-    return e;
+}
+
+int64_t pseudonym_keyring_next_deadline(struct pseudonym_keyring *k)
+{
+    pthread_mutex_lock(&k->lock);
+    int64_t next = (k->current + 1) * k->rotate_ms; /* the next boundary */
+    for (size_t i = 0; i < k->nkeys; i++)
+        if (k->keys[i].epoch != k->current && k->keys[i].end_ms + k->keep_ms < next)
+            next = k->keys[i].end_ms + k->keep_ms;
+    pthread_mutex_unlock(&k->lock);
+    return next;
+}
+
+fg_err pseudonym_expire_offline(const char *dir, int64_t now_ms, pseudonym_event_fn fn, void *ctx)
+{
+    char path[4096], *text = NULL;
+    snprintf(path, sizeof path, "%s/deadlines", dir);
+    fg_err e = fg_read_file(path, 1 << 20, &text, NULL);
+    if (e)
+        return e;
+    char *save = NULL;
+    for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        long long ep, end, at;
+        if (sscanf(l, "%lld %lld %lld", &ep, &end, &at) != 3 || at > now_ms)
+            continue;
+        char kp[4200];
+        snprintf(kp, sizeof kp, "%s/pseudonym-%lld.key", dir, ep);
+        if (access(kp, F_OK) != 0)
+            continue;
+        destroy_file(kp);
+        fg_info("pseudonym", "destroyed the key of epoch %lld (its deadline has passed)", ep);
+        if (fn)
+            fn(ctx, "pseudonym.key_destroyed", ep);
+    }
+    free(text);
+    return FG_OK;
 }
 
 fg_err pseudonym_make(const struct pseudonym_keyring *k, int64_t epoch, const char *domain,

@@ -30,10 +30,24 @@ typedef void (*pseudonym_observer_fn)(void *ctx, int64_t epoch, const char *doma
                                       const char *value, size_t len, const char *pseudonym);
 void pseudonym_keyring_set_observer(struct pseudonym_keyring *k, pseudonym_observer_fn fn,
                                     void *ctx);
-/* Creates the current epoch's key if needed and destroys keys past keep_ms.
- * Cheap when nothing changes; call it per message or per second. */
+/* Creates the current and the next epoch's key if needed and destroys every key whose
+ * deadline (end of its epoch + keep_ms) has passed. Cheap when nothing changes. */
 FG_MUST_CHECK fg_err pseudonym_keyring_tick(struct pseudonym_keyring *k, int64_t now_ms);
 int64_t pseudonym_epoch_of(const struct pseudonym_keyring *k, int64_t now_ms);
+/* Key lifetimes follow the active policy: call on every (re)load. The new rotation's
+ * current and next keys are made before it takes effect; existing keys keep the end of
+ * their epoch (those of the old rotation end at the next tick), and a shorter keep
+ * applies at the next tick: call it at once. */
+void pseudonym_keyring_configure(struct pseudonym_keyring *k, int64_t rotate_ms, int64_t keep_ms,
+                                 int64_t now_ms);
+/* Wall-clock ms of the next thing tick must do: a key's destruction deadline (end of
+ * its epoch + keep) or the next epoch boundary. Call tick when now >= it. */
+int64_t pseudonym_keyring_next_deadline(struct pseudonym_keyring *k);
+/* Without a running keyring (e.g. `reidentify` while the daemon is stopped): destroys
+ * every key in dir whose recorded deadline has passed, calling fn per epoch (with
+ * "pseudonym.key_destroyed") so the caller can remove what goes with it. */
+FG_MUST_CHECK fg_err pseudonym_expire_offline(const char *dir, int64_t now_ms,
+                                              pseudonym_event_fn fn, void *ctx);
 /* out gets PSEUDONYM_HEX_LEN hex chars + NUL. Fails if the epoch key is gone. */
 FG_MUST_CHECK fg_err pseudonym_make(const struct pseudonym_keyring *k, int64_t epoch,
                                     const char *domain, const char *value, size_t len,

@@ -183,4 +183,4 @@ echo "   ACL: the badge hub could not read raw topics, and its forged environmen
 echo "== 7. the audit log, checked with nothing but the first public key"
 "$FG" audit verify "$RUN/state/audit.log" --key "$RUN/state/audit/audit-first.pub" | sed 's/^/   /'
 "$FG" audit show "$RUN/state/audit.log" | grep -E "policy|flow|rejected|start|stop" | head -8 | sed 's/^/   /'
-echo "== done: identifiers pseudonymised, undeclared fields (holder, rssi, fw) and unnamed ones (tag, battery) gone, coordinates on a 5 m grid"
+echo "== done: identifiers pseudonymised, undeclared fields (holder, rssi, fw) and unnamed ones (tag, battery, coordinates) gone, positions only per listed zone and quarter hour"

@@ -3,7 +3,8 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libpaho-mqtt-dev libssl-dev libmbedtls-dev libsodium-dev
       libyaml-dev libcjson-dev libcmocka-dev mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev openssl
-      clang procps python3 jq libmicrohttpd-dev dpkg-dev)
+      clang procps python3 jq libmicrohttpd-dev dpkg-dev
+      chromium fonts-dejavu-core) # chromium: renders the works council report in tests (e2e_council_screenshots)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -455,10 +455,11 @@ static void emit_machine(struct sim *s, struct sim_msg *m, const char *ts)
     if (mc->op >= 0)
         snprintf(op, sizeof op, "\"operator\":\"%s\",", s->w[mc->op].badge);
     text(m, snprintf((char *)m->payload, sizeof m->payload,
-                     "{\"machine\":\"%s\",%s\"state\":\"%s\",\"output_count\":%lld,"
-                     "\"cycle_time\":%.1f,\"shift\":\"%s\",\"ts\":\"%s\",\"plc\":\"S7-1200\"}",
-                     mc->id, op, machine_states[mc->state], (long long)mc->output, cycle,
-                     shift_name(s->now_ms), ts));
+                     "{\"machine\":\"%s\",\"hall\":\"%s\",%s\"state\":\"%s\","
+                     "\"output_count\":%lld,\"cycle_time\":%.1f,\"shift\":\"%s\",\"ts\":\"%s\","
+                     "\"plc\":\"S7-1200\"}",
+                     mc->id, s->zones[mc->zone].name, op, machine_states[mc->state],
+                     (long long)mc->output, cycle, shift_name(s->now_ms), ts));
 }
 
 static void emit_access(struct sim *s, struct sim_msg *m)

@@ -12,12 +12,14 @@ source "$(dirname "$0")/lib_gateway.sh"
 K=$WORK/keys; mkdir -p "$K"
 "$FAIRGATE" keys init --role employer "$K/emp" >/dev/null
 "$FAIRGATE" keys init --role works-council "$K/wc" >/dev/null
+"$FAIRGATE" keys init --role works-council "$K/wc-other" >/dev/null
 P=$WORK/policy.yaml
 cat >"$P" <<YAML
 policy: council-test
 version: 1
 valid_until: 2099-12-31
 pseudonyms: { rotate: 24h, keep_keys: 30d }
+site_zones: [dock, hall]
 routes:
   - name: man-down
     purpose: emergency response
@@ -27,6 +29,13 @@ routes:
 YAML
 "$FAIRGATE" policy sign "$P" --key "$K/emp.key" --role employer >/dev/null
 "$FAIRGATE" policy sign "$P" --key "$K/wc.key" --role works-council >/dev/null
+out=$("$FAIRGATE" policy verify "$P" --trust employer="$K/emp.pub" --trust works-council="$K/wc.pub" --lang nl) ||
+    fail "policy verify refused a policy signed by both"
+grep -q "^Oordeel: dit beleid mag van kracht worden" <<<"$out" || fail "policy verify --lang nl gives no Dutch verdict"
+out=$("$FAIRGATE" policy verify "$P" --trust employer="$K/emp.pub" --trust works-council="$K/wc-other.pub" --lang de) &&
+    fail "policy verify accepted the wrong works-council key"
+grep -q "^Ergebnis: abgelehnt, unterschrieben hat angeblich der Betriebsrat" <<<"$out" || { echo "$out"; fail "no German verdict for a wrong key"; }
+pass "policy verify states its verdict in Dutch and German"
 start_pair
 write_config "$WORK/fairgate.yaml" "$P" "trust: { employer: $K/emp.pub, works_council: $K/wc.pub }" \
     "audit: { flow_interval: 1s }" "report: { dir: $WORK/council, every: 24h }"
@@ -81,7 +90,7 @@ stop_gateway
 LOG=$WORK/state/audit.log
 KEY=$WORK/state/audit/audit-first.pub
 for l in en nl de; do
-    "$FAIRGATE" audit report "$LOG" --key "$KEY" --lang $l --html "$WORK/report.$l.html" >/dev/null ||
+    "$FAIRGATE" audit report "$LOG" --key "$KEY" --lang $l --config "$WORK/fairgate.yaml" --html "$WORK/report.$l.html" >/dev/null ||
         fail "audit report --lang $l exit $?"
     grep -q "<html lang=\"$l\"" "$WORK/report.$l.html" || fail "report is not in $l"
 done
@@ -122,6 +131,10 @@ grep -q 'class="refused" data-action="reidentify"' "$R" || fail "refused re-iden
 grep -q 'overflow-wrap:anywhere' "$R" || fail "no wrapping of long strings"
 grep -q '@page{size:A4' "$R" || fail "no A4 print styles"
 grep -q 'data-figure="refused" data-value="1"' "$R" || fail "first page does not count 1 refusal"
+grep -q "route man-down: .*every single message: badge as a pseudonym that changes every day" "$R" ||
+    fail "first page does not say how coarse route man-down is"
+grep -q "elk afzonderlijk bericht: badge als pseudoniem dat elke dag wisselt" "$WORK/report.nl.html" ||
+    fail "Dutch first page does not say how coarse route man-down is"
 pass "report numbers equal the log: $msgs messages, $rej rejected, categories, routes, days, restart gap ${gap} ms"
 
 # a damaged log: the report still says so, and the exit status too

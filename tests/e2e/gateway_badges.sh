@@ -34,12 +34,15 @@ tags = {json.loads(r["payload"])["tag"] for r in badges}
 text = open(sys.argv[2]).read()
 for secret in ids | holders | tags:
     assert secret not in text, "raw identifier leaked upstream: %s" % secret
-allowed = {"badge", "zone", "x", "y", "ts"}
+allowed = {"badge", "zone", "ts"}
+site_zones = {"assembly-1", "assembly-2", "warehouse", "loading-dock", "canteen", "office"}
 for u in pos:
     p = json.loads(u["payload"])
     assert set(p) <= allowed, "undeclared or unnamed field upstream: %r" % (set(p) - allowed)
     assert "holder" not in p and "rssi" not in p and "tag" not in p and "battery" not in p
-    assert p["x"] % 5 == 0 and p["y"] % 5 == 0, "coordinates not generalised: %r" % p
+    assert "x" not in p and "y" not in p, "coordinates left the site: %r" % p
+    assert p["zone"] in site_zones, "zone name not from the site's list: %r" % p
+    assert p["ts"].endswith(("00:00.000Z", "15:00.000Z", "30:00.000Z", "45:00.000Z")), p
     assert u["props"].get("purpose") == "evacuation roll-call and space planning"
     assert u["props"].get("fairgate-id"), "no message id"
     # issue 15 item 7: expiry = the retention left (7 d, sent at once): never

@@ -68,14 +68,16 @@ for f in /usr/bin/fairgate /lib/systemd/system/fairgate.service \
     /usr/include/fairgate/sensor_decoder.h /usr/share/doc/fairgate/examples/decoder_pipe.c; do
     grep -qx "$f" "$WORK/contents.log" || fail "package lacks $f"
 done
-if grep -vE '^/(usr/bin/fairgate|usr/include/fairgate|usr/share/(fairgate|doc/fairgate|man/man1)|lib/systemd/system|etc/fairgate)(/|$)|/$' \
+grep -qE '^/usr/lib/[^/]+/fairgate/fairgate_mosquitto\.so$' "$WORK/contents.log" ||
+    fail "package lacks the mosquitto plugin"
+if grep -vE '^/(usr/bin/fairgate|usr/include/fairgate|usr/lib/[^/]+/fairgate|usr/share/(fairgate|doc/fairgate|man/man1)|lib/systemd/system|etc/fairgate)(/|$)|/$' \
     "$WORK/contents.log" | grep -v '^/$' >"$WORK/unexpected.log"; then
     cat "$WORK/unexpected.log"; fail "unexpected files in the package"
 fi
 nsrc=$(ls "$SRC"/sensors/types/*.yaml | wc -l)
 npkg=$(grep -c '^/usr/share/fairgate/sensors/.*\.yaml$' "$WORK/contents.log")
 [ "$nsrc" = "$npkg" ] || fail "$nsrc sensor types in the tree, $npkg in the package"
-pass "contents: binary, units, configuration, $npkg sensor types, policies, man page, docs, decoder header"
+pass "contents: binary, mosquitto plugin, units, configuration, $npkg sensor types, policies, man page, docs, decoder header"
 
 # ---- the installed binary -------------------------------------------------------
 ROOT=$WORK/root
@@ -152,6 +154,13 @@ set -euo pipefail
 W=$WORK BPORT=$BPORT UPORT=$upstream_PORT ROOT=$ROOT
 SH
 cat >>"$WORK/installed.sh" <<'SH'
+# Whatever happens below, the services started here stop with this script.
+stop_started() {
+    for f in "$W/installed-gateway.pid" "$W/installed-mosquitto.pid"; do
+        [ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+    done
+}
+trap stop_started EXIT
 for d in etc usr var run; do
     mkdir -p "$W/ov/$d.u" "$W/ov/$d.w"
     mount -t overlay overlay -o "lowerdir=/$d,upperdir=$W/ov/$d.u,workdir=$W/ov/$d.w" "/$d"
@@ -166,7 +175,7 @@ fairgate certs issue --ca /etc/fairgate/ca --kind sensor --name env-1 --sensor-t
 fairgate certs issue --ca /etc/fairgate/ca --kind gateway --name fairgate-gateway \
     --out /etc/fairgate/gateway >/dev/null
 chown -R fairgate: /etc/fairgate/gateway # the directory (0700) and the key
-fairgate broker-config --sensors /etc/fairgate/sensors --ca /etc/fairgate/ca --port "$BPORT" \
+fairgate broker-config --sensor-certs /etc/fairgate/sensors --ca /etc/fairgate/ca --port "$BPORT" \
     /etc/fairgate/mosquitto.d/fairgate.conf >/dev/null
 chown mosquitto: /etc/fairgate/ca/broker.key
 chmod 711 /etc/fairgate/ca

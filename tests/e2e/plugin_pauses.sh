@@ -24,6 +24,7 @@ policy: pause-test
 version: $1
 valid_until: 2099-12-31
 pseudonyms: { rotate: ${FAIRGATE_PAUSE_ROTATE:-1s}, keep_keys: 2s }
+site_zones: [assembly-1, assembly-2, warehouse, canteen, office, dock]
 routes:
   - name: positions
     purpose: evacuation roll-call

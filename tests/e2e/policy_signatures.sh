@@ -21,6 +21,7 @@ mk_policy() { # VERSION VALID_UNTIL TOPIC_WORD
 policy: sig-test
 version: $1
 valid_until: $2
+site_zones: [hall]
 routes:
   - name: positions
     purpose: evacuation roll-call

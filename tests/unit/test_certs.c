@@ -129,7 +129,8 @@ static void test_inspect_shows_kind_usage_and_san(void **state)
     assert_false(i.is_ca);
     assert_int_equal(i.kind, CERTS_KIND_SENSOR);
     assert_string_equal(i.cn, "sensor-001");
-    assert_string_equal(i.subject, "O=unit site, OU=sensor, title=sensor-type:environment, CN=sensor-001");
+    assert_string_equal(i.subject,
+                        "O=unit site, OU=sensor, title=sensor-type:environment, CN=sensor-001");
     assert_string_equal(i.issuer, "O=unit site, OU=ca, CN=fairgate unit site CA");
     assert_string_equal(i.key_usage, "digitalSignature");
     assert_string_equal(i.ext_key_usage, "clientAuth");

@@ -39,6 +39,7 @@ struct fixture {
 static const char *policy_text =
     "policy: test\nversion: 2\nvalid_until: 2099-12-31\n"
     "pseudonyms: { rotate: 24h, keep_keys: 2d }\n"
+    "site_zones: [assembly-1, hall, \"Halle-\xc3\xa4\"]\n"
     "routes:\n"
     "  - name: positions\n    purpose: evacuation\n    from: uwb-badge\n"
     "    to: site/{site}/pos/{zone}\n"
@@ -232,26 +233,29 @@ static void bad_inputs_give_errors_and_no_output(void **state)
 static void topic_values_cannot_inject_levels_or_wildcards(void **state)
 {
     struct fixture *f = *state;
+    /* not one of the site's zones: it leaves as `other`, in the topic too */
     const char *evil = "{\"badge\":\"B-1\",\"zone\":\"a/b/#/+\"}";
     assert_int_equal(run(f, "raw/uwb-badge/a", evil), FG_OK);
-    assert_string_equal(f->topics[0], "site/plant-1/pos/a_b____");
+    assert_string_equal(f->topics[0], "site/plant-1/pos/other");
+    assert_non_null(strstr(f->payloads[0], "\"zone\":\"other\""));
 }
 
 /* Issue 16: a zone with DEL, a C1 control or a non-character would make the
- * broker drop the connection; it becomes '_' (valid MQTT UTF-8, one level),
- * while ordinary non-ASCII letters pass unchanged. */
+ * broker drop the connection. Such a value is no site zone, so it leaves as
+ * `other` (issue 15); a listed zone with ordinary non-ASCII letters passes
+ * unchanged. (Other topic values are made valid by the same cleaner: '_'.) */
 static void topic_values_are_valid_mqtt_utf8(void **state)
 {
     struct fixture *f = *state;
     static const struct {
         const char *zone, *want;
     } cases[] = {
-        {"a\\u007fb", "site/plant-1/pos/a_b"},
-        {"a\\u0085b", "site/plant-1/pos/a_b"},
-        {"a\\u009fb", "site/plant-1/pos/a_b"},
-        {"a\\uffffb", "site/plant-1/pos/a_b"},
-        {"a\\ufdd0b", "site/plant-1/pos/a_b"},
-        {"a\\nb", "site/plant-1/pos/a_b"},
+        {"a\\u007fb", "site/plant-1/pos/other"},
+        {"a\\u0085b", "site/plant-1/pos/other"},
+        {"a\\u009fb", "site/plant-1/pos/other"},
+        {"a\\uffffb", "site/plant-1/pos/other"},
+        {"a\\ufdd0b", "site/plant-1/pos/other"},
+        {"a\\nb", "site/plant-1/pos/other"},
         {"Halle-\xc3\xa4", "site/plant-1/pos/Halle-\xc3\xa4"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -293,7 +297,8 @@ static void expired_policy_forwards_nothing(void **state)
     struct fixture *f = *state;
     char why[256];
     struct policy *old;
-    const char *text = "policy: pilot\nversion: 1\nvalid_until: 2020-01-31\nroutes:\n"
+    const char *text = "policy: pilot\nversion: 1\nvalid_until: 2020-01-31\n"
+                       "site_zones: [hall]\nroutes:\n"
                        "  - name: p\n    purpose: pilot\n    from: uwb-badge\n    to: t\n"
                        "    fields: { zone: keep }\n";
     assert_int_equal(

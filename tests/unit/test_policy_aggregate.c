@@ -248,12 +248,17 @@ static void test_memory_100k_workers(void **state)
 {
     (void)state;
     struct outs o = {0};
-    struct policy *p = load_ok(
-        reg, HEAD "limits: { max_distinct: 1000000 }\nroutes:\n  - name: occ\n    purpose: p\n"
-                  "    from: t-badge\n    to: s/{zone}\n"
-                  "    aggregate: { window: 15m, by: [zone], min_group: 5, totals: true, "
-                  "max_groups: 1000, emit: { people: count_distinct(badge), "
-                  "tags: count_distinct(tag), p90x: p90(x), n: count() } }\n");
+    static char text[8192];
+    size_t at = (size_t)snprintf(text, sizeof text, HEAD "site_zones: [");
+    for (int z = 0; z < 500; z++)
+        at += (size_t)snprintf(text + at, sizeof text - at, "%sZ%03d", z ? ", " : "", z);
+    snprintf(text + at, sizeof text - at,
+             "]\nlimits: { max_distinct: 1000000 }\nroutes:\n  - name: occ\n    purpose: p\n"
+             "    from: t-badge\n    to: s/{zone}\n"
+             "    aggregate: { window: 15m, by: [zone], min_group: 5, totals: true, "
+             "max_groups: 1000, emit: { people: count_distinct(badge), "
+             "tags: count_distinct(tag), p90x: p90(x), n: count() } }\n");
+    struct policy *p = load_ok(reg, text);
     size_t peak = 0;
     for (int i = 0; i < 100000; i++) {
         char b[32], zone[16];

@@ -192,7 +192,7 @@ static void test_when(void **state)
         char text[1024];
         snprintf(text, sizeof text,
                  HEAD "routes:\n  - name: a\n    purpose: p\n    from: t-machine\n    to: s\n"
-                      "    when: \"%s\"\n    fields: { machine: keep }\n",
+                      "    when: \"%s\"\n    fields: { state: keep }\n",
                  cases[i].when);
         p = load_ok(reg, text);
         outs_clear(&o);
@@ -225,13 +225,23 @@ static void test_expired_forwards_nothing(void **state)
 static void test_topic_values_cannot_add_levels(void **state)
 {
     (void)state;
-    struct policy *p = load_ok(reg, HEAD "routes:\n  - name: a\n    purpose: p\n"
+    /* even a zone name the site itself lists cannot add levels */
+    struct policy *p = load_ok(reg, HEAD "site_zones: ['a/#/+']\n"
+                                         "routes:\n  - name: a\n    purpose: p\n"
                                          "    from: t-badge\n    to: s/{zone}/x\n"
                                          "    fields: { zone: keep }\n");
     struct outs o = {0};
     run(p, "test/badge/d1", "{\"badge\":\"B\",\"zone\":\"a/#/+\"}", &o);
     assert_int_equal(o.n, 1);
     assert_string_equal(o.m[0].topic, "s/a____/x");
+    /* a value the site does not list leaves as `other`, counted */
+    run(p, "test/badge/d1", "{\"badge\":\"B\",\"zone\":\"WK584024-Rasku\"}", &o);
+    assert_int_equal(o.n, 2);
+    assert_string_equal(o.m[1].topic, "s/other/x");
+    assert_string_equal(o.m[1].payload, "{\"zone\":\"other\"}");
+    struct policy_route_stats st;
+    policy_route_stats(p, 0, &st);
+    assert_int_equal(st.zones_other, 1);
     outs_free(&o);
     policy_free(p);
 }

@@ -162,6 +162,9 @@ static void test_when_errors(void **state)
     /* following one named worker */
     snprintf(buf, sizeof buf, "%s    when: man_down == true or badge == \"WK1\"\n", pre);
     refused(buf, "test.yaml:9:11", "conditions on worker identifiers are refused");
+    refused(HEAD "  - name: a\n    purpose: p\n    from: t-machine\n    to: x\n"
+                 "    fields: { state: keep }\n    when: state == fault and machine == 'M-04'\n",
+            "test.yaml:9:11", "which stands for the person behind it ('operator')");
     snprintf(buf, sizeof buf, "%s    when: exists(badge\n", pre);
     refused(buf, "test.yaml:9:", "exists(FIELD)");
     snprintf(buf, sizeof buf, "%s    when: (man_down == true\n", pre);
@@ -173,10 +176,10 @@ static void test_when_errors(void **state)
     snprintf(buf, sizeof buf, "%s    when: zone < 'a'\n", pre);
     refused(buf, "test.yaml:9:11", "is text");
     refused(HEAD "  - name: a\n    purpose: p\n    from: t-machine\n    to: x\n"
-                 "    fields: { machine: keep }\n    when: state == broken\n",
+                 "    fields: { state: keep }\n    when: state == broken\n",
             "test.yaml:9:11", "unknown value of 'broken'");
     struct policy *p = load_ok(reg, HEAD "  - name: a\n    purpose: p\n    from: t-machine\n"
-                                         "    to: x\n    fields: { machine: keep }\n"
+                                         "    to: x\n    fields: { state: keep }\n"
                                          "    when: state == fault or (output_count >= 10 and "
                                          "not shift != 'night') or ts < '2026-01-01T00:00:00Z'\n");
     policy_free(p);
@@ -244,12 +247,151 @@ static void test_zone_and_grid_errors(void **state)
             "test.yaml:8:20", "grid cell size in metres");
 }
 
+/* The language refuses what singles out a worker (issue 15). */
+static void test_singling_out_refused(void **state)
+{
+    (void)state;
+    const char *mach = HEAD "  - name: a\n    purpose: p\n    from: t-machine\n    to: x\n";
+    const char *badge = HEAD "  - name: a\n    purpose: p\n    from: t-badge\n    to: x\n";
+    char buf[2048];
+    /* a rounded card number still names the card */
+    snprintf(buf, sizeof buf, "%s    fields: { operator: generalise(10), state: keep }\n", mach);
+    refused(buf, "test.yaml:8:15", "rounding an identifier still sends it");
+    /* a worker id as it is only with a signed exception */
+    snprintf(buf, sizeof buf, "%s    fields: { badge: keep }\n", badge);
+    refused(buf, "test.yaml:8:15", "exceptions: { keep-worker-id: REASON }");
+    snprintf(buf, sizeof buf,
+             "%s    fields: { badge: keep }\n"
+             "    exceptions: { keep-worker-id: the access system needs the badge number }\n",
+             badge);
+    struct policy *p = load_ok(reg, buf);
+    assert_true(policy_needs_signatures(p));
+    assert_false(policy_names_health(p));
+    policy_free(p);
+    /* an exception nothing needs is an error, so the file says only what is true */
+    snprintf(buf, sizeof buf,
+             "%s    fields: { badge: pseudonymise }\n    exceptions: { keep-worker-id: why }\n",
+             badge);
+    refused(buf, "test.yaml:4:5", "nothing in it needs that exception");
+    snprintf(buf, sizeof buf,
+             "%s    fields: { badge: pseudonymise }\n    exceptions: { keep-worker-ids: x }\n",
+             badge);
+    refused(buf, "test.yaml:9:19", "did you mean 'keep-worker-id'");
+    /* workers: only worker-id fields */
+    snprintf(buf, sizeof buf,
+             "%s    aggregate: { window: 1h, by: [zone], emit: { n: count() }, min_group: 5, "
+             "workers: [ts] }\n",
+             badge);
+    refused(buf, "test.yaml:4:5", "'ts' of t-badge is not a worker-id field");
+    /* min_group below 2 on records of workers needs an exception; 0 too */
+    for (int mg = 0; mg < 2; mg++) {
+        snprintf(
+            buf, sizeof buf,
+            "%s    aggregate: { window: 1h, by: [zone], emit: { n: count() }, min_group: %d }\n",
+            badge, mg);
+        refused(buf, "test.yaml:4:5", "set min_group to at least 2");
+        snprintf(
+            buf, sizeof buf,
+            "%s    aggregate: { window: 1h, by: [zone], emit: { n: count() }, min_group: %d }\n"
+            "    exceptions: { small-groups: 'the fire brigade needs every head count' }\n",
+            badge, mg);
+        p = load_ok(reg, buf);
+        assert_true(policy_needs_signatures(p));
+        policy_free(p);
+    }
+    /* a machine stands for its operator: per record only with an exception */
+    snprintf(buf, sizeof buf, "%s    fields: { machine: keep, state: keep }\n", mach);
+    refused(buf, "test.yaml:8:15", "'machine' stands for the person behind it ('operator')");
+    snprintf(buf, sizeof buf, "%s    fields: { machine: pseudonymise }\n", mach);
+    refused(buf, "test.yaml:8:15", "exceptions: { person-linked: REASON }");
+    snprintf(buf, sizeof buf,
+             "%s    when: state == fault\n    fields: { machine: keep, state: keep }\n"
+             "    exceptions: { person-linked: maintenance must know which machine is down }\n",
+             mach);
+    p = load_ok(reg, buf);
+    assert_true(policy_needs_signatures(p));
+    policy_free(p);
+    /* grouped, it is fine: groups count the operators behind the machines */
+    snprintf(buf, sizeof buf,
+             "%s    aggregate: { window: 1h, by: [machine], emit: { n: count() }, min_group: 5 }\n",
+             mach);
+    p = load_ok(reg, buf);
+    assert_false(policy_needs_signatures(p));
+    policy_free(p);
+}
+
+/* Zone texts leave only as names the site lists. */
+static void test_zone_names_from_a_list(void **state)
+{
+    (void)state;
+    const char *gps = HEAD "  - name: a\n    purpose: p\n    from: t-gps\n    to: x/{area}\n";
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s    fields: { area: keep }\n", gps);
+    refused(buf, "test.yaml:4:5", "add 'site_zones: [..]' to the policy");
+    snprintf(buf, sizeof buf, "policy: t\nversion: 1\nsite_zones: [yard, gate]\nroutes:\n%s",
+             gps + strlen(HEAD));
+    strcat(buf, "    fields: { area: keep }\n");
+    struct policy *p = load_ok(reg, buf);
+    policy_free(p);
+    refused("policy: t\nversion: 1\nsite_zones: [yard, other]\nroutes: []\n", "test.yaml:3:20",
+            "'other' is what unlisted zone values become");
+    refused("policy: t\nversion: 1\nsite_zones: [yard, yard]\nroutes: []\n", "test.yaml:3:20",
+            "listed twice");
+}
+
+/* Two routes whose groups nest over the same records could be differenced. */
+static void test_overlapping_aggregates_refused(void **state)
+{
+    (void)state;
+    const char *r1 =
+        HEAD "  - name: per-zone\n    purpose: p\n    from: t-badge\n    to: a/{zone}\n"
+             "    aggregate: { window: 15m, by: [zone], min_group: 5, "
+             "emit: { n: count() } }\n";
+    char buf[2048];
+    snprintf(
+        buf, sizeof buf,
+        "%s  - name: all\n    purpose: p\n    from: t-badge\n    to: b\n"
+        "    aggregate: { window: 1h, min_group: 5, emit: { people: count_distinct(badge) } }\n",
+        r1);
+    refused(buf, "test.yaml:9:5", "routes 'per-zone' and 'all' publish overlapping aggregates");
+    /* the same records grouped twice the same way: refused too */
+    snprintf(buf, sizeof buf,
+             "%s  - name: again\n    purpose: p\n    from: t-badge\n    to: b/{zone}\n"
+             "    aggregate: { window: 1h, by: [zone], min_group: 5, emit: { n: count() } }\n",
+             r1);
+    refused(buf, "test.yaml:9:5", "overlapping aggregates");
+    /* a condition on one of them: its records are a part of the other's, and
+     * a third route on the complement would give the difference exactly */
+    snprintf(buf, sizeof buf,
+             "%s  - name: low\n    purpose: p\n    from: t-badge\n    to: b/{zone}\n"
+             "    when: battery < 10\n"
+             "    aggregate: { window: 1h, by: [zone], min_group: 5, emit: { n: count() } }\n",
+             r1);
+    refused(buf, "test.yaml:9:5", "routes 'per-zone' and 'low'");
+    /* two different conditions: allowed */
+    struct policy *p =
+        load_ok(reg, HEAD
+                "  - name: high\n    purpose: p\n    from: t-badge\n    to: a/{zone}\n"
+                "    when: battery >= 10\n"
+                "    aggregate: { window: 15m, by: [zone], min_group: 5, emit: { n: count() } }\n"
+                "  - name: low\n    purpose: p\n    from: t-badge\n    to: b/{zone}\n"
+                "    when: battery < 10\n"
+                "    aggregate: { window: 1h, by: [zone], min_group: 5, emit: { n: count() } }\n");
+    policy_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_full_policy_loads),     cmocka_unit_test(test_health_names),
-        cmocka_unit_test(test_errors_have_positions), cmocka_unit_test(test_when_errors),
-        cmocka_unit_test(test_aggregate_errors),      cmocka_unit_test(test_batch_key),
+        cmocka_unit_test(test_full_policy_loads),
+        cmocka_unit_test(test_health_names),
+        cmocka_unit_test(test_errors_have_positions),
+        cmocka_unit_test(test_when_errors),
+        cmocka_unit_test(test_singling_out_refused),
+        cmocka_unit_test(test_zone_names_from_a_list),
+        cmocka_unit_test(test_overlapping_aggregates_refused),
+        cmocka_unit_test(test_aggregate_errors),
+        cmocka_unit_test(test_batch_key),
         cmocka_unit_test(test_zone_and_grid_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

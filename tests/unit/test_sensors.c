@@ -408,6 +408,17 @@ static void test_descriptor_mistakes(void **state)
          "  x: { type: number, category: machine, min: 5, max: 1 }\n",
          {"d.yaml:5", "min above max", NULL}},
         {"type: a\ntopic: raw/a\nformat: json\nfields:\n  x: [1, 2\n", {"d.yaml:", NULL, NULL}},
+        /* persons behind things, zone lists */
+        {"type: a\ntopic: raw/a\nformat: json\nfields:\n"
+         "  m: { type: string, category: machine, person: op }\n"
+         "  op: { type: string, category: machine }\n",
+         {"d.yaml:5", "'person' of field 'm' must name a worker-id field", NULL}},
+        {"type: a\ntopic: raw/a\nformat: json\nfields:\n"
+         "  op: { type: string, category: worker-id, person: op }\n",
+         {"d.yaml:5", "worker id itself", NULL}},
+        {"type: a\ntopic: raw/a\nformat: json\nfields:\n"
+         "  m: { type: string, category: machine, zones: [a, b] }\n",
+         {"d.yaml:5", "'zones' applies to text fields of category zone", NULL}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct sensor_registry *r;
@@ -425,6 +436,28 @@ static void test_descriptor_mistakes(void **state)
         assert_int_equal(sensor_registry_count(r), 0);
         sensor_registry_free(r);
     }
+}
+
+static void test_person_and_zone_keys(void **state)
+{
+    (void)state;
+    static const char desc[] = "type: a\ntopic: raw/a\nformat: json\nfields:\n"
+                               "  truck: { type: integer, category: device-id, person: driver }\n"
+                               "  driver: { type: string, category: worker-id }\n"
+                               "  zone: { type: string, category: zone, zones: [yard, dock] }\n";
+    struct sensor_registry *r;
+    char why[512] = "";
+    assert_int_equal(sensor_registry_new(&r), FG_OK);
+    assert_int_equal(sensor_registry_load_string(r, "d.yaml", desc, strlen(desc), why, sizeof why),
+                     FG_OK);
+    const struct sensor_type *t = sensor_registry_find(r, "a");
+    assert_non_null(t);
+    assert_string_equal(t->fields[0].person, "driver");
+    assert_int_equal(t->fields[0].person_idx, 1);
+    assert_int_equal(t->fields[1].person_idx, -1);
+    assert_int_equal(t->fields[2].nzones, 2);
+    assert_string_equal(t->fields[2].zones[1], "dock");
+    sensor_registry_free(r);
 }
 
 /* ---- the simulator --------------------------------------------------------------- */
@@ -535,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_senml_malformed),
         cmocka_unit_test(test_kv_malformed),
         cmocka_unit_test(test_descriptor_mistakes),
+        cmocka_unit_test(test_person_and_zone_keys),
         cmocka_unit_test(test_simulator_deterministic),
         cmocka_unit_test(test_simulator_decodes_and_man_down_once_per_shift),
     };
