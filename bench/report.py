@@ -15,7 +15,8 @@ rows = [json.loads(l) for l in open(os.path.join(out, "steps.jsonl")) if l.strip
 meta = next((r for r in rows if r.get("kind") == "meta"), {})
 NAMES = {"a": "mosquitto bridge", "b": "Node-RED 4 flow", "c": "fairgate (bench policy)",
          "d": meta.get("d_label") or "fairgate (d)",
-         "e": "fairgate inside mosquitto + bridge", "x": "direct, one broker (baseline)"}
+         "e": "fairgate inside mosquitto + bridge", "f": "fairgate, batched upstream (50 records, 20 ms)",
+         "x": "direct, one broker (baseline)"}
 
 
 def med(v):
@@ -147,6 +148,15 @@ def cpu_mid(p):
     return p["lat"].get("mid_cpu_us_per_msg") if p["lat"] else None
 
 
+P("Context switches per message of the middle process (all its threads, voluntary + "
+  "involuntary, during the latency step):")
+for q in (0, 1):
+    P("  QoS %d: " % q + ", ".join(
+        "%s %s" % (s, fmt(med([p["lat"].get("mid_ctxsw_per_msg") for p in res[(s, q)] if p["lat"]]), "%.2f"))
+        for s in systems))
+P("")
+
+
 def cpu_sys(p):
     return p["lat"].get("cpu_us_per_msg") if p["lat"] else None
 
@@ -154,16 +164,18 @@ def cpu_sys(p):
 ratios = {}
 P("Ratios (median of per-round ratios):")
 for q in (0, 1):
-    for num, den in (("c", "a"), ("d", "a"), ("e", "a"), ("c", "b"), ("d", "b"), ("e", "b")):
+    for num, den in (("c", "a"), ("d", "a"), ("e", "a"), ("f", "a"), ("c", "b"), ("d", "b"),
+                     ("e", "b"), ("f", "b")):
         if (num, q) in res and (den, q) in res:
             r = ratio(num, den, q, rate_of)
             ratios[(num, den, q, "rate")] = r
             P("  QoS %d max sustained %s/%s = %s" % (q, num, den, fmt(r, "%.2f")))
-    if ("e", q) in res and ("a", q) in res:
-        ce = ratio("e", "a", q, cpu_sys)
-        ratios[("e", "a", q, "cpu")] = ce
-        P("  QoS %d CPU per message e/a = %s (whole system: both brokers)" % (q, fmt(ce, "%.3f")))
-    for num in ("c", "d", "e"):
+    for num in ("c", "e", "f"):
+        if (num, q) in res and ("a", q) in res:
+            ce = ratio(num, "a", q, cpu_sys)
+            ratios[(num, "a", q, "cpu")] = ce
+            P("  QoS %d CPU per message %s/a = %s (whole system: both brokers)" % (q, num, fmt(ce, "%.3f")))
+    for num in ("c", "d", "e", "f"):
         if (num, q) in res and ("b", q) in res:
             cm = ratio(num, "b", q, cpu_mid)
             cs = ratio(num, "b", q, cpu_sys)

@@ -15,6 +15,8 @@
 #         outbox, when this fairgate has them (see the labels printed)
 #      e  fairgate inside mosquitto (fairgate_mosquitto.so, bench policy) and
 #         mosquitto's bridge carrying the minimised topics (MQTT v5)
+#      f  fairgate with the bench policy and batched upstream
+#         (bench/policies/bench-batch.yaml: 50 records, 20 ms)
 #    QoS 0 and QoS 1; offered rates stepped up to saturation.
 # Results: bench/out/results.csv, bench/out/pipeline.csv, a table on stdout.
 # Every process it starts is stopped by PID at exit, even on error.
@@ -23,7 +25,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
 QUICK=0
-SYSTEMS=abcde
+SYSTEMS=abcdef
 ROUNDS=""
 PIPELINE=1
 PROFILE=0
@@ -37,7 +39,7 @@ while (($#)); do
     --no-pipeline) PIPELINE=0 ;;
     --profile) PROFILE=1 ;;
     --out) OUT_ARG=$2; shift ;;
-    -h | --help) sed -n 2,18p "$0"; exit 0 ;;
+    -h | --help) sed -n 2,20p "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -298,10 +300,11 @@ start_system() { # SYSTEM QOS
         wait_log "$WORK/up.log" "New client connected.*bench-bridge|bench-bridge" 10 || true
         sleep 0.3
         ;;
-    c | d)
+    c | d | f)
         start_broker up
         start_broker local
         local pol=$HERE/policies/bench.yaml extra=""
+        [ "$sys" = f ] && pol=$HERE/policies/bench-batch.yaml
         if [ "$sys" = d ]; then
             pol=$D_POLICY
             [ -n "$D_OUTBOX_KEY" ] && extra="$D_OUTBOX_KEY: $WORK/state-$sys/outbox"
@@ -352,6 +355,11 @@ cpu_ticks() { # PIDS... -> sum of utime+stime (clock ticks)
     echo "$s"
 }
 
+ctx_switches() { # PID -> voluntary + involuntary context switches of all its threads
+    cat /proc/"$1"/task/*/status 2>/dev/null |
+        awk '$1 ~ /^(non)?voluntary_ctxt_switches:$/ { s += $2 } END { print s + 0 }'
+}
+
 status_kib() { # PID KEY
     awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
 }
@@ -370,9 +378,10 @@ step() {
     PIDS+=("$spid")
     local i
     for i in $(seq 1 200); do [ -f "$WORK/ready" ] && break; sleep 0.025; done
-    local c0 t0 c1 t1 m0 m1
+    local c0 t0 c1 t1 m0 m1 w0 w1
     c0=$(cpu_ticks "${SYS_PIDS[@]}")
     m0=$(cpu_ticks "$MID_PID")
+    w0=$(ctx_switches "$MID_PID")
     t0=$(date +%s%N)
     "$BB/loadgen" --port "$local_PORT" --qos "$qos" --rate "$rate" --seconds "$secs" \
         --seq-base $base --window 100 >"$WORK/loadgen.json" 2>>"$WORK/loadgen.log" || true
@@ -380,15 +389,16 @@ step() {
     forget_pid "$spid"
     c1=$(cpu_ticks "${SYS_PIDS[@]}")
     m1=$(cpu_ticks "$MID_PID")
+    w1=$(ctx_switches "$MID_PID")
     t1=$(date +%s%N)
     local mid_rss mid_hwm
     mid_rss=$(status_kib "$MID_PID" VmRSS)
     mid_hwm=$(status_kib "$MID_PID" VmHWM)
     python3 - "$WORK/loadgen.json" "$WORK/sink.json" "$sys" "$qos" "$rate" "$secs" "$kind" \
         "$round" $((c1 - c0)) "$(getconf CLK_TCK)" $(((t1 - t0) / 1000000)) "$mid_rss" "$mid_hwm" \
-        "$GRACE_MS" "$STEPS_FILE" $((m1 - m0)) <<'PY'
+        "$GRACE_MS" "$STEPS_FILE" $((m1 - m0)) $((w1 - w0)) <<'PY'
 import json, sys
-lg_f, sk_f, sysname, qos, rate, secs, kind, rnd, ticks, hz, wall_ms, rss, hwm, grace, out, mticks = sys.argv[1:]
+lg_f, sk_f, sysname, qos, rate, secs, kind, rnd, ticks, hz, wall_ms, rss, hwm, grace, out, mticks, csw = sys.argv[1:]
 def load(f):
     try:
         return json.loads(open(f).read().strip().splitlines()[-1])
@@ -407,12 +417,13 @@ r = dict(system=sysname, qos=int(qos), rate=rate, seconds=int(secs), kind=kind, 
          p999_us=sk.get("p999_us"), max_us=sk.get("max_us"), cpu_s=cpu_s,
          cpu_us_per_msg=(cpu_s * 1e6 / n if n else None),
          mid_cpu_us_per_msg=(int(mticks) / int(hz) * 1e6 / n if n else None), wall_ms=int(wall_ms),
+         mid_ctxsw_per_msg=(int(csw) / n if n else None),
          rss_kib=int(rss or 0), hwm_kib=int(hwm or 0))
 open(out, "a").write(json.dumps(r) + "\n")
-print("%-2s qos%s %-4s r%s %6d msg/s: %s  loss=%s dups=%s p50=%.0fus p99=%.0fus max=%.0fus cpu=%.1fus/msg rss=%dKiB"
+print("%-2s qos%s %-4s r%s %6d msg/s: %s  loss=%s dups=%s p50=%.0fus p99=%.0fus max=%.0fus cpu=%.1fus/msg csw=%.2f/msg rss=%dKiB"
       % (sysname, qos, kind, rnd, rate, "ok  " if ok else "FAIL", r["loss"], r["dups"],
          r["p50_us"] or -1, r["p99_us"] or -1, r["max_us"] or -1, r["cpu_us_per_msg"] or -1,
-         r["rss_kib"]), file=sys.stderr)
+         r["mid_ctxsw_per_msg"] or -1, r["rss_kib"]), file=sys.stderr)
 sys.exit(0 if ok else 1)
 PY
 }

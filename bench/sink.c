@@ -40,10 +40,11 @@ static void sleep_ms(long ms)
     nanosleep(&t, NULL);
 }
 
-static bool find_int(const char *p, size_t n, const char *key, long long *out)
+/* The first key at or after *from; *from moves past it. */
+static bool find_int(const char *p, size_t n, const char *key, long long *out, size_t *from)
 {
     size_t kl = strlen(key);
-    for (size_t i = 0; i + kl < n; i++)
+    for (size_t i = *from; i + kl < n; i++)
         if (p[i] == '"' && !memcmp(p + i, key, kl)) {
             char *end;
             char buf[32];
@@ -52,6 +53,7 @@ static bool find_int(const char *p, size_t n, const char *key, long long *out)
                 buf[k++] = p[j++];
             buf[k] = '\0';
             *out = strtoll(buf, &end, 10);
+            *from = j;
             return k > 0;
         }
     return false;
@@ -63,8 +65,12 @@ static int on_message(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
     (void)tlen;
     int64_t now = mono_ns();
     long long seq, t;
-    if (find_int(m->payload, (size_t)m->payloadlen, "\"seq\":", &seq) &&
-        find_int(m->payload, (size_t)m->payloadlen, "\"t_ns\":", &t)) {
+    size_t at = 0, len = (size_t)m->payloadlen;
+    bool any = false;
+    /* one record, or a batch (a JSON array of records): each counts */
+    while (find_int(m->payload, len, "\"seq\":", &seq, &at) &&
+           find_int(m->payload, len, "\"t_ns\":", &t, &at)) {
+        any = true;
         long long r = atomic_fetch_add(&g_received, 1);
         if (r == 0)
             atomic_store(&g_first_arrival, now);
@@ -79,7 +85,8 @@ static int on_message(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
             long long d = atomic_fetch_add(&g_distinct, 1);
             g_lat[d] = now - t;
         }
-    } else
+    }
+    if (!any)
         atomic_fetch_add(&g_bad, 1);
     MQTTAsync_freeMessage(&m);
     MQTTAsync_free(topic);

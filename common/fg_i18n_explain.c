@@ -156,6 +156,13 @@ const struct fg_msg fg_msgs_explain[] = {
       "blijven.\n",
       "  Es ist keine Aufbewahrungsfrist gesetzt: Der Empfänger entscheidet, wie lange er die "
       "Daten behält.\n"}},
+    {"ex.batch",
+     {"  Sent in batches: up to %d records in one message, none waiting more than %s for the "
+      "others; each message lists the ids of the records it carries.\n",
+      "  Verstuurd in bundels: tot %d records in één bericht, geen enkel record wacht langer dan "
+      "%s op de andere; elk bericht noemt de nummers van de records die het bevat.\n",
+      "  In Bündeln gesendet: bis zu %d Datensätze in einer Nachricht, keiner wartet länger als "
+      "%s auf die anderen; jede Nachricht nennt die Nummern der Datensätze, die sie enthält.\n"}},
     {"ex.diff_hdr",
      {"Changes from policy \"%s\" version %d to \"%s\" version %d:\n",
       "Wijzigingen van beleid \"%s\" versie %d naar \"%s\" versie %d:\n",

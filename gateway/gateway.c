@@ -306,7 +306,7 @@ static void main_loop(struct gateway *gw)
             gw_publish_status(gw);
         }
         gw_housekeeping(gw, mono, false);
-        wait_main(gw, 50);
+        wait_main(gw, gw_send_wait_ms(gw, 50));
     }
 }
 

@@ -95,7 +95,8 @@ struct gateway {
     uint64_t reident_reported;          /* re-identification losses last logged */
     atomic_uint_fast64_t rej_logged_mask;
     atomic_int inflight;
-    atomic_uint generation; /* bumped at every upstream connection */
+    _Atomic int64_t batch_due_ms; /* sender.c: a held batch must leave by then (wall ms); 0 none */
+    atomic_uint generation;       /* bumped at every upstream connection */
     pthread_mutex_t wake_lock;
     pthread_cond_t wake;
     atomic_int sleeping, work;
@@ -151,6 +152,7 @@ void gw_link_down(struct gateway *gw, struct link *l, const char *cause);
 /* sender.c */
 void gw_pump(struct gateway *gw);
 void gw_pump_from_callback(struct gateway *gw);
+int gw_send_wait_ms(struct gateway *gw, int max_ms);
 
 /* housekeeping.c (main thread) */
 void gw_audit_event(struct gateway *gw, const char *action, cJSON *object);

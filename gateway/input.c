@@ -21,6 +21,8 @@ struct staged_msg {
     int64_t retention_ms;
     uint32_t categories;
     int policy_version;
+    int batch_max;
+    int64_t batch_delay_ms;
 };
 
 /* Set while gw_on_message runs the pipeline: outputs are staged, not written.
@@ -70,6 +72,8 @@ static fg_err stage(struct staged_batch *b, const struct fg_message *m)
     s->retention_ms = m->retention_ms;
     s->categories = m->categories;
     s->policy_version = m->policy_version;
+    s->batch_max = m->batch_max;
+    s->batch_delay_ms = m->batch_delay_ms;
     b->n++;
     return FG_OK;
 }
@@ -177,6 +181,8 @@ static bool write_staged(struct gateway *gw, struct staged_batch *b)
             .categories = s->categories,
             .policy_name = b->buf + s->policy,
             .policy_version = s->policy_version,
+            .batch_max = s->batch_max,
+            .batch_delay_ms = s->batch_delay_ms,
         };
         fg_err e = outbox_put(gw->outbox, &m, now);
         if (e == FG_ERR_IO)

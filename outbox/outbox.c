@@ -58,6 +58,8 @@ static struct outbox_entry *entry_new(const struct fg_message *m, uint64_t id, i
     e->created_ms = now;
     e->deadline_ms = m->retention_ms > 0 ? now + m->retention_ms : 0;
     e->categories = m->categories;
+    e->batch_max = m->batch_max;
+    e->batch_delay_ms = m->batch_delay_ms;
     return e;
 }
 
@@ -68,7 +70,9 @@ static struct outbox_entry *entry_copy(const struct outbox_entry *src)
                            .topic = src->topic,
                            .payload = src->payload,
                            .len = src->len,
-                           .policy_name = src->policy};
+                           .policy_name = src->policy,
+                           .batch_max = src->batch_max,
+                           .batch_delay_ms = src->batch_delay_ms};
     struct outbox_entry *e = entry_new(&m, src->id, src->created_ms);
     if (e) {
         e->deadline_ms = src->deadline_ms;
@@ -307,6 +311,45 @@ size_t outbox_take(struct outbox *o, struct outbox_entry **out, size_t max)
         o->inflight++;
         out[n++] = c;
         o->send_pos = i + 1;
+    }
+    pthread_mutex_unlock(&o->lock);
+    return n;
+}
+
+size_t outbox_take_run(struct outbox *o, struct outbox_entry **out, size_t max,
+                       outbox_join_fn joins, void *ctx)
+{
+    size_t n = 0, scanned = 0;
+    const struct outbox_entry *first = NULL;
+    bool skipped = false; /* send_pos may only move past what was taken */
+    pthread_mutex_lock(&o->lock);
+    for (size_t i = o->send_pos; i < o->count && n < max && scanned < OUTBOX_SCAN_MAX; i++) {
+        struct slot *s = slot_at(o, i);
+        if (s->state != ST_QUEUED)
+            continue;
+        if (s->unsaved) /* leaves only once stored (outbox_take) */
+            break;
+        scanned++;
+        enum outbox_join j = joins(ctx, first, s->e, n);
+        if (j == OUTBOX_STOP)
+            break;
+        if (j == OUTBOX_SKIP) {
+            skipped = true;
+            continue;
+        }
+        if (!first)
+            first = s->e;
+        if (out) {
+            struct outbox_entry *c = entry_copy(s->e);
+            if (!c)
+                break;
+            s->state = ST_INFLIGHT;
+            o->inflight++;
+            out[n] = c;
+            if (!skipped)
+                o->send_pos = i + 1;
+        }
+        n++;
     }
     pthread_mutex_unlock(&o->lock);
     return n;

@@ -43,6 +43,10 @@ struct outbox_entry {
     int64_t created_ms;
     int64_t deadline_ms; /* 0 = no retention limit */
     uint32_t categories;
+    /* Batching (the route's batch key): memory only, never in the segment log,
+     * so entries recovered after a restart are sent one per publish. */
+    int batch_max;
+    int64_t batch_delay_ms;
 };
 
 /* Opens (creating dir 0700) and recovers what an earlier run left: entries
@@ -61,6 +65,18 @@ FG_MUST_CHECK fg_err outbox_put(struct outbox *o, const struct fg_message *msg, 
  * in flight. Returns how many were written to out[]. */
 size_t outbox_take(struct outbox *o, struct outbox_entry **out, size_t max);
 void outbox_entry_free(struct outbox_entry *e);
+/* A run of queued entries for one publish, chosen by the caller: for each
+ * queued entry in order, joins(ctx, first, e, n) says OUTBOX_JOIN (take it; first is
+ * NULL until one was taken, n is how many were), OUTBOX_SKIP (leave it queued and
+ * look further) or OUTBOX_STOP. At most max are taken; the scan ends after
+ * OUTBOX_SCAN_MAX queued entries. out == NULL only counts (nothing is marked);
+ * otherwise like outbox_take. Returns the run's length. */
+enum outbox_join { OUTBOX_STOP = 0, OUTBOX_JOIN, OUTBOX_SKIP };
+#define OUTBOX_SCAN_MAX 4096
+typedef enum outbox_join (*outbox_join_fn)(void *ctx, const struct outbox_entry *first,
+                                           const struct outbox_entry *e, size_t n);
+size_t outbox_take_run(struct outbox *o, struct outbox_entry **out, size_t max,
+                       outbox_join_fn joins, void *ctx);
 /* The upstream acknowledged it: gone for good (its ACK record is written by
  * the next outbox_sync; until then a crash only causes a duplicate). */
 void outbox_ack(struct outbox *o, uint64_t id);

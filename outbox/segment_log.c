@@ -308,6 +308,8 @@ static struct outbox_entry *decode_put(const unsigned char *b, uint32_t body, ui
     e->created_ms = (int64_t)get_u64(b);
     e->deadline_ms = (int64_t)get_u64(b + 8);
     e->categories = get_u32(b + 16);
+    e->batch_max = 0; /* not stored: recovered entries go one per publish */
+    e->batch_delay_ms = 0;
     return e;
 }
 

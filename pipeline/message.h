@@ -18,6 +18,8 @@ struct fg_message {
     uint32_t categories;  /* bit per sensor_category present in the payload */
     const char *policy_name;
     int policy_version;
+    int batch_max;          /* up to this many records per upstream publish; 0: one */
+    int64_t batch_delay_ms; /* a record waits at most this long for others */
 };
 
 #endif

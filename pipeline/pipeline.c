@@ -56,6 +56,8 @@ static fg_err emit_adapter(void *ctx, const struct policy_output *o)
         .categories = o->categories,
         .policy_name = o->policy_name,
         .policy_version = o->policy_version,
+        .batch_max = o->batch_max,
+        .batch_delay_ms = o->batch_delay_ms,
     };
     fg_err e = pl->opt.obs->emit(pl->opt.ctx, &m);
     if (e == FG_OK)

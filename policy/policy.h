@@ -27,6 +27,8 @@ struct policy_output {
     uint32_t categories;  /* bit per sensor_category present in the payload */
     const char *policy_name;
     int policy_version;
+    int batch_max;          /* route's batch.max_records; 0: one record per publish */
+    int64_t batch_delay_ms; /* route's batch.max_delay */
 };
 
 /* Returning an error stops the apply and is passed up to the caller (the

@@ -443,6 +443,8 @@ fg_err policy_apply(struct policy *p, struct pseudonym_keyring *keys,
             .len = w.len,
             .retention_ms = r->retention_ms,
             .categories = cats,
+            .batch_max = r->batch_max,
+            .batch_delay_ms = r->batch_delay_ms,
             .policy_name = p->name,
             .policy_version = p->version,
         };

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fg_i18n.h"
 #include "common/fg_util.h"
 #include "policy/policy_internal.h"
 
@@ -263,6 +264,16 @@ static void totals_only(fg_lang L, const struct policy *p, const struct policy_r
         fprintf(out, "%s", T("totals"));
 }
 
+/* batch: the route's records leave several to a message (catalogue key ex.batch). */
+static void explain_batch(fg_lang l, const struct policy_route *r, FILE *out)
+{
+    char d[64];
+    if (r->batch_max < 2)
+        return;
+    fg_i18n_duration(l, r->batch_delay_ms, d, sizeof d);
+    fg_trp(out, l, "ex.batch", r->batch_max, d);
+}
+
 static void explain_route(fg_lang L, const struct policy *p, const struct policy_route *r,
                           FILE *out, bool header)
 {
@@ -298,6 +309,7 @@ static void explain_route(fg_lang L, const struct policy *p, const struct policy
         fprintf(out, T("retention"), d);
     } else
         fprintf(out, "%s", T("no_retention"));
+    explain_batch(L, r, out);
 }
 
 fg_err policy_explain(const struct policy *p, const char *lang, FILE *out)

@@ -183,6 +183,8 @@ struct policy_route {
     struct policy_field_rule rules[POLICY_MAX_FIELD_RULES];
     size_t nrules;
     int64_t retention_ms;
+    int batch_max;          /* batch.max_records (0: off) */
+    int64_t batch_delay_ms; /* batch.max_delay */
     bool names_health; /* a health-category field leaves through this route */
     char *when;        /* source text, for explain */
     struct policy_cond cond[POLICY_MAX_COND];

@@ -7,8 +7,8 @@
 
 #include "policy/policy_load_internal.h"
 
-static const char *const route_keys[] = {"name",   "purpose",   "from",      "to",        "when",
-                                         "fields", "aggregate", "retention", "exceptions"};
+static const char *const route_keys[] = {"name",   "purpose",   "from",      "to",         "when",
+                                         "fields", "aggregate", "retention", "exceptions", "batch"};
 static const char *const agg_keys[] = {"window",     "by",          "emit",
                                        "min_group",  "totals",      "totals_to",
                                        "max_groups", "max_samples", "workers"};
@@ -415,6 +415,39 @@ static fg_err compile_topic(struct policy_route *r)
     return FG_OK;
 }
 
+/* batch: { max_records: 50, max_delay: 200ms } -- several records of the route
+ * in one upstream publish (the gateway's sender forms it, docs/performance.md). */
+static fg_err parse_batch(struct ctx *c, yaml_node_t *n, struct policy_route *r)
+{
+    static const char *const keys[] = {"max_records", "max_delay"};
+    if (r->agg.on)
+        return bad(c, n, "route '%s' aggregates: 'batch' is for per-record routes", r->name, NULL);
+    if (n->type != YAML_MAPPING_NODE)
+        return bad(c, n, "'batch' must be a mapping with max_records and max_delay", NULL, NULL);
+    int64_t max = 0;
+    fg_err e = FG_OK;
+    r->batch_delay_ms = 0;
+    FG_YAML_MAP_FOREACH(c->y, n, pair)
+    {
+        yaml_node_t *kn = fg_yaml_node(c->y, pair->key), *vn = fg_yaml_node(c->y, pair->value);
+        const char *k = fg_yaml_scalar(kn);
+        if (k && !strcmp(k, "max_records"))
+            e = whole(c, vn, k, 2, 256, &max);
+        else if (k && !strcmp(k, "max_delay")) {
+            e = duration(c, vn, k, &r->batch_delay_ms);
+            if (!e && r->batch_delay_ms > 60000)
+                return bad(c, vn, "'max_delay' must be at most 1m", NULL, NULL);
+        } else
+            return bad_word(c, kn, "batch key", k ? k : "?", keys, N(keys));
+        if (e)
+            return e;
+    }
+    if (!max || !r->batch_delay_ms)
+        return bad(c, n, "'batch' needs both max_records and max_delay", NULL, NULL);
+    r->batch_max = (int)max;
+    return FG_OK;
+}
+
 fg_err policy_load_route(struct ctx *c, yaml_node_t *n, struct policy *p, struct policy_route *r)
 {
     struct fg_yaml *y = c->y;
@@ -422,7 +455,8 @@ fg_err policy_load_route(struct ctx *c, yaml_node_t *n, struct policy *p, struct
     r->cond_root = -1;
     if (n->type != YAML_MAPPING_NODE)
         return bad(c, n, "each route must be a mapping with name, purpose, from, to", NULL, NULL);
-    yaml_node_t *fields = NULL, *from = NULL, *when = NULL, *agg = NULL, *to_node = n;
+    yaml_node_t *fields = NULL, *from = NULL, *when = NULL, *agg = NULL, *to_node = n,
+                *batch = NULL;
     FG_YAML_MAP_FOREACH(y, n, pair)
     {
         yaml_node_t *kn = fg_yaml_node(y, pair->key), *vn = fg_yaml_node(y, pair->value);
@@ -449,6 +483,8 @@ fg_err policy_load_route(struct ctx *c, yaml_node_t *n, struct policy *p, struct
             agg = vn;
         else if (!strcmp(k, "exceptions"))
             e = policy_load_exceptions(c, vn, r);
+        else if (!strcmp(k, "batch"))
+            batch = vn;
         else
             return bad_word(c, kn, "route key", k, route_keys, N(route_keys));
         if (e)
@@ -509,6 +545,8 @@ fg_err policy_load_route(struct ctx *c, yaml_node_t *n, struct policy *p, struct
     if (when && (e = compile_when(c, when, r)))
         return e;
     if (agg && (e = parse_aggregate(c, agg, r)))
+        return e;
+    if (batch && (e = parse_batch(c, batch, r)))
         return e;
     if (!agg && (!fields || fields->type != YAML_MAPPING_NODE))
         return bad(c, fields ? fields : n,

@@ -302,6 +302,86 @@ static void test_requeue_keeps_order(void **state)
     outbox_close(ob);
 }
 
+/* Batching (gateway/sender.c) forms a publish from the queued entries of one
+ * route with a batch key, passing over other routes' entries: those stay
+ * queued and in order, and a count-only run marks nothing. The batch key
+ * travels with the entry in memory but is not stored on disk. */
+static fg_err put_batched(struct outbox *ob, const char *route, long i, int batch_max)
+{
+    char payload[64];
+    snprintf(payload, sizeof payload, "{\"seq\":%ld}", i);
+    struct fg_message m = {.route = route,
+                           .purpose = "batch testing",
+                           .topic = "site/s/b",
+                           .payload = payload,
+                           .len = strlen(payload),
+                           .policy_name = "batchtest",
+                           .batch_max = batch_max,
+                           .batch_delay_ms = batch_max ? 200 : 0};
+    return outbox_put(ob, &m, 1000 + i);
+}
+
+static enum outbox_join join_route_b(void *ctx, const struct outbox_entry *first,
+                                     const struct outbox_entry *e, size_t n)
+{
+    (void)ctx;
+    (void)n;
+    if (strcmp(e->route, "b") != 0)
+        return OUTBOX_SKIP;
+    return !first || e->batch_max == first->batch_max ? OUTBOX_JOIN : OUTBOX_STOP;
+}
+
+static void check_take_run(struct outbox *ob)
+{
+    /* count only: nothing is marked */
+    assert_int_equal(outbox_take_run(ob, NULL, 3, join_route_b, NULL), 3);
+    struct outbox_stats st;
+    outbox_get_stats(ob, &st);
+    assert_int_equal(st.inflight, 0);
+    struct outbox_entry *run[8];
+    assert_int_equal(outbox_take_run(ob, run, 3, join_route_b, NULL), 3);
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(run[i]->route, "b");
+        assert_int_equal(run[i]->id, (uint64_t)(2 * i + 1)); /* ids 1, 3, 5 */
+        assert_int_equal(run[i]->batch_max, 3);
+        assert_int_equal(run[i]->batch_delay_ms, 200);
+        outbox_entry_free(run[i]);
+    }
+    /* the passed-over singles are still there, in order, before the later b */
+    struct outbox_entry *b[8];
+    assert_int_equal(outbox_take(ob, b, 8), 4);
+    assert_int_equal(b[0]->id, 2);
+    assert_int_equal(b[1]->id, 4);
+    assert_int_equal(b[2]->id, 6);
+    assert_int_equal(b[3]->id, 7);
+    assert_int_equal(b[0]->batch_max, 0);
+    for (int i = 0; i < 4; i++)
+        outbox_entry_free(b[i]);
+}
+
+static void test_take_run_passes_over_other_routes(void **state)
+{
+    struct fx *f = *state;
+    char why[256] = "";
+    struct outbox *ob = open_ex(f->dir, 100, 0, 0, why, sizeof why);
+    assert_non_null(ob);
+    for (long i = 0; i < 6; i++)
+        assert_int_equal(put_batched(ob, i % 2 ? "s" : "b", i, i % 2 ? 0 : 3), FG_OK);
+    assert_int_equal(put_batched(ob, "b", 6, 3), FG_OK);
+    check_take_run(ob);
+    outbox_close(ob);
+    /* reopened: every record is back, none of them batched any more */
+    ob = open_ex(f->dir, 100, 0, 0, why, sizeof why);
+    assert_non_null(ob);
+    struct outbox_entry *b[8];
+    assert_int_equal(outbox_take(ob, b, 8), 7);
+    for (int i = 0; i < 7; i++) {
+        assert_int_equal(b[i]->batch_max, 0);
+        outbox_entry_free(b[i]);
+    }
+    outbox_close(ob);
+}
+
 static void test_bounds(void **state)
 {
     (void)state;
@@ -779,6 +859,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_out_of_order_acks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_requeue_keeps_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_take_run_passes_over_other_routes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_purge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_durable_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ack_sync_reopen, setup, teardown),

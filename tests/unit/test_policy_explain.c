@@ -137,6 +137,44 @@ static void test_explain_golden(void **state)
     policy_free(p);
 }
 
+/* A route with a batch key says so, with its bounds; one without says nothing. */
+static void explain_has(const struct policy *p, const char *lang, const char *want, bool has)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(policy_explain(p, lang, f), FG_OK);
+    fclose(f);
+    if ((strstr(buf, want) != NULL) != has)
+        fprintf(stderr, "explain %s, %s '%s':\n%s\n", lang, has ? "expected" : "did not expect",
+                want, buf);
+    assert_int_equal(strstr(buf, want) != NULL, has);
+    free(buf);
+}
+
+static void test_explain_batch(void **state)
+{
+    (void)state;
+    struct policy *p = load_ok(reg, "policy: t\nversion: 1\nroutes:\n"
+                                    "  - name: a\n    purpose: p\n    from: t-badge\n    to: x\n"
+                                    "    fields: { zone: keep }\n"
+                                    "    batch: { max_records: 50, max_delay: 200ms }\n"
+                                    "  - name: b\n    purpose: p\n    from: t-badge\n    to: y\n"
+                                    "    fields: { zone: keep }\n");
+    explain_has(p, "en",
+                "Sent in batches: up to 50 records in one message, none waiting more "
+                "than 200 ms",
+                true);
+    explain_has(p, "nl", "Verstuurd in bundels: tot 50 records", true);
+    policy_free(p);
+    p = load_ok(reg, "policy: t\nversion: 1\nroutes:\n"
+                     "  - name: b\n    purpose: p\n    from: t-badge\n    to: y\n"
+                     "    fields: { zone: keep }\n");
+    explain_has(p, "en", "batches", false);
+    policy_free(p);
+}
+
 static void count_warning(void *ctx, const char *msg)
 {
     (void)msg;
@@ -268,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_explain_languages),
         cmocka_unit_test(test_health_warning),
         cmocka_unit_test(test_privacy_sentences_and_warnings),
+        cmocka_unit_test(test_explain_batch),
         cmocka_unit_test(test_shipped_policies),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

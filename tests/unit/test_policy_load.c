@@ -69,6 +69,51 @@ static void test_health_names(void **state)
     policy_free(p);
 }
 
+/* batch: { max_records, max_delay } reaches every output of the route (the
+ * gateway's sender batches on it); mistakes are refused with their position. */
+static fg_err keep_batch(void *ctx, const struct policy_output *o)
+{
+    struct policy_output *seen = ctx;
+    seen->batch_max = o->batch_max;
+    seen->batch_delay_ms = o->batch_delay_ms;
+    return FG_OK;
+}
+
+static void test_batch_key(void **state)
+{
+    (void)state;
+    struct policy *p = load_ok(reg, HEAD "  - name: a\n    purpose: p\n    from: t-badge\n"
+                                         "    to: x\n    fields: { zone: keep }\n"
+                                         "    batch: { max_records: 50, max_delay: 200ms }\n");
+    char why[256] = "";
+    const struct sensor_record *rec =
+        decode(reg, "test/badge/d1",
+               "{\"badge\":\"B-1\",\"zone\":\"hall\",\"ts\":\"2026-11-27T08:00:01Z\"}");
+    (void)why;
+    struct policy_output seen = {0};
+    int n = 0;
+    assert_int_equal(policy_apply(p, NULL, rec, T0, keep_batch, &seen, &n), FG_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(seen.batch_max, 50);
+    assert_int_equal(seen.batch_delay_ms, 200);
+    policy_free(p);
+#define ROUTE                                                                                      \
+    "  - name: a\n    purpose: p\n    from: t-badge\n    to: x\n    fields: { zone: keep }\n"
+    refused(HEAD ROUTE "    batch: { max_records: 1, max_delay: 1s }\n", "test.yaml:9:27",
+            "'max_records' must be a whole number from 2 to 256");
+    refused(HEAD ROUTE "    batch: { max_records: 5 }\n", "test.yaml:9:12",
+            "needs both max_records and max_delay");
+    refused(HEAD ROUTE "    batch: { max_records: 5, max_delay: 2h }\n", "test.yaml:9:41",
+            "at most 1m");
+    refused(HEAD ROUTE "    batch: { max_record: 5, max_delay: 1s }\n", "test.yaml:9:14",
+            "did you mean 'max_records'");
+#undef ROUTE
+    refused(HEAD "  - name: hr\n    purpose: study\n    from: t-vitals\n    to: a/b\n"
+                 "    aggregate: { window: 1h, by: [zone], emit: { n: count() }, min_group: 2 }\n"
+                 "    batch: { max_records: 5, max_delay: 1s }\n",
+            "test.yaml:9:12", "'batch' is for per-record routes");
+}
+
 static void test_errors_have_positions(void **state)
 {
     (void)state;
@@ -346,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_zone_names_from_a_list),
         cmocka_unit_test(test_overlapping_aggregates_refused),
         cmocka_unit_test(test_aggregate_errors),
+        cmocka_unit_test(test_batch_key),
         cmocka_unit_test(test_zone_and_grid_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
