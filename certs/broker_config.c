@@ -342,6 +342,48 @@ static fg_err check_names(const struct certs_broker_req *req, const char *gatewa
     return FG_OK;
 }
 
+/* Where everything goes: the CA's files, the configuration and its ACL, all
+ * resolved to absolute paths that are safe to write into mosquitto's syntax. */
+struct bc_paths {
+    char ca_dir[PATH_MAX], ca_file[PATH_MAX + 16], conf[PATH_MAX], acl[PATH_MAX + 8];
+};
+static fg_err resolve_paths(const struct certs_broker_req *req, struct bc_paths *pp, char *why,
+                            size_t why_len)
+{
+    char out_dir[PATH_MAX], tmp[PATH_MAX];
+    if (!realpath(req->ca_dir, pp->ca_dir)) {
+        snprintf(why, why_len, "The CA directory %s does not exist.", req->ca_dir);
+        return FG_ERR_NOT_FOUND;
+    }
+    snprintf(tmp, sizeof tmp, "%s", req->out_path);
+    if (fg_mkdirs(dirname(tmp), 0755) != FG_OK) {
+        snprintf(why, why_len, "Cannot create the directory for %s: %s.", req->out_path,
+                 strerror(errno));
+        return FG_ERR_IO;
+    }
+    snprintf(tmp, sizeof tmp, "%s", req->out_path);
+    if (!realpath(dirname(tmp), out_dir)) {
+        snprintf(why, why_len, "Cannot resolve the directory of %s.", req->out_path);
+        return FG_ERR_IO;
+    }
+    snprintf(tmp, sizeof tmp, "%s", req->out_path);
+    if (snprintf(pp->conf, sizeof pp->conf, "%s/%s", out_dir, basename(tmp)) >=
+            (int)sizeof pp->conf ||
+        snprintf(pp->ca_file, sizeof pp->ca_file, "%s/ca.crt", pp->ca_dir) >=
+            (int)sizeof pp->ca_file) {
+        snprintf(why, why_len, "A path is too long.");
+        return FG_ERR_TOO_BIG;
+    }
+    acl_path_for(pp->conf, pp->acl, sizeof pp->acl);
+    if (!conf_safe(pp->conf) || !conf_safe(pp->ca_dir)) {
+        snprintf(why, why_len,
+                 "Paths written into the mosquitto configuration may not contain spaces, tabs, "
+                 "'#' or line breaks.");
+        return FG_ERR_CONFIG;
+    }
+    return FG_OK;
+}
+
 fg_err certs_broker_config(const struct certs_broker_req *req, size_t *n_sensors, char *why,
                            size_t why_len)
 {
@@ -361,37 +403,12 @@ fg_err certs_broker_config(const struct certs_broker_req *req, size_t *n_sensors
         return FG_ERR_CONFIG;
     }
 
-    char ca_dir[PATH_MAX], ca_file[PATH_MAX + 16], out_dir[PATH_MAX], conf[PATH_MAX];
-    char acl[PATH_MAX + 8];
-    char tmp[PATH_MAX];
-    if (!realpath(req->ca_dir, ca_dir)) {
-        snprintf(why, why_len, "The CA directory %s does not exist.", req->ca_dir);
-        return FG_ERR_NOT_FOUND;
-    }
-    snprintf(tmp, sizeof tmp, "%s", req->out_path);
-    if (fg_mkdirs(dirname(tmp), 0755) != FG_OK) {
-        snprintf(why, why_len, "Cannot create the directory for %s: %s.", req->out_path,
-                 strerror(errno));
-        return FG_ERR_IO;
-    }
-    snprintf(tmp, sizeof tmp, "%s", req->out_path);
-    if (!realpath(dirname(tmp), out_dir)) {
-        snprintf(why, why_len, "Cannot resolve the directory of %s.", req->out_path);
-        return FG_ERR_IO;
-    }
-    snprintf(tmp, sizeof tmp, "%s", req->out_path);
-    if (snprintf(conf, sizeof conf, "%s/%s", out_dir, basename(tmp)) >= (int)sizeof conf ||
-        snprintf(ca_file, sizeof ca_file, "%s/ca.crt", ca_dir) >= (int)sizeof ca_file) {
-        snprintf(why, why_len, "A path is too long.");
-        return FG_ERR_TOO_BIG;
-    }
-    acl_path_for(conf, acl, sizeof acl);
-    if (!conf_safe(conf) || !conf_safe(ca_dir)) {
-        snprintf(why, why_len,
-                 "Paths written into the mosquitto configuration may not contain spaces, tabs, "
-                 "'#' or line breaks.");
-        return FG_ERR_CONFIG;
-    }
+    struct bc_paths paths;
+    e = resolve_paths(req, &paths, why, why_len);
+    if (e != FG_OK)
+        return e;
+    const char *ca_dir = paths.ca_dir, *ca_file = paths.ca_file, *conf = paths.conf,
+               *acl = paths.acl;
     mbedtls_x509_crt ca;
     mbedtls_x509_crt_init(&ca);
     e = certs_load_crt(ca_file, "CA certificate", &ca, why, why_len);

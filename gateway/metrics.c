@@ -148,6 +148,38 @@ static void render_health(struct wr *w, const struct metrics_snapshot *s)
         put(w, "fairgate_degraded_reason{reason=\"%s\"} 1\n", s->degraded[i]);
 }
 
+/* Links, their client certificates and the publish latency histogram. */
+static void render_links(struct wr *wp, const struct metrics_snapshot *s)
+{
+    per_link(wp, "link_up", "gauge", "1 while connected to the broker.", s->local.connected,
+             s->upstream.connected);
+    per_link(wp, "link_connects_total", "counter",
+             "Successful connections (more than one means reconnects).", s->local.connects,
+             s->upstream.connects);
+    per_link(wp, "link_losses_total", "counter", "Connections lost.", s->local.losses,
+             s->upstream.losses);
+    head(wp, "tls_client_certificate_expiry_days", "gauge",
+         "Days until the client certificate of a link expires (absent without one).");
+    const struct metrics_link *links[2] = {&s->local, &s->upstream};
+    for (int i = 0; i < 2; i++)
+        if (links[i]->cert_days_left >= 0)
+            put(wp, "fairgate_tls_client_certificate_expiry_days{link=\"%s\"} %d\n",
+                i ? "upstream" : "local", links[i]->cert_days_left);
+
+    head(wp, "publish_latency_seconds", "histogram",
+         "Time from sending a message upstream to its PUBACK.");
+    uint64_t cum = 0;
+    for (size_t i = 0; i < METRICS_LATENCY_BUCKETS; i++) {
+        cum += s->latency.bucket[i];
+        put(wp, "fairgate_publish_latency_seconds_bucket{le=\"%g\"} %llu\n",
+            (double)metrics_latency_bounds_us[i] / 1e6, (unsigned long long)cum);
+    }
+    cum += s->latency.bucket[METRICS_LATENCY_BUCKETS];
+    put(wp, "fairgate_publish_latency_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+    put(wp, "fairgate_publish_latency_seconds_sum %.6f\n", (double)s->latency.sum_us / 1e6);
+    put(wp, "fairgate_publish_latency_seconds_count %llu\n", (unsigned long long)cum);
+}
+
 size_t metrics_render(const struct metrics_snapshot *s, char *buf, size_t len)
 {
     struct wr w = {buf, len, 0};
@@ -218,33 +250,7 @@ size_t metrics_render(const struct metrics_snapshot *s, char *buf, size_t len)
     scalar(&w, "input_pauses_total", "counter", "Times inputs were paused.", s->input_pauses);
     render_health(&w, s);
 
-    per_link(&w, "link_up", "gauge", "1 while connected to the broker.", s->local.connected,
-             s->upstream.connected);
-    per_link(&w, "link_connects_total", "counter",
-             "Successful connections (more than one means reconnects).", s->local.connects,
-             s->upstream.connects);
-    per_link(&w, "link_losses_total", "counter", "Connections lost.", s->local.losses,
-             s->upstream.losses);
-    head(&w, "tls_client_certificate_expiry_days", "gauge",
-         "Days until the client certificate of a link expires (absent without one).");
-    const struct metrics_link *links[2] = {&s->local, &s->upstream};
-    for (int i = 0; i < 2; i++)
-        if (links[i]->cert_days_left >= 0)
-            put(&w, "fairgate_tls_client_certificate_expiry_days{link=\"%s\"} %d\n",
-                i ? "upstream" : "local", links[i]->cert_days_left);
-
-    head(&w, "publish_latency_seconds", "histogram",
-         "Time from sending a message upstream to its PUBACK.");
-    uint64_t cum = 0;
-    for (size_t i = 0; i < METRICS_LATENCY_BUCKETS; i++) {
-        cum += s->latency.bucket[i];
-        put(&w, "fairgate_publish_latency_seconds_bucket{le=\"%g\"} %llu\n",
-            (double)metrics_latency_bounds_us[i] / 1e6, (unsigned long long)cum);
-    }
-    cum += s->latency.bucket[METRICS_LATENCY_BUCKETS];
-    put(&w, "fairgate_publish_latency_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
-    put(&w, "fairgate_publish_latency_seconds_sum %.6f\n", (double)s->latency.sum_us / 1e6);
-    put(&w, "fairgate_publish_latency_seconds_count %llu\n", (unsigned long long)cum);
+    render_links(&w, s);
 
     scalar(&w, "trust_weakenings", "gauge",
            "Weakenings of co-determination in force (changed trust key, fewer required roles, "

@@ -448,6 +448,89 @@ static fg_err parse_batch(struct ctx *c, yaml_node_t *n, struct policy_route *r)
     return FG_OK;
 }
 
+/* `from`: one sensor type or a list of them, each with its per-source tables. */
+static fg_err parse_from(struct ctx *c, yaml_node_t *from, struct policy_route *r)
+{
+    struct fg_yaml *y = c->y;
+    yaml_node_t *items[POLICY_MAX_FROM];
+    size_t nitems = 0;
+    if (from->type == YAML_SCALAR_NODE)
+        items[nitems++] = from;
+    else if (from->type == YAML_SEQUENCE_NODE) {
+        FG_YAML_SEQ_FOREACH(y, from, it)
+        {
+            if (nitems == POLICY_MAX_FROM)
+                return bad(c, from, "too many source types", NULL, NULL);
+            items[nitems++] = fg_yaml_node(y, *it);
+        }
+    }
+    if (nitems == 0)
+        return bad(c, from, "'from' must name a sensor type or a list of them", NULL, NULL);
+    for (size_t i = 0; i < nitems; i++) {
+        const char *tn = fg_yaml_scalar(items[i]);
+        const struct sensor_type *t = tn ? sensor_registry_find(c->reg, tn) : NULL;
+        if (!t) {
+            const char *names[128];
+            size_t nn = 0;
+            for (size_t k = 0; k < sensor_registry_count(c->reg) && nn < 128; k++)
+                names[nn++] = sensor_registry_at(c->reg, k)->name;
+            return bad_word(c, items[i], "sensor type", tn ? tn : "?", names, nn);
+        }
+        for (size_t k = 0; k < r->nfrom; k++)
+            if (r->sources[k].type == t)
+                return bad(c, items[i], "'%s' is named twice in 'from'", tn, NULL);
+        if (!(r->from_names[r->nfrom] = strdup(tn)))
+            return FG_ERR_NOMEM;
+        struct policy_route_source *src = &r->sources[r->nfrom];
+        src->type = t;
+        memset(src->action, -1, sizeof src->action);
+        memset(src->partner_of, -1, sizeof src->partner_of);
+        memset(src->partner, -1, sizeof src->partner);
+        memset(src->cond_field, -1, sizeof src->cond_field);
+        memset(src->by_field, -1, sizeof src->by_field);
+        memset(src->emit_field, -1, sizeof src->emit_field);
+        r->nfrom++;
+    }
+    return FG_OK;
+}
+
+/* An aggregate's by keys, emitted fields and worker fields, per source type. */
+static fg_err wire_aggregate(struct ctx *c, yaml_node_t *agg, struct policy_route *r)
+{
+    struct policy_agg *a = &r->agg;
+    for (size_t s = 0; s < r->nfrom; s++) {
+        struct policy_route_source *src = &r->sources[s];
+        const struct sensor_type *t = src->type;
+        for (size_t i = 0; i < a->nby; i++) {
+            int idx = sensor_field_index(t, a->by[i]);
+            src->by_field[i] = (signed char)idx;
+            if (src->action[idx] == -1)
+                src->action[idx] = POLICY_KEEP; /* a by key is kept unless generalised */
+            if (t->fields[idx].category == SENSOR_CAT_HEALTH)
+                r->names_health = true;
+        }
+        for (size_t i = 0; i < a->nemit; i++)
+            src->emit_field[i] =
+                (signed char)(a->emit[i].field ? sensor_field_index(t, a->emit[i].field) : -1);
+        if (a->nworkers) {
+            for (size_t i = 0; i < a->nworkers; i++)
+                src->worker_field[src->nworker_fields++] =
+                    (signed char)sensor_field_index(t, a->workers[i]);
+        } else {
+            for (size_t k = 0; k < t->nfields && src->nworker_fields < POLICY_MAX_WORKER_FIELDS;
+                 k++)
+                if (t->fields[k].category == SENSOR_CAT_WORKER_ID)
+                    src->worker_field[src->nworker_fields++] = (signed char)k;
+        }
+        if (a->min_group > 0 && src->nworker_fields == 0)
+            return bad(c, agg,
+                       "min_group counts distinct workers, but %s has no worker-id field: "
+                       "name the fields with 'workers:' or drop min_group",
+                       t->name, NULL);
+    }
+    return FG_OK;
+}
+
 fg_err policy_load_route(struct ctx *c, yaml_node_t *n, struct policy *p, struct policy_route *r)
 {
     struct fg_yaml *y = c->y;
@@ -502,46 +585,8 @@ fg_err policy_load_route(struct ctx *c, yaml_node_t *n, struct policy *p, struct
         return bad(c, n, "route '%s' has no destination ('to')", r->name, NULL);
     if (!from)
         return bad(c, n, "route '%s' has no source sensor type ('from')", r->name, NULL);
-    /* from: one name or a list */
-    yaml_node_t *items[POLICY_MAX_FROM];
-    size_t nitems = 0;
-    if (from->type == YAML_SCALAR_NODE)
-        items[nitems++] = from;
-    else if (from->type == YAML_SEQUENCE_NODE) {
-        FG_YAML_SEQ_FOREACH(y, from, it)
-        {
-            if (nitems == POLICY_MAX_FROM)
-                return bad(c, from, "too many source types", NULL, NULL);
-            items[nitems++] = fg_yaml_node(y, *it);
-        }
-    }
-    if (nitems == 0)
-        return bad(c, from, "'from' must name a sensor type or a list of them", NULL, NULL);
-    for (size_t i = 0; i < nitems; i++) {
-        const char *tn = fg_yaml_scalar(items[i]);
-        const struct sensor_type *t = tn ? sensor_registry_find(c->reg, tn) : NULL;
-        if (!t) {
-            const char *names[128];
-            size_t nn = 0;
-            for (size_t k = 0; k < sensor_registry_count(c->reg) && nn < 128; k++)
-                names[nn++] = sensor_registry_at(c->reg, k)->name;
-            return bad_word(c, items[i], "sensor type", tn ? tn : "?", names, nn);
-        }
-        for (size_t k = 0; k < r->nfrom; k++)
-            if (r->sources[k].type == t)
-                return bad(c, items[i], "'%s' is named twice in 'from'", tn, NULL);
-        if (!(r->from_names[r->nfrom] = strdup(tn)))
-            return FG_ERR_NOMEM;
-        struct policy_route_source *src = &r->sources[r->nfrom];
-        src->type = t;
-        memset(src->action, -1, sizeof src->action);
-        memset(src->partner_of, -1, sizeof src->partner_of);
-        memset(src->partner, -1, sizeof src->partner);
-        memset(src->cond_field, -1, sizeof src->cond_field);
-        memset(src->by_field, -1, sizeof src->by_field);
-        memset(src->emit_field, -1, sizeof src->emit_field);
-        r->nfrom++;
-    }
+    if ((e = parse_from(c, from, r)))
+        return e;
     if (when && (e = compile_when(c, when, r)))
         return e;
     if (agg && (e = parse_aggregate(c, agg, r)))
@@ -556,39 +601,8 @@ fg_err policy_load_route(struct ctx *c, yaml_node_t *n, struct policy *p, struct
         return bad(c, fields, "'fields' must be a mapping of field name to action", NULL, NULL);
     if (fields && (e = policy_load_fields(c, fields, r)))
         return e;
-    if (r->agg.on) {
-        struct policy_agg *a = &r->agg;
-        for (size_t s = 0; s < r->nfrom; s++) {
-            struct policy_route_source *src = &r->sources[s];
-            const struct sensor_type *t = src->type;
-            for (size_t i = 0; i < a->nby; i++) {
-                int idx = sensor_field_index(t, a->by[i]);
-                src->by_field[i] = (signed char)idx;
-                if (src->action[idx] == -1)
-                    src->action[idx] = POLICY_KEEP; /* a by key is kept unless generalised */
-                if (t->fields[idx].category == SENSOR_CAT_HEALTH)
-                    r->names_health = true;
-            }
-            for (size_t i = 0; i < a->nemit; i++)
-                src->emit_field[i] =
-                    (signed char)(a->emit[i].field ? sensor_field_index(t, a->emit[i].field) : -1);
-            if (a->nworkers) {
-                for (size_t i = 0; i < a->nworkers; i++)
-                    src->worker_field[src->nworker_fields++] =
-                        (signed char)sensor_field_index(t, a->workers[i]);
-            } else {
-                for (size_t k = 0; k < t->nfields && src->nworker_fields < POLICY_MAX_WORKER_FIELDS;
-                     k++)
-                    if (t->fields[k].category == SENSOR_CAT_WORKER_ID)
-                        src->worker_field[src->nworker_fields++] = (signed char)k;
-            }
-            if (a->min_group > 0 && src->nworker_fields == 0)
-                return bad(c, agg,
-                           "min_group counts distinct workers, but %s has no worker-id field: "
-                           "name the fields with 'workers:' or drop min_group",
-                           t->name, NULL);
-        }
-    }
+    if (r->agg.on && (e = wire_aggregate(c, agg, r)))
+        return e;
     if ((e = check_topic(c, to_node, r, r->to)))
         return e;
     if (r->agg.totals_to && (e = check_topic(c, agg, r, r->agg.totals_to)))
