@@ -252,6 +252,92 @@ static int aggregation_run(struct pipeline *pl, const struct sensor_registry *re
     return 0;
 }
 
+/* Warm-up, then a timed loop in batches of NIN inputs, bounded by seconds; prints
+ * the figures. Returns how many inputs the timed pass took. */
+static size_t timed_run(struct pipeline *pl, const struct input *in, size_t NIN, struct outbox *ob,
+                        struct sinkstate *ss, int64_t now, double seconds, bool use_outbox,
+                        bool csv, const char *policy_file, double mean_len)
+{
+    size_t rejected = 0, n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t a0 = g_allocs;
+        double c0 = thread_cpu_s(), w0 = mono_s();
+        size_t limit = pass == 0 ? NIN : (size_t)100000000;
+        double stop = pass == 0 ? 1e9 : seconds;
+        n = 0;
+        rejected = 0;
+        ss->outputs = ss->bytes = 0;
+        while (n < limit) {
+            for (size_t i = 0; i < NIN; i++, n++) {
+                const struct input *x = &in[i];
+                pipeline_reject rej;
+                if (pipeline_input(pl, x->topic, x->payload, x->len, now, &rej, NULL) != FG_OK ||
+                    rej != PIPE_REJ_NONE)
+                    rejected++;
+                if (ob)
+                    pump_outbox(ob);
+            }
+            if (mono_s() - w0 >= stop)
+                break;
+        }
+        double cpu = thread_cpu_s() - c0, wall = mono_s() - w0;
+        if (pass == 0)
+            continue;
+        double allocs = (double)(g_allocs - a0) / (double)n;
+        const char *label = use_outbox ? "decode+policy+encode+outbox" : "decode+policy+encode";
+        if (csv)
+            printf("pipeline,%s,%s,%.0f,%.0f,%.3f,%.2f,%.1f,%zu,%zu\n", label, policy_file,
+                   (double)n / cpu, 1e9 * cpu / (double)n, allocs, mean_len,
+                   (double)ss->bytes / (double)(ss->outputs ? ss->outputs : 1), n, rejected);
+        else
+            printf("pipeline %-28s %9.0f msg/s per core  %6.0f ns/msg  %.2f allocs/msg  "
+                   "in %.0f B -> out %.0f B  (%zu msgs, %zu rejected, %.1f s wall, policy %s)\n",
+                   label, (double)n / cpu, 1e9 * cpu / (double)n, allocs, mean_len,
+                   (double)ss->bytes / (double)(ss->outputs ? ss->outputs : 1), n, rejected, wall,
+                   policy_file);
+    }
+
+    return n;
+}
+
+/* The sensor types, the policy and throw-away pseudonym keys. Returns 0, 1 on error,
+ * or 2 when --check only asked whether the policy loads. */
+static int bench_setup(const char *policy_file, const char *types_dir, bool check, char *keydir,
+                       int64_t now, struct sensor_registry **regp, struct policy **polp,
+                       struct pseudonym_keyring **keysp)
+{
+    char why[1024];
+    struct sensor_registry *reg;
+    if (sensor_registry_new(&reg) != FG_OK ||
+        sensor_registry_load_dir(reg, FAIRGATE_SOURCE_DIR "/sensors/types", why, sizeof why) ||
+        (types_dir && sensor_registry_load_dir(reg, types_dir, why, sizeof why))) {
+        fprintf(stderr, "pipeline: sensor types: %s\n", why);
+        return 1;
+    }
+    struct policy *pol;
+    if (policy_load_file(policy_file, reg, "bench", &pol, why, sizeof why) != FG_OK) {
+        fprintf(stderr, "pipeline: policy %s refused: %s\n", policy_file, why);
+        return 1;
+    }
+    if (check) {
+        printf("pipeline: policy %s accepted\n", policy_file);
+        return 2;
+    }
+    if (!mkdtemp(keydir))
+        return 1;
+    struct pseudonym_keyring *keys;
+    if (pseudonym_keyring_open(keydir, policy_rotate_ms(pol), policy_keep_keys_ms(pol), &keys, why,
+                               sizeof why) != FG_OK ||
+        pseudonym_keyring_tick(keys, now) != FG_OK) {
+        fprintf(stderr, "pipeline: keys: %s\n", why);
+        return 1;
+    }
+    *regp = reg;
+    *polp = pol;
+    *keysp = keys;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *policy_file = FAIRGATE_SOURCE_DIR "/examples/policy-demo.yaml";
@@ -307,34 +393,15 @@ int main(int argc, char **argv)
     }
     fg_log_setup(FG_LOG_WARN, false);
 
-    char why[1024];
-    struct sensor_registry *reg;
-    if (sensor_registry_new(&reg) != FG_OK ||
-        sensor_registry_load_dir(reg, FAIRGATE_SOURCE_DIR "/sensors/types", why, sizeof why) ||
-        (types_dir && sensor_registry_load_dir(reg, types_dir, why, sizeof why))) {
-        fprintf(stderr, "pipeline: sensor types: %s\n", why);
-        return 1;
-    }
-    struct policy *pol;
-    if (policy_load_file(policy_file, reg, "bench", &pol, why, sizeof why) != FG_OK) {
-        fprintf(stderr, "pipeline: policy %s refused: %s\n", policy_file, why);
-        return 1;
-    }
-    if (check) {
-        printf("pipeline: policy %s accepted\n", policy_file);
-        return 0;
-    }
     char keydir[] = "/tmp/fairgate-bench-keys.XXXXXX";
-    if (!mkdtemp(keydir))
-        return 1;
-    struct pseudonym_keyring *keys;
     int64_t now = fg_now_ms();
-    if (pseudonym_keyring_open(keydir, policy_rotate_ms(pol), policy_keep_keys_ms(pol), &keys, why,
-                               sizeof why) != FG_OK ||
-        pseudonym_keyring_tick(keys, now) != FG_OK) {
-        fprintf(stderr, "pipeline: keys: %s\n", why);
-        return 1;
-    }
+    struct sensor_registry *reg;
+    struct policy *pol;
+    struct pseudonym_keyring *keys;
+    int src = bench_setup(policy_file, types_dir, check, keydir, now, &reg, &pol, &keys);
+    if (src)
+        return src == 2 ? 0 : 1;
+    char why[1024];
     bool bench_badge = sensor_registry_find(reg, "bench-badge") != NULL &&
                        policy_reads_type(pol, sensor_registry_find(reg, "bench-badge"));
     const size_t NIN = 4096;
@@ -359,46 +426,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "pipeline: cannot set up the pipeline core\n");
         return 1;
     }
-    size_t rejected = 0, n = 0;
-
-    /* Warm-up, then timed loop in batches of NIN, bounded by seconds. */
-    for (int pass = 0; pass < 2; pass++) {
-        size_t a0 = g_allocs;
-        double c0 = thread_cpu_s(), w0 = mono_s();
-        size_t limit = pass == 0 ? NIN : (size_t)100000000;
-        double stop = pass == 0 ? 1e9 : seconds;
-        n = 0;
-        rejected = 0;
-        ss.outputs = ss.bytes = 0;
-        while (n < limit) {
-            for (size_t i = 0; i < NIN; i++, n++) {
-                struct input *x = &in[i];
-                pipeline_reject rej;
-                if (pipeline_input(pl, x->topic, x->payload, x->len, now, &rej, NULL) != FG_OK ||
-                    rej != PIPE_REJ_NONE)
-                    rejected++;
-                if (ob)
-                    pump_outbox(ob);
-            }
-            if (mono_s() - w0 >= stop)
-                break;
-        }
-        double cpu = thread_cpu_s() - c0, wall = mono_s() - w0;
-        if (pass == 0)
-            continue;
-        double allocs = (double)(g_allocs - a0) / (double)n;
-        const char *label = use_outbox ? "decode+policy+encode+outbox" : "decode+policy+encode";
-        if (csv)
-            printf("pipeline,%s,%s,%.0f,%.0f,%.3f,%.2f,%.1f,%zu,%zu\n", label, policy_file,
-                   (double)n / cpu, 1e9 * cpu / (double)n, allocs, mean_len,
-                   (double)ss.bytes / (double)(ss.outputs ? ss.outputs : 1), n, rejected);
-        else
-            printf("pipeline %-28s %9.0f msg/s per core  %6.0f ns/msg  %.2f allocs/msg  "
-                   "in %.0f B -> out %.0f B  (%zu msgs, %zu rejected, %.1f s wall, policy %s)\n",
-                   label, (double)n / cpu, 1e9 * cpu / (double)n, allocs, mean_len,
-                   (double)ss.bytes / (double)(ss.outputs ? ss.outputs : 1), n, rejected, wall,
-                   policy_file);
-    }
+    size_t n =
+        timed_run(pl, in, NIN, ob, &ss, now, seconds, use_outbox, csv, policy_file, mean_len);
 
     if (agg_workers > 0 && aggregation_run(pl, reg, ob, &ss, agg_workers, now, csv))
         return 1;
