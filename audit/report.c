@@ -3,6 +3,7 @@
  * This file reads the verified log once and gathers the figures; report_page.c
  * writes them, report_events.c turns events into sentences. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,4 +278,15 @@ fg_err audit_report_html(const struct audit_report_options *o, char *why, size_t
     cJSON_Delete(d.gaps);
     cJSON_Delete(d.weak);
     return e;
+}
+
+/* A catalogue sentence with its arguments, HTML-escaped as a whole. */
+void rp_say(FILE *f, const struct rp_data *d, const char *key, ...)
+{
+    char buf[2048];
+    va_list ap;
+    va_start(ap, key);
+    vsnprintf(buf, sizeof buf, fg_tr(d->lang, key), ap);
+    va_end(ap);
+    fg_fputs_html(f, buf);
 }

@@ -13,16 +13,6 @@ static void esc(FILE *f, const char *s)
     fg_fputs_html(f, s);
 }
 
-static void say(FILE *f, const struct rp_data *d, const char *key, ...)
-{
-    char buf[2048];
-    va_list ap;
-    va_start(ap, key);
-    vsnprintf(buf, sizeof buf, fg_tr(d->lang, key), ap);
-    va_end(ap);
-    esc(f, buf);
-}
-
 /* Vertical bars, one per day, labelled with the day and the count. At most 62
  * days are drawn (the table below has every day). */
 static void day_chart(FILE *f, const struct rp_data *d, const struct rp_tally *days,
@@ -76,9 +66,9 @@ static void table(FILE *f, const struct rp_data *d, const char *attr, const char
                   const struct rp_tally *t, bool categories)
 {
     fputs("<table><tr><th>", f);
-    say(f, d, head_key);
+    rp_say(f, d, head_key);
     fputs("</th><th class=\"num\">", f);
-    say(f, d, "rp.messages");
+    rp_say(f, d, "rp.messages");
     fputs("</th></tr>\n", f);
     for (size_t i = 0; i < t->n; i++) {
         char c[32];
@@ -107,21 +97,21 @@ static int by_count(const void *a, const void *b)
 void rp_write_charts(FILE *f, const struct rp_data *d)
 {
     fputs("<section class=\"charts\">\n<h2>", f);
-    say(f, d, "rp.charts");
+    rp_say(f, d, "rp.charts");
     fputs("</h2>\n", f);
     if (!d->days.n) {
         fputs("<p class=\"muted\">", f);
-        say(f, d, "rp.brief.left.none");
+        rp_say(f, d, "rp.brief.left.none");
         fputs("</p>\n</section>\n", f);
         return;
     }
     fputs("<h3>", f);
-    say(f, d, "rp.chart.all");
+    rp_say(f, d, "rp.chart.all");
     fputs("</h3>\n", f);
     day_chart(f, d, &d->days, NULL, fg_tr(d->lang, "rp.chart.all"));
     for (size_t i = 0; i < d->routes.n; i++) {
         fputs("<h3>", f);
-        say(f, d, "rp.chart.route", d->routes.v[i].key);
+        rp_say(f, d, "rp.chart.route", d->routes.v[i].key);
         fputs("</h3>\n", f);
         day_chart(f, d, &d->route_days, d->routes.v[i].key, d->routes.v[i].key);
     }
@@ -142,15 +132,15 @@ void rp_write_charts(FILE *f, const struct rp_data *d)
             ts[i]->v = vs[i];
         }
         fputs("<h3>", f);
-        say(f, d, "rp.table.categories");
+        rp_say(f, d, "rp.table.categories");
         fputs("</h3>\n", f);
         table(f, d, "category", "rp.col.category", &cats, true);
         fputs("<h3>", f);
-        say(f, d, "rp.table.routes");
+        rp_say(f, d, "rp.table.routes");
         fputs("</h3>\n", f);
         table(f, d, "route", "rp.col.route", &routes, false);
         fputs("<h3>", f);
-        say(f, d, "rp.table.destinations");
+        rp_say(f, d, "rp.table.destinations");
         fputs("</h3>\n", f);
         table(f, d, "destination", "rp.col.destination", &dests, false);
     }
@@ -166,18 +156,18 @@ void rp_write_events(FILE *f, const struct rp_data *d)
     static const char *const tag[] = {"", "rp.tag.refused", "rp.tag.weakening", "rp.tag.attention"};
     char a[32], b[32], c[32];
     fputs("<section class=\"events\">\n<h2>", f);
-    say(f, d, "rp.events");
+    rp_say(f, d, "rp.events");
     fputs("</h2>\n<p class=\"muted\">", f);
     fg_i18n_count(d->lang, (double)d->nflows, a, sizeof a);
     fg_i18n_count(d->lang, (double)d->nseals, b, sizeof b);
     fg_i18n_count(d->lang, (double)d->nhandovers, c, sizeof c);
-    say(f, d, "rp.events.note", a, b, c);
+    rp_say(f, d, "rp.events.note", a, b, c);
     fputs("</p>\n<table><tr><th class=\"when\">", f);
-    say(f, d, "rp.col.when");
+    rp_say(f, d, "rp.col.when");
     fputs("</th><th class=\"who\">", f);
-    say(f, d, "rp.col.who");
+    rp_say(f, d, "rp.col.who");
     fputs("</th><th>", f);
-    say(f, d, "rp.col.what");
+    rp_say(f, d, "rp.col.what");
     fputs("</th></tr>\n", f);
     const cJSON *ev;
     cJSON_ArrayForEach(ev, d->events)
@@ -198,7 +188,7 @@ void rp_write_events(FILE *f, const struct rp_data *d)
         fputs("</td><td>", f);
         if (m != RP_PLAIN) {
             fprintf(f, "<span class=\"tag %s\">", cls[m]);
-            say(f, d, tag[m]);
+            rp_say(f, d, tag[m]);
             fputs("</span>", f);
         }
         esc(f, s);

@@ -69,4 +69,7 @@ static inline double rp_num(const cJSON *o, const char *k)
     return cJSON_IsNumber(j) ? j->valuedouble : 0;
 }
 
+/* A catalogue sentence with its arguments, HTML-escaped as a whole. */
+void rp_say(FILE *f, const struct rp_data *d, const char *key, ...);
+
 #endif

@@ -14,17 +14,6 @@ static void esc(FILE *f, const char *s)
     fg_fputs_html(f, s);
 }
 
-/* A catalogue sentence with its arguments, HTML-escaped as a whole. */
-static void say(FILE *f, const struct rp_data *d, const char *key, ...)
-{
-    char buf[2048];
-    va_list ap;
-    va_start(ap, key);
-    vsnprintf(buf, sizeof buf, fg_tr(d->lang, key), ap);
-    va_end(ap);
-    esc(f, buf);
-}
-
 /* key, or key.1 (the singular) when n is 1 and the catalogue has one */
 static const char *pl(const char *key, double n, char *buf, size_t len)
 {
@@ -76,31 +65,31 @@ static void verification(FILE *f, const struct rp_data *d)
         snprintf(k, sizeof k, "damage.%s", audit_damage_str(vr->damage));
         snprintf(n, sizeof n, "%zu", vr->bad_line);
         fputs("<div class=\"bad\" id=\"verification\" data-ok=\"0\"><p><b>", f);
-        say(f, d, "rp.verify.bad", T(k), n);
+        rp_say(f, d, "rp.verify.bad", T(k), n);
         fputs("</b></p><p>", f);
-        say(f, d, "rp.verify.bad.what");
+        rp_say(f, d, "rp.verify.bad.what");
         fputs("</p><p class=\"muted\">", f);
         esc(f, vr->detail);
         fputs("</p></div>\n", f);
         return;
     }
     fputs("<div class=\"ok\" id=\"verification\" data-ok=\"1\"><p><b>", f);
-    say(f, d, "rp.verify.ok", a);
+    rp_say(f, d, "rp.verify.ok", a);
     fputs("</b> ", f);
-    say(f, d, "rp.verify.ok.key", cnt(d, (double)vr->events, n, sizeof n));
+    rp_say(f, d, "rp.verify.ok.key", cnt(d, (double)vr->events, n, sizeof n));
     fprintf(f, " <code class=\"fp\">%s</code>.</p><p>", fp);
     if (!d->opt->witness_path)
-        say(f, d, "rp.verify.no_witness");
+        rp_say(f, d, "rp.verify.no_witness");
     else if (vr->witness_checked)
-        say(f, d, "rp.verify.witness");
+        rp_say(f, d, "rp.verify.witness");
     else
-        say(f, d, "rp.verify.witness_pruned");
+        rp_say(f, d, "rp.verify.witness_pruned");
     if (d->pruned_before[0]) {
         int64_t ms;
         fputc(' ', f);
         if (fg_parse_time(d->pruned_before, strlen(d->pruned_before), &ms))
             fg_i18n_date(d->lang, ms, false, a, sizeof a);
-        say(f, d, "rp.verify.pruned", a);
+        rp_say(f, d, "rp.verify.pruned", a);
     }
     if (vr->unsealed) {
         fputc(' ', f);
@@ -111,7 +100,7 @@ static void verification(FILE *f, const struct rp_data *d)
         if (fg_parse_time(vr->last_seal_time, strlen(vr->last_seal_time), &ms))
             fg_i18n_date(d->lang, ms, true, seal, sizeof seal);
         fputs("<b>", f);
-        say(f, d, "rp.verify.unsealed", cnt(d, (double)vr->unsealed, n, sizeof n), since, seal);
+        rp_say(f, d, "rp.verify.unsealed", cnt(d, (double)vr->unsealed, n, sizeof n), since, seal);
         fputs("</b>", f);
     }
     fputs("</p></div>\n", f);
@@ -120,7 +109,7 @@ static void verification(FILE *f, const struct rp_data *d)
 static void li_open(FILE *f, const struct rp_data *d, const char *title_key)
 {
     fputs("<li><b>", f);
-    say(f, d, title_key);
+    rp_say(f, d, title_key);
     fputs("</b> ", f);
 }
 
@@ -137,13 +126,14 @@ static void brief_left(FILE *f, const struct rp_data *d)
                cnt(d, (double)d->routes.n, b, sizeof b));
         fg_trf(t, sizeof t, d->lang, pl("rp.count.destinations", (double)d->dests.n, k, sizeof k),
                cnt(d, (double)d->dests.n, c, sizeof c));
-        say(f, d, "rp.brief.left.n", m, r, t);
+        rp_say(f, d, "rp.brief.left.n", m, r, t);
     } else
-        say(f, d, "rp.brief.left.none");
+        rp_say(f, d, "rp.brief.left.none");
     fputs("</span>", f);
     if (d->purged > 0) {
         fprintf(f, " <span data-figure=\"purged\" data-value=\"%.0f\">", d->purged);
-        say(f, d, pl("rp.brief.purged", d->purged, k1, sizeof k1), cnt(d, d->purged, a, sizeof a));
+        rp_say(f, d, pl("rp.brief.purged", d->purged, k1, sizeof k1),
+               cnt(d, d->purged, a, sizeof a));
         fputs("</span>", f);
     }
     fputs("</li>\n", f);
@@ -152,15 +142,15 @@ static void brief_left(FILE *f, const struct rp_data *d)
         fputs("<ul>", f);
         for (size_t i = 0; i < d->purposes.n; i++) {
             fputs("<li>", f);
-            say(f, d, "rp.brief.purpose", d->purposes.v[i].key, d->purposes.v[i].extra,
-                cnt(d, d->purposes.v[i].n, a, sizeof a));
+            rp_say(f, d, "rp.brief.purpose", d->purposes.v[i].key, d->purposes.v[i].extra,
+                   cnt(d, d->purposes.v[i].n, a, sizeof a));
             fputs("</li>", f);
         }
         fputs("</ul></li>\n", f);
     }
     li_open(f, d, "rp.brief.coarse");
     if (!d->routes.n)
-        say(f, d, "rp.brief.none");
+        rp_say(f, d, "rp.brief.none");
     const cJSON *coarse = cJSON_GetObjectItemCaseSensitive(d->opt->coarse, fg_lang_code(d->lang));
     fputs("<ul>", f);
     for (size_t i = 0; i < d->routes.n; i++) {
@@ -173,15 +163,15 @@ static void brief_left(FILE *f, const struct rp_data *d)
         rp_join(d->lang, arr, true, list, sizeof list);
         const char *how = rp_str(coarse, d->routes.v[i].key);
         fputs("<li>", f);
-        say(f, d, how[0] ? "rp.brief.route_how" : "rp.brief.route_cats", d->routes.v[i].key, list,
-            how);
+        rp_say(f, d, how[0] ? "rp.brief.route_how" : "rp.brief.route_cats", d->routes.v[i].key,
+               list, how);
         fputs("</li>", f);
         free(cats);
         cJSON_Delete(arr);
     }
     fputs("</ul>", f);
     if (!coarse) {
-        say(f, d, "rp.brief.coarse.how");
+        rp_say(f, d, "rp.brief.coarse.how");
     }
     fputs("</li>\n", f);
 }
@@ -231,7 +221,7 @@ static void gap_sentence(FILE *f, const struct rp_data *d, const cJSON *g)
     snprintf(k, sizeof k, "rp.gap.%s", rp_str(g, "kind"));
     fprintf(f, "<li data-gap=\"%s\" data-gap-ms=\"%lld\">", rp_str(g, "kind"),
             (long long)(to - from));
-    say(f, d, k, a, b, h);
+    rp_say(f, d, k, a, b, h);
     fputs("</li>", f);
 }
 
@@ -241,19 +231,19 @@ static void brief_people(FILE *f, const struct rp_data *d)
     char a[32], b[32], k1[48];
     li_open(f, d, "rp.brief.looked");
     if (!d->nreid && !d->nsubject)
-        say(f, d, "rp.brief.looked.none");
+        rp_say(f, d, "rp.brief.looked.none");
     else
         list_events(f, d, looks, RP_PLAIN, false, NULL);
     if (d->nreads) {
         fputs(" ", f);
-        say(f, d, pl("rp.brief.reads", (double)d->nreads, k1, sizeof k1),
-            cnt(d, (double)d->nreads, a, sizeof a));
+        rp_say(f, d, pl("rp.brief.reads", (double)d->nreads, k1, sizeof k1),
+               cnt(d, (double)d->nreads, a, sizeof a));
     }
     fputs("</li>\n", f);
     li_open(f, d, "rp.brief.refused");
     fprintf(f, "<span data-figure=\"rejected\" data-value=\"%.0f\">", d->rejected_total);
-    say(f, d, pl("rp.brief.rejected", d->rejected_total, k1, sizeof k1),
-        cnt(d, d->rejected_total, a, sizeof a));
+    rp_say(f, d, pl("rp.brief.rejected", d->rejected_total, k1, sizeof k1),
+           cnt(d, d->rejected_total, a, sizeof a));
     fputs("</span>", f);
     if (d->rejected.n) {
         fputs(" (", f);
@@ -273,12 +263,12 @@ static void brief_people(FILE *f, const struct rp_data *d)
     fputs(". ", f);
     if (d->nrefused) {
         fprintf(f, "<span data-figure=\"refused\" data-value=\"%zu\">", d->nrefused);
-        say(f, d, pl("rp.brief.refused.n", (double)d->nrefused, k1, sizeof k1),
-            cnt(d, (double)d->nrefused, a, sizeof a));
+        rp_say(f, d, pl("rp.brief.refused.n", (double)d->nrefused, k1, sizeof k1),
+               cnt(d, (double)d->nrefused, a, sizeof a));
         fputs("</span>", f);
         list_events(f, d, NULL, RP_REFUSED, true, NULL);
     } else
-        say(f, d, "rp.brief.refused.none");
+        rp_say(f, d, "rp.brief.refused.none");
     fputs("</li>\n", f);
 }
 
@@ -293,13 +283,13 @@ static void brief_weak(FILE *f, const struct rp_data *d)
         rp_mark_of(rp_str(g, "action"), cJSON_GetObjectItemCaseSensitive(g, "object")) ==
             RP_WEAKENING;
     fputs(inforce + other ? "<li class=\"alert\"><b>" : "<li><b>", f);
-    say(f, d, "rp.brief.weak");
+    rp_say(f, d, "rp.brief.weak");
     fputs("</b> ", f);
     fprintf(f, "<span data-figure=\"weakenings\" data-value=\"%zu\">", inforce + other);
     if (d->weak) {
         fprintf(f, "<span id=\"weakenings\" data-count=\"%zu\">", inforce);
         if (inforce) {
-            say(f, d, "rp.brief.weak.inforce");
+            rp_say(f, d, "rp.brief.weak.inforce");
             fputs("<ul>", f);
             cJSON_ArrayForEach(w, d->weak)
             {
@@ -314,22 +304,22 @@ static void brief_weak(FILE *f, const struct rp_data *d)
                 fprintf(f, "\">");
                 esc(f, s);
                 fputs(" ", f);
-                say(f, d, "rp.brief.weak.since", when);
+                rp_say(f, d, "rp.brief.weak.since", when);
                 fputs("</li>", f);
             }
             fputs("</ul>", f);
         } else if (!other)
-            say(f, d, "rp.brief.weak.none_trust");
+            rp_say(f, d, "rp.brief.weak.none_trust");
         fputs("</span>", f);
     }
     if (other)
         list_events(f, d, NULL, RP_WEAKENING, true, "trust.weakened");
     else if (!d->weak)
-        say(f, d, "rp.brief.weak.none");
+        rp_say(f, d, "rp.brief.weak.none");
     fputs("</span></li>\n", f);
     li_open(f, d, "rp.brief.gaps");
     if (!cJSON_GetArraySize(d->gaps))
-        say(f, d, "rp.brief.gaps.none");
+        rp_say(f, d, "rp.brief.gaps.none");
     else {
         fputs("<ul>", f);
         cJSON_ArrayForEach(g, d->gaps) gap_sentence(f, d, g);
@@ -338,7 +328,7 @@ static void brief_weak(FILE *f, const struct rp_data *d)
     if (d->nattention) {
         static const char *const none[] = {NULL};
         fputs(" ", f);
-        say(f, d, "rp.brief.attention");
+        rp_say(f, d, "rp.brief.attention");
         list_events(f, d, none, RP_ATTENTION, true, NULL);
     }
     fputs("</li>\n", f);
@@ -354,15 +344,15 @@ void rp_write_page(FILE *f, const struct rp_data *d)
             "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width\"><title>",
             fg_lang_code(d->lang));
-    say(f, d, "rp.title");
+    rp_say(f, d, "rp.title");
     fprintf(f, "</title><style>%s</style></head><body>\n<section class=\"page1\">\n<h1>", css);
-    say(f, d, "rp.title");
+    rp_say(f, d, "rp.title");
     fputs("</h1>\n<p class=\"muted\">", f);
-    say(f, d, "rp.period", a, b, now);
+    rp_say(f, d, "rp.period", a, b, now);
     fputs("</p>\n", f);
     verification(f, d);
     fputs("<h2>", f);
-    say(f, d, "rp.brief");
+    rp_say(f, d, "rp.brief");
     fputs("</h2>\n<ul class=\"brief\">\n", f);
     brief_weak(f, d);
     brief_left(f, d);
@@ -371,6 +361,6 @@ void rp_write_page(FILE *f, const struct rp_data *d)
     rp_write_charts(f, d);
     rp_write_events(f, d);
     fputs("<p class=\"muted\">", f);
-    say(f, d, "rp.footer");
+    rp_say(f, d, "rp.footer");
     fputs("</p>\n</body></html>\n", f);
 }

@@ -552,9 +552,7 @@ fg_err policy_diff(const struct policy *po, const struct policy *pn, const char 
 
 /* ---- warnings ---------------------------------------------------------------- */
 
-static void warnf(policy_warn_fn fn, void *ctx, size_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void warnf(policy_warn_fn fn, void *ctx, size_t *n, const char *fmt, ...)
+void policy_warnf(policy_warn_fn fn, void *ctx, size_t *n, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
@@ -574,16 +572,17 @@ size_t policy_check_warnings(const struct policy *p, policy_warn_fn fn, void *ct
         const struct policy_route *r = &p->routes[ri];
         if (r->names_health) {
             health_fields(r, buf, sizeof buf);
-            warnf(fn, ctx, &n,
-                  "HEALTH DATA LEAVES THE SITE: route '%s' names health fields (%s). The policy "
-                  "must be signed by the works council before the gateway runs it.",
-                  r->name, buf);
+            policy_warnf(
+                fn, ctx, &n,
+                "HEALTH DATA LEAVES THE SITE: route '%s' names health fields (%s). The policy "
+                "must be signed by the works council before the gateway runs it.",
+                r->name, buf);
         }
         if (!r->retention_ms)
-            warnf(fn, ctx, &n,
-                  "route '%s' sets no retention: the destination may keep the data "
-                  "for ever",
-                  r->name);
+            policy_warnf(fn, ctx, &n,
+                         "route '%s' sets no retention: the destination may keep the data "
+                         "for ever",
+                         r->name);
         for (size_t s = 0; s < r->nfrom; s++) {
             const struct policy_route_source *src = &r->sources[s];
             const struct sensor_type *t = src->type;
@@ -596,23 +595,25 @@ size_t policy_check_warnings(const struct policy *p, policy_warn_fn fn, void *ct
                 if (r->agg.on)
                     continue;
                 if (a == POLICY_KEEP && f->category == SENSOR_CAT_WORKER_ID)
-                    warnf(fn, ctx, &n,
-                          "route '%s' sends the worker identifier '%s' of %s as it is: "
-                          "pseudonymise it unless the purpose needs the real identity",
-                          r->name, f->name, t->name);
+                    policy_warnf(fn, ctx, &n,
+                                 "route '%s' sends the worker identifier '%s' of %s as it is: "
+                                 "pseudonymise it unless the purpose needs the real identity",
+                                 r->name, f->name, t->name);
                 if (a == POLICY_KEEP && f->category == SENSOR_CAT_LOCATION)
                     precise_loc = true;
                 if (a == POLICY_KEEP && f->category == SENSOR_CAT_DEVICE_ID)
-                    warnf(fn, ctx, &n,
-                          "route '%s' sends the device identifier '%s' of %s: a device worn or "
-                          "driven by one person identifies that person",
-                          r->name, f->name, t->name);
+                    policy_warnf(
+                        fn, ctx, &n,
+                        "route '%s' sends the device identifier '%s' of %s: a device worn or "
+                        "driven by one person identifies that person",
+                        r->name, f->name, t->name);
             }
             if (pseudo && precise_loc)
-                warnf(fn, ctx, &n,
-                      "route '%s' sends precise locations of %s together with a pseudonym: that "
-                      "is a movement track per worker; generalise the location",
-                      r->name, t->name);
+                policy_warnf(
+                    fn, ctx, &n,
+                    "route '%s' sends precise locations of %s together with a pseudonym: that "
+                    "is a movement track per worker; generalise the location",
+                    r->name, t->name);
             /* per-person data in a small group is that person's data */
             bool personal = false;
             for (size_t e = 0; r->agg.on && e < r->agg.nemit; e++) {
@@ -623,17 +624,19 @@ size_t policy_check_warnings(const struct policy *p, policy_warn_fn fn, void *ct
                            cat == SENSOR_CAT_WORKER_ID || cat == SENSOR_CAT_LOCATION;
             }
             if (r->agg.on && r->agg.min_group == 0 && src->nworker_fields > 0 && personal)
-                warnf(fn, ctx, &n,
-                      "route '%s' aggregates records of workers (%s) without min_group: a small "
-                      "group can single out a person",
-                      r->name, t->name);
+                policy_warnf(
+                    fn, ctx, &n,
+                    "route '%s' aggregates records of workers (%s) without min_group: a small "
+                    "group can single out a person",
+                    r->name, t->name);
             for (size_t i = 0; r->agg.on && i < r->agg.nby; i++) {
                 int f = src->by_field[i];
                 if (t->fields[f].category == SENSOR_CAT_DEVICE_ID)
-                    warnf(fn, ctx, &n,
-                          "route '%s' groups by the device identifier '%s': a device used by "
-                          "one person makes a group of one",
-                          r->name, t->fields[f].name);
+                    policy_warnf(
+                        fn, ctx, &n,
+                        "route '%s' groups by the device identifier '%s': a device used by "
+                        "one person makes a group of one",
+                        r->name, t->fields[f].name);
             }
         }
     }

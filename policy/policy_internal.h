@@ -185,8 +185,8 @@ struct policy_route {
     int64_t retention_ms;
     int batch_max;          /* batch.max_records (0: off) */
     int64_t batch_delay_ms; /* batch.max_delay */
-    bool names_health; /* a health-category field leaves through this route */
-    char *when;        /* source text, for explain */
+    bool names_health;      /* a health-category field leaves through this route */
+    char *when;             /* source text, for explain */
     struct policy_cond cond[POLICY_MAX_COND];
     int ncond, cond_root; /* cond_root -1: no condition */
     struct policy_agg agg;
@@ -288,5 +288,9 @@ void policy_field_phrase(const struct policy *p, const struct policy_route *r,
                          const struct policy_field_rule *rule, fg_lang l, char *buf, size_t len);
 void policy_route_summary(const struct policy *p, const struct policy_route *r, fg_lang l,
                           char *buf, size_t len);
+
+/* One warning of policy check: formats it, counts it in *n, hands it to fn. */
+void policy_warnf(policy_warn_fn fn, void *ctx, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -185,20 +185,6 @@ void policy_privacy_diff_exception(policy_exception_kind k, const char *was, con
 
 /* ---- policy check ------------------------------------------------------------ */
 
-static void pwarn(policy_warn_fn fn, void *ctx, size_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void pwarn(policy_warn_fn fn, void *ctx, size_t *n, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    (*n)++;
-    if (fn)
-        fn(ctx, msg);
-}
-
 size_t policy_privacy_warnings(const struct policy *p, policy_warn_fn fn, void *ctx)
 {
     size_t n = 0;
@@ -206,10 +192,11 @@ size_t policy_privacy_warnings(const struct policy *p, policy_warn_fn fn, void *
         const struct policy_route *r = &p->routes[ri];
         for (int k = 0; k < POLICY_EXC__COUNT; k++)
             if (r->exception[k])
-                pwarn(fn, ctx, &n,
-                      "route '%s' declares the exception '%s' (%s): it runs only under a policy "
-                      "that is signed",
-                      r->name, policy_exception_names[k], fg_tr(FG_LANG_EN, exc_what[k]));
+                policy_warnf(
+                    fn, ctx, &n,
+                    "route '%s' declares the exception '%s' (%s): it runs only under a policy "
+                    "that is signed",
+                    r->name, policy_exception_names[k], fg_tr(FG_LANG_EN, exc_what[k]));
         bool workers = false;
         double track = 0;
         for (size_t s = 0; s < r->nfrom; s++) {
@@ -218,16 +205,18 @@ size_t policy_privacy_warnings(const struct policy *p, policy_warn_fn fn, void *
             track = pts > track ? pts : track;
         }
         if (r->agg.on && workers && r->agg.min_group >= 2 && r->agg.min_group < 5)
-            pwarn(fn, ctx, &n,
-                  "route '%s' publishes groups of as few as %d workers: 5 or more is advised",
-                  r->name, r->agg.min_group);
+            policy_warnf(
+                fn, ctx, &n,
+                "route '%s' publishes groups of as few as %d workers: 5 or more is advised",
+                r->name, r->agg.min_group);
         if (track > TRACK_WARN_POINTS)
-            pwarn(fn, ctx, &n,
-                  "route '%s' sends about %.0f locations per person and day (at most %.0f "
-                  "advised): that is a movement track; rotate pseudonyms more often (e.g. "
-                  "rotate: 1h), send coarser times (generalise(15m) or more) or coarser cells "
-                  "(generalise(zone), a larger grid), or aggregate",
-                  r->name, track, TRACK_WARN_POINTS);
+            policy_warnf(
+                fn, ctx, &n,
+                "route '%s' sends about %.0f locations per person and day (at most %.0f "
+                "advised): that is a movement track; rotate pseudonyms more often (e.g. "
+                "rotate: 1h), send coarser times (generalise(15m) or more) or coarser cells "
+                "(generalise(zone), a larger grid), or aggregate",
+                r->name, track, TRACK_WARN_POINTS);
     }
     return n;
 }
