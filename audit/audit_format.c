@@ -170,7 +170,6 @@ bad:
 
 /* ---- files ---- */
 
-
 void audit_sync_dir_of(const char *path)
 {
     fg_fsync_dir_of(path);

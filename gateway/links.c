@@ -345,9 +345,9 @@ static void preflight_log(void *ctx, bool error, const char *msg)
 bool gw_preflight(const char *name, const struct config_broker *b, int *days_left)
 {
     *days_left = -1;
-    return !b->tls.enabled || certs_preflight_report(b->tls.ca, b->tls.cert, b->tls.key,
-                                                     fg_now_ms(), preflight_log, (void *)name,
-                                                     days_left);
+    return !b->tls.enabled ||
+           certs_preflight_report(b->tls.ca, b->tls.cert, b->tls.key, fg_now_ms(), preflight_log,
+                                  (void *)name, days_left);
 }
 
 void gw_manage_local(struct gateway *gw, int64_t mono)

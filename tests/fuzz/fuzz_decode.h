@@ -1,8 +1,9 @@
 /* The shared body of the decoder fuzz targets (fuzz_decode_*.c): each defines
  * `topics[]` (raw topics whose sensor type uses that decoder) and includes
- * this (fuzz_decode_descriptors.c brings its own types instead). Built with -DFUZZING and -fsanitize=fuzzer under clang; otherwise
- * main() runs the input over every file (or directory of files) named on the
- * command line, so the seed corpus runs under ASan/UBSan in the normal tests. */
+ * this (fuzz_decode_descriptors.c brings its own types instead). Built with -DFUZZING and
+ * -fsanitize=fuzzer under clang; otherwise main() runs the input over every file (or directory of
+ * files) named on the command line, so the seed corpus runs under ASan/UBSan in the normal tests.
+ */
 #ifndef FUZZ_DECODE_H
 #define FUZZ_DECODE_H
 
