@@ -462,3 +462,13 @@ fg_err policy_tick(struct policy *p, int64_t now_ms, bool flush, policy_emit_fn 
 {
     return policy_agg_tick(p, now_ms, flush, emit, ctx);
 }
+
+const struct sensor_field *policy_route_field(const struct policy_route *r, const char *name)
+{
+    for (size_t s = 0; s < r->nfrom; s++) {
+        int idx = sensor_field_index(r->sources[s].type, name);
+        if (idx >= 0)
+            return &r->sources[s].type->fields[idx];
+    }
+    return NULL;
+}

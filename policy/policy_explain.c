@@ -42,16 +42,6 @@ static void list_text(fg_lang L, char *const *items, size_t n, char *out, size_t
     }
 }
 
-static const struct sensor_field *field_of(const struct policy_route *r, const char *name)
-{
-    for (size_t s = 0; s < r->nfrom; s++) {
-        int idx = sensor_field_index(r->sources[s].type, name);
-        if (idx >= 0)
-            return &r->sources[s].type->fields[idx];
-    }
-    return NULL;
-}
-
 /* "badge (worker identifier)", or just "zone" where the name already says it. */
 static void field_label(fg_lang L, const char *name, const struct sensor_field *f, char *buf,
                         size_t len)
@@ -190,7 +180,7 @@ static void emit_text(fg_lang L, const struct policy_route *r, const struct poli
         snprintf(buf, len, "%s", T("count_all"));
         return;
     }
-    const struct sensor_field *f = field_of(r, em->field);
+    const struct sensor_field *f = policy_route_field(r, em->field);
     char k[96];
     const char *word = policy_field_word(L, em->field, k, sizeof k);
     if (em->fn == POLICY_AGG_COUNT_DISTINCT && f && f->category == SENSOR_CAT_WORKER_ID)
@@ -231,7 +221,7 @@ static void fields_per_message(fg_lang L, const struct policy *p, const struct p
         if (rule->action == POLICY_DROP)
             continue;
         policy_field_phrase(p, r, rule, L, buf, sizeof buf);
-        field_label(L, rule->field, field_of(r, rule->field), label, sizeof label);
+        field_label(L, rule->field, policy_route_field(r, rule->field), label, sizeof label);
         fprintf(out, "    - %s: %s.\n", label, buf);
     }
 }

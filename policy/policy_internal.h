@@ -293,4 +293,7 @@ void policy_route_summary(const struct policy *p, const struct policy_route *r, 
 void policy_warnf(policy_warn_fn fn, void *ctx, size_t *n, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* The field `name` of the first of the route's source types that has it; NULL if none. */
+const struct sensor_field *policy_route_field(const struct policy_route *r, const char *name);
+
 #endif

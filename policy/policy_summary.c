@@ -29,16 +29,6 @@ const char *policy_field_word(fg_lang l, const char *field, char *k, size_t klen
     return t == k ? field : t;
 }
 
-static const struct sensor_field *field_of(const struct policy_route *r, const char *name)
-{
-    for (size_t s = 0; s < r->nfrom; s++) {
-        int idx = sensor_field_index(r->sources[s].type, name);
-        if (idx >= 0)
-            return &r->sources[s].type->fields[idx];
-    }
-    return NULL;
-}
-
 void policy_field_phrase(const struct policy *p, const struct policy_route *r,
                          const struct policy_field_rule *rule, fg_lang l, char *buf, size_t len)
 {
@@ -57,7 +47,7 @@ void policy_field_phrase(const struct policy *p, const struct policy_route *r,
     case POLICY_GENERALISE:
         break;
     }
-    const struct sensor_field *f = field_of(r, rule->field);
+    const struct sensor_field *f = policy_route_field(r, rule->field);
     if (rule->gen == POLICY_GEN_ZONE) {
         fg_trf(buf, len, l, "ex.zone", rule->partner);
     } else if (rule->gen == POLICY_GEN_GRID) {
