@@ -20,12 +20,17 @@
 static void queue_poison(struct gateway *gw, uint64_t id, const char *reason)
 {
     pthread_mutex_lock(&gw->poison_lock);
-    if (gw->npoison < GW_POISON_MAX) {
+    bool queued = gw->npoison < GW_POISON_MAX;
+    if (queued) {
         gw->poison[gw->npoison].id = id;
         snprintf(gw->poison[gw->npoison].reason, sizeof gw->poison[0].reason, "%s", reason);
         gw->npoison++;
-    } /* else: it stays in the outbox and is refused again later: nothing lost */
+    }
     pthread_mutex_unlock(&gw->poison_lock);
+    /* No room to quarantine it now: back into the queue, so it is sent (and refused)
+     * again later and its retention still runs, instead of sitting in flight for ever. */
+    if (!queued)
+        outbox_requeue(gw->outbox, id);
     gw_wake_main(gw);
 }
 
@@ -102,6 +107,7 @@ static void move_to_quarantine(struct gateway *gw, uint64_t id, const char *reas
                            "outbox",
                            gw->outdir);
         outbox_entry_free(e);
+        outbox_requeue(gw->outbox, id); /* sent again later; its retention still runs */
         return;
     }
     outbox_ack(gw->outbox, id);                     /* out of the queue: the rest moves on */
