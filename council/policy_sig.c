@@ -148,9 +148,21 @@ void policysig_setup_require(struct policysig_setup *s, const char *required_csv
     s->nrequired = 0;
     snprintf(s->roles, sizeof s->roles, "%s", required_csv ? required_csv : "");
     char *save = NULL;
-    for (char *r = strtok_r(s->roles, ", ", &save); r && s->nrequired < 8;
-         r = strtok_r(NULL, ", ", &save))
+    for (char *r = strtok_r(s->roles, ", ", &save); r; r = strtok_r(NULL, ", ", &save)) {
+        /* A role named twice counts once, so repeats cannot push another role out. */
+        bool seen = false;
+        for (size_t i = 0; i < s->nrequired; i++)
+            seen = seen || strcmp(s->required[i], r) == 0;
+        if (seen)
+            continue;
+        if (s->nrequired == 8) {
+            /* More roles than fit: fail closed (no signature can satisfy this one)
+             * rather than dropping a required role. */
+            s->required[7] = "(too many required roles)";
+            break;
+        }
         s->required[s->nrequired++] = r;
+    }
 }
 
 fg_err policysig_setup_trust(struct policysig_setup *s, const char *role, const char *pub_file,
