@@ -45,9 +45,8 @@ static double grid(const struct sensor_record *rec, const struct policy_field_ru
         out = cell_centre(v, step_deg);
         break;
     case POLICY_GRID_LON: {
-        double lat = 0;
-        if (pi >= 0 && rec->values[pi].present)
-            lat = number_of(&rec->type->fields[pi], &rec->values[pi]);
+        /* transform() passes only records that carry their latitude */
+        double lat = number_of(&rec->type->fields[pi], &rec->values[pi]);
         double c = cos(cell_centre(lat, step_deg) * M_PI / 180.0);
         if (c < 0.01)
             c = 0.01; /* near the poles cells would be absurdly wide */
@@ -131,6 +130,12 @@ static fg_err transform(const struct policy *p, const struct policy_route *r,
             return FG_OK;
         }
         if (rule->gen == POLICY_GEN_GRID) {
+            /* A longitude cell's width depends on the latitude: without one it would
+             * be the equator's, narrower than the policy allows. Fail closed. */
+            if (rule->grid_axis == POLICY_GRID_LON && (pi < 0 || !rec->values[pi].present)) {
+                *ok = false;
+                return FG_OK;
+            }
             o->num = grid(rec, rule, pi, number_of(f, v));
             o->kind = OV_NUM;
             return FG_OK;
