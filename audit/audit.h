@@ -184,9 +184,8 @@ void audit_reporter_tick(struct audit_reporter *r, struct audit *a, const struct
                          int64_t mono_ms, bool requested);
 void audit_reporter_free(struct audit_reporter *r); /* waits for a report being written */
 
-/* The report's weakenings section (issue 14): the trust.weakened events that came with
- * the log's last `trust` event (NULL: the log has none), and its HTML (red, on top). */
+/* The trust.weakened events that came with the log's last `trust` event (NULL: the
+ * log has none); the report shows them first, in red. */
 cJSON *audit_weakenings_collect(const char *buf, size_t len);
-void audit_weakenings_html(FILE *f, const cJSON *weakenings);
 
 #endif
