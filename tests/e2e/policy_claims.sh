@@ -220,6 +220,8 @@ for t, b in D:
         if driver:
             c["drivers"].add(driver)
 assert imp, "no forklift impacts simulated"
+# The simulated day has no zone with five drivers' impacts: nothing is published and
+# the loop checks no group (the claim is held by suppression, not demonstrated here).
 for o in by_route["forklift-impacts"]:
     p = json.loads(o["payload"])
     c = imp[(wstart(o), p["zone_id"])]
@@ -236,6 +238,7 @@ for t, p in D:
         lon = centre(p["pos"]["lon"], step / c)
         fleet[(win(ms(p["ts"]), HR), lat, lon)].add(p.get("driver"))
 assert fleet, "no vehicle positions simulated"
+# Likewise no 1 km cell has five drivers in an hour of the simulated day.
 for o in by_route["fleet-positions"]:
     p = json.loads(o["payload"])
     d = fleet[(wstart(o), p["lat"], p["lon"])]

@@ -206,7 +206,8 @@ static void test_distinct_bound_saturates(void **state)
     assert_int_equal(policy_tick(p, T0 + 15 * MIN, true, collect, &o), FG_OK);
     assert_int_equal(o.n, 1);
     assert_true(has_topic(&o, "s/A"));
-    assert_int_equal(policy_agg_memory(p), policy_agg_memory(p)); /* state freed at close */
+    /* the flushed window's state is gone: what is left is the route's fixed part */
+    assert_true(policy_agg_memory(p) < 1024 * 1024);
     policy_free(p);
     outs_free(&o);
 }
